@@ -1,0 +1,86 @@
+/**
+ * The compute-backend seam: the TypeScript reference (`ts`), the native CPU kernels (`cpu`)
+ * and CUDA (`cuda`) all implement this interface with identical semantics; the reference is
+ * the oracle every other backend is tested against.
+ *
+ * Layouts are explicit and named in every doc comment:
+ * - KV storage is head-major `[kvHeads][capacity][headDim]`; KV head h has `lengths[h]` valid
+ *   slots at the front of its stripe (heads may hold different numbers of slots).
+ * - Queries and outputs are token-major `[n][qHeads][headDim]` (what projections produce).
+ * - Query head qh reads KV head floor(qh / (qHeads / kvHeads)) (GQA).
+ */
+import type { AttentionStats, StatNeeds } from './stats.js';
+
+export type BackendName = 'ts' | 'cpu' | 'cuda';
+
+/** Storage element types of K/V. 16-bit types are stored as raw bits in a Uint16Array. */
+export type KVDType = 'f32' | 'f16' | 'bf16';
+
+export type KVBuffer = Float32Array | Uint16Array;
+
+/** Raw view of one layer's cache as the kernels see it. */
+export interface KVLayout {
+  kvHeads: number;
+  headDim: number;
+  /** Slots per head stripe; head h's slot s starts at ((h * capacity) + s) * headDim. */
+  capacity: number;
+  dtype: KVDType;
+  /** [kvHeads][capacity][headDim] */
+  keys: KVBuffer;
+  /** [kvHeads][capacity][headDim] */
+  values: KVBuffer;
+  /** [kvHeads] valid slots per head. */
+  lengths: Int32Array;
+  /** [kvHeads][capacity] original position of each slot (the causal mask compares these). */
+  positions: Int32Array;
+  /** [kvHeads][capacity] ModalityCode of each slot (used by `flows`). */
+  modality: Uint8Array;
+}
+
+export interface AttendArgs {
+  /** [n][qHeads][headDim] f32, RoPE already applied. */
+  q: Float32Array;
+  n: number;
+  qHeads: number;
+  /** [n] position of each query token: slot j is visible iff positions[j] <= qPositions[i]. */
+  qPositions: Int32Array;
+  /** [n] ModalityCode of each query token; required by `textColumn` and `flows`. */
+  qModality?: Uint8Array;
+  kv: KVLayout;
+  /** Softmax scale, usually 1/sqrt(headDim). */
+  scale: number;
+  needs: StatNeeds;
+  /** Optional preallocated output [n][qHeads][headDim]; allocated when absent. */
+  out?: Float32Array;
+}
+
+export interface AttendResult {
+  /** [n][qHeads][headDim] f32. A query row that sees no slot yields zeros. */
+  out: Float32Array;
+  stats: AttentionStats;
+}
+
+/** Weights of a linear layer in HF layout: `[outFeatures][inFeatures]`, row-major. */
+export interface LinearWeight {
+  dtype: KVDType;
+  data: KVBuffer;
+  outFeatures: number;
+  inFeatures: number;
+}
+
+export interface ComputeBackend {
+  readonly name: BackendName;
+  /** Attention of n query tokens over the cache, plus the statistics `needs` names. */
+  attend(args: AttendArgs): AttendResult;
+  /** y[m][out] = x[m][in] · Wᵀ (+ bias[out]). */
+  linear(x: Float32Array, m: number, w: LinearWeight, bias?: Float32Array, out?: Float32Array): Float32Array;
+  /** out[r][:] = x[r][:] / rms(x[r]) * weight; rows × dim. */
+  rmsNorm(x: Float32Array, rows: number, dim: number, weight: Float32Array, eps: number, out?: Float32Array): Float32Array;
+  /**
+   * Rotate-half RoPE in place on x [n][heads][headDim] with per-token tables
+   * cos/sin [n][rotaryDim/2]; the first rotaryDim dims of each head rotate.
+   */
+  rope(x: Float32Array, n: number, heads: number, headDim: number, rotaryDim: number, cos: Float32Array, sin: Float32Array): void;
+  /** out[i] = silu(gate[i]) * up[i]. */
+  siluMul(gate: Float32Array, up: Float32Array, out?: Float32Array): Float32Array;
+}

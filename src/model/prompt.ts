@@ -1,0 +1,67 @@
+/**
+ * A multimodal prompt is an ordered list of segments: text (tokenized by the model's
+ * tokenizer), raw token ids, or modality spans of ready embeddings (`[n][hidden]`) or of
+ * encoder features (`[n][featureDim]`) that the model's projector for that modality maps into
+ * the embedding space (the AV organism has such projectors). Every token of a span carries
+ * modality, time and grid position, which become the cache's slot metadata.
+ */
+import type { Modality } from '../cache/modality.js';
+
+export interface TextSegment {
+  kind: 'text';
+  text: string;
+}
+
+export interface TokenSegment {
+  kind: 'tokens';
+  ids: readonly number[];
+}
+
+interface SpanCommon {
+  modality: Exclude<Modality, 'text'>;
+  /** Number of tokens in the span. */
+  n: number;
+  /** Which image / clip / utterance (cache metadata `segment`). */
+  segment?: number;
+  /** [n] seconds per token. */
+  time?: Float32Array;
+  /** [n] grid row / col of visual patches. */
+  row?: Int16Array;
+  col?: Int16Array;
+}
+
+/** Embeddings already in the model's hidden space: data [n][hidden] f32. */
+export interface EmbeddingSegment extends SpanCommon {
+  kind: 'embeddings';
+  data: Float32Array;
+}
+
+/** Encoder features the model projects itself: data [n][featureDim] f32. */
+export interface FeatureSegment extends SpanCommon {
+  kind: 'features';
+  featureDim: number;
+  data: Float32Array;
+}
+
+export type PromptSegment = TextSegment | TokenSegment | EmbeddingSegment | FeatureSegment;
+
+export interface Prompt {
+  segments: PromptSegment[];
+  /** Prepend the tokenizer's BOS token (default true). */
+  addBos?: boolean;
+}
+
+/**
+ * A question-answer sample of a closed-vocabulary task: the model's answer is the choice
+ * whose token sequence it scores highest after the prompt.
+ */
+export interface QASample {
+  id: string;
+  /** Question family (reported separately), e.g. "sound-first". */
+  family: string;
+  prompt: Prompt;
+  /** Candidate answers as text (each tokenizes to the tokens scored). */
+  choices: string[];
+  /** Index into choices. */
+  answer: number;
+}

@@ -1,0 +1,123 @@
+/**
+ * The policy API. A policy looks at a read-only view of one layer and returns a Plan; the
+ * cache applies the plan physically. Policies never mutate the cache themselves, so each is
+ * testable on hand-built views without a model.
+ */
+import type { AttentionStats, StatNeeds } from '../attention/stats.js';
+import type { TokenMeta } from '../cache/token-meta.js';
+
+/** Read-only view of one layer of the cache. */
+export interface LayerView {
+  readonly layer: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** Query heads per KV head (GQA ratio). */
+  readonly groupSize: number;
+  /** Valid slots of KV head h. */
+  length(h: number): number;
+  /** [len][headDim] f32 keys of KV head h (decoded when stored in 16 bits). Do not mutate. */
+  keys(h: number): Float32Array;
+  /** [len][headDim] f32 values of KV head h. Do not mutate. */
+  values(h: number): Float32Array;
+  /** Metadata of the len slots of KV head h (views; do not mutate). */
+  meta(h: number): TokenMeta;
+  /**
+   * Per-slot running scores kept by the cache across calls (compacted with the slots):
+   * `cumulative` accumulates H2O column sums over prefill and every decode step so far.
+   */
+  accumulated(h: number): { cumulative?: Float32Array };
+}
+
+export type Phase = 'prefill' | 'decode';
+
+export interface PolicyContext {
+  view: LayerView;
+  /** Statistics of the most recent attention call on this layer (what `needs` asked for). */
+  stats: AttentionStats;
+  phase: Phase;
+  layer: number;
+  numLayers: number;
+  /** Decode step (0 during prefill). */
+  step: number;
+  /** Tokens in the prompt (the compressed prefix's original length). */
+  promptLength: number;
+  /**
+   * Slots each KV head may keep after this plan (from the layer allocator). A policy with its
+   * own per-head allocation (AdaKV) may redistribute, keeping the layer total.
+   */
+  budget: number;
+  /** Whether the question is inside the compressed prefix (true) or arrives after it. */
+  queryAware: boolean;
+  /** Seeded uniform [0,1) generator, deterministic per (seed, layer, step). */
+  random: () => number;
+}
+
+/**
+ * Fold slots into a surviving slot. All merges of a plan read the cache *before* the plan
+ * (they commute). With `normalize` (default) the result is a weighted mean:
+ *   x[into] = (selfCoef·x[into] + Σ coef[i]·x[from[i]]) / (selfCoef + Σ coef[i])
+ * where the coefficients default to the slots' `weight` (token counts); the surviving slot's
+ * weight becomes the sum of the weights. Without `normalize` the sum is taken as is and
+ * weights are unchanged (CaM adds scaled values to later slots).
+ */
+export interface MergeOp {
+  into: number;
+  from: ArrayLike<number>;
+  coef?: ArrayLike<number>;
+  selfCoef?: number;
+  normalize?: boolean;
+  /** Which tensors merge: keys and values (default) or values only. */
+  target?: 'kv' | 'v';
+}
+
+export interface HeadPlan {
+  /** Slot indices that survive, strictly ascending. */
+  keep: Int32Array;
+  merges?: MergeOp[];
+  /** Slots (not kept) handed to the layer's retention store before they leave. */
+  retain?: Int32Array;
+  /** Per retained slot absorption strength (default 1), aligned with `retain`. */
+  retainStrength?: Float32Array;
+}
+
+/** One HeadPlan per KV head of the layer. `null` means: leave the layer as it is. */
+export type Plan = { heads: HeadPlan[] } | null;
+
+/** A policy bound to one session (it may keep state across layers and steps, e.g. FastV). */
+export interface PolicyInstance {
+  readonly name: string;
+  readonly needs: StatNeeds;
+  plan(ctx: PolicyContext): Plan;
+  /**
+   * Optional layer allocator: given each layer's statistics after prefill, returns the
+   * budget (slots per head) of every layer, summing to about `total` = base × numLayers.
+   */
+  allocateLayers?(args: LayerAllocationArgs): number[];
+  /** Optional decode-time hook: a readout added to the attention output (RetentiveKV). */
+  retention?: RetentionStore;
+}
+
+export interface LayerAllocationArgs {
+  base: number;
+  numLayers: number;
+  promptLength: number;
+  /** Per layer, the statistics of that layer's prefill attention. */
+  stats: AttentionStats[];
+}
+
+/**
+ * Where evicted tokens can live on (RetentiveKV's state-space memory). Sits behind the cache
+ * interface: the cache hands it slots, counts its bytes, and the attention path asks it for
+ * a readout to add to the attention output.
+ */
+export interface RetentionStore {
+  /** Absorb retained slots of (layer, kvHead): keys/values [count][headDim] f32. */
+  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array): void;
+  /**
+   * Add the store's readout for queries q [n][qHeads][headDim] to out (same layout), given
+   * the attention statistics (row entropy) of the local attention just computed.
+   */
+  readout(layer: number, q: Float32Array, n: number, qHeads: number, kvHeads: number, headDim: number, stats: AttentionStats, out: Float32Array): void;
+  /** Exact bytes of the state held now. */
+  bytes(): number;
+}
