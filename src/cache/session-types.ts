@@ -1,0 +1,75 @@
+/**
+ * The contract between a model runtime and the cache manager. The runtime drives it layer by
+ * layer; the session owns the KV cache of one sequence across all layers, runs attention
+ * through its ComputeBackend, and compresses at the moments its Schedule names.
+ *
+ * Prefill:  for each layer: append(layer, k, v, meta); out = attend(layer, q, ...)
+ *           then endPrefill()      → per-layer budgets, policy plans, physical compaction
+ * Decode:   for each layer: append(...1 token...); out = attend(...)
+ *           then endStep()         → schedule decides; policy may compress again
+ */
+import type { AttentionBackendStats } from './session-stats.js';
+import type { BackendName, ComputeBackend, KVDType } from '../attention/backend.js';
+import type { BudgetSpec } from './budget.js';
+import type { Schedule } from './schedule.js';
+import type { TokenMeta } from './token-meta.js';
+import type { PolicyInstance } from '../policies/types.js';
+
+export interface CacheSessionOptions {
+  numLayers: number;
+  qHeads: number;
+  kvHeads: number;
+  headDim: number;
+  /** K/V storage type (default f32). */
+  dtype?: KVDType;
+  /** Initial slots per head stripe (grows by doubling when exceeded); default 256. */
+  initialCapacity?: number;
+  backend: ComputeBackend;
+  /** Absent / null = full cache (no compression). */
+  policy?: PolicyInstance | null;
+  budget?: BudgetSpec;
+  schedule?: Schedule;
+  /** Whether the question is inside the compressed prefix (default true). */
+  queryAware?: boolean;
+  seed?: number;
+  /** Softmax scale (default 1/sqrt(headDim)). */
+  scale?: number;
+}
+
+export interface CacheBytes {
+  /** Logical tokens represented (Σ slot weights over layers and heads / (layers·kvHeads)). */
+  logicalTokens: number;
+  /** Slots held, summed over layers and KV heads. */
+  slots: number;
+  /** Physical bytes of K and V actually occupied by valid slots (len × headDim × elem × 2). */
+  kvBytes: number;
+  /** Bytes of K/V buffers allocated (capacity, including free room). */
+  kvAllocatedBytes: number;
+  metaBytes: number;
+  retentionBytes: number;
+  /** kvBytes + metaBytes + retentionBytes. */
+  totalBytes: number;
+}
+
+export interface CacheSessionApi {
+  readonly options: Readonly<CacheSessionOptions>;
+  readonly backendName: BackendName;
+  /**
+   * Append n tokens to a layer: k, v [n][kvHeads][headDim] f32 token-major (RoPE applied to
+   * k), meta of length n. Every KV head receives all n tokens.
+   */
+  append(layer: number, k: Float32Array, v: Float32Array, meta: TokenMeta): void;
+  /**
+   * Attention of n query tokens q [n][qHeads][headDim] (RoPE applied) at qPositions over the
+   * layer's cache (including tokens just appended), with the statistics the policy needs;
+   * adds any retention readout. Returns [n][qHeads][headDim].
+   */
+  attend(layer: number, q: Float32Array, qPositions: Int32Array, qModality: Uint8Array, out?: Float32Array): Float32Array;
+  /** Marks the end of the prompt: compresses every layer per policy, budget and schedule. */
+  endPrefill(): void;
+  /** Marks the end of one decode step (all layers attended). */
+  endStep(): void;
+  bytes(): CacheBytes;
+  /** Timings accumulated so far (ms) of attention and compression. */
+  timings(): AttentionBackendStats;
+}

@@ -1,0 +1,15 @@
+/** The catalogue of every registered policy: one line per policy family. */
+import { PolicyRegistry, type PolicyDefinition } from './registry.js';
+import { EVICTION_POLICIES } from './eviction/index.js';
+import { MERGING_POLICIES } from './merging/index.js';
+import { MULTIMODAL_POLICIES } from './multimodal/index.js';
+import { RETENTION_POLICIES } from './retention/index.js';
+
+export const ALL_POLICIES: readonly PolicyDefinition[] = [
+  ...EVICTION_POLICIES,
+  ...MERGING_POLICIES,
+  ...MULTIMODAL_POLICIES,
+  ...RETENTION_POLICIES,
+];
+
+export const policies = new PolicyRegistry(ALL_POLICIES);

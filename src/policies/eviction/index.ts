@@ -1,0 +1,4 @@
+/** The eviction policies of the catalogue. */
+import type { PolicyDefinition } from '../registry.js';
+
+export const EVICTION_POLICIES: PolicyDefinition[] = [];
