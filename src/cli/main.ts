@@ -9,12 +9,8 @@ const cli = yargs(hideBin(process.argv))
   .demandCommand(1, 'name a command (see --help)')
   .recommendCommands()
   .help()
-  .fail((msg, err, y) => {
-    if (err) {
-      console.error(`kvprism: ${err.message}`);
-    } else {
-      console.error(y.help ? `${msg}\n(run kvprism --help)` : msg);
-    }
+  .fail((msg, err) => {
+    console.error(err ? `kvprism: ${err.message}` : `kvprism: ${msg} (see kvprism --help)`);
     process.exit(1);
   });
 for (const c of commands) cli.command(c);
