@@ -45,7 +45,10 @@ export interface CacheBytes {
   kvBytes: number;
   /** Bytes of K/V buffers allocated (capacity, including free room). */
   kvAllocatedBytes: number;
+  /** Per-slot metadata (TokenMeta fields + accumulated scores) of valid slots. */
   metaBytes: number;
+  /** Metadata buffer bytes allocated (capacity, including free room). */
+  metaAllocatedBytes?: number;
   retentionBytes: number;
   /** kvBytes + metaBytes + retentionBytes. */
   totalBytes: number;

@@ -58,7 +58,13 @@ export interface PolicyContext {
  *   x[into] = (selfCoef·x[into] + Σ coef[i]·x[from[i]]) / (selfCoef + Σ coef[i])
  * where the coefficients default to the slots' `weight` (token counts); the surviving slot's
  * weight becomes the sum of the weights. Without `normalize` the sum is taken as is and
- * weights are unchanged (CaM adds scaled values to later slots).
+ * weights are unchanged (CaM adds scaled values to later slots); there coef and selfCoef
+ * default to 1.
+ *
+ * Several ops with the same `into` combine into one weighted mean (the target counted once;
+ * they must agree on normalize and selfCoef). A slot may be the source of at most one
+ * normalised merge, so no token's weight is counted twice; additive merges may reuse a
+ * source. A merged target keeps its own accumulated score.
  */
 export interface MergeOp {
   into: number;
@@ -95,6 +101,8 @@ export interface PolicyInstance {
   allocateLayers?(args: LayerAllocationArgs): number[];
   /** Optional decode-time hook: a readout added to the attention output (RetentiveKV). */
   retention?: RetentionStore;
+  /** Deep copy for CacheSession.clone() (needed when the policy keeps state across steps). */
+  clone?(): PolicyInstance;
 }
 
 export interface LayerAllocationArgs {
@@ -103,6 +111,11 @@ export interface LayerAllocationArgs {
   promptLength: number;
   /** Per layer, the statistics of that layer's prefill attention. */
   stats: AttentionStats[];
+  /**
+   * Optional: metadata of the prompt's slots (slot-aligned with `stats` after prefill), so an
+   * allocator can split statistics by modality (MEDA's cross-modal entropy).
+   */
+  meta?: TokenMeta;
 }
 
 /**
@@ -120,4 +133,6 @@ export interface RetentionStore {
   readout(layer: number, q: Float32Array, n: number, qHeads: number, kvHeads: number, headDim: number, stats: AttentionStats, out: Float32Array): void;
   /** Exact bytes of the state held now. */
   bytes(): number;
+  /** Deep copy, so a cloned session's state evolves independently. */
+  clone?(): RetentionStore;
 }

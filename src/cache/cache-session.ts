@@ -1,0 +1,230 @@
+/**
+ * CacheSession: one sequence's KV cache across all layers. The runtime appends K/V and calls
+ * attend layer by layer; at endPrefill / endStep the session asks the policy for a plan per
+ * layer (when the Schedule says so), applies it physically and frees the memory.
+ *
+ * Statistics: the backend gathers what the policy needs (plus row entropy when the policy has
+ * a retention store); `cumulative` is also added into each layer's accumulated scores (H2O).
+ * A policy is handed the statistics of that layer's most recent attend() call, so the
+ * runtime must attend a layer after appending to it and before endPrefill / endStep.
+ */
+import type { AttentionStats, StatNeeds } from '../attention/stats.js';
+import { mergeNeeds, needsAnything } from '../attention/stats.js';
+import type { BackendName, ComputeBackend } from '../attention/backend.js';
+import type { Phase, PolicyContext, PolicyInstance, RetentionStore } from '../policies/types.js';
+import { policyRandom } from '../util/random.js';
+import { resolveBudget } from './budget.js';
+import { LayerCache } from './layer-cache.js';
+import { shouldCompress } from './schedule.js';
+import { resolveSessionOptions, validateLayerBudgets, type ResolvedSessionOptions } from './session-options.js';
+import type { AttentionBackendStats } from './session-stats.js';
+import type { CacheBytes, CacheSessionApi, CacheSessionOptions } from './session-types.js';
+import { sliceTokenMeta, type TokenMeta } from './token-meta.js';
+
+export class CacheSession implements CacheSessionApi {
+  readonly options: Readonly<CacheSessionOptions>;
+  readonly backendName: BackendName;
+  private readonly backend: ComputeBackend;
+  private readonly resolved: ResolvedSessionOptions;
+  private policy: PolicyInstance | null;
+  private retention: RetentionStore | undefined;
+  private readonly needs: StatNeeds;
+  private layers: LayerCache[];
+  /** Per layer: statistics of the latest attend() and the layer version they describe. */
+  private stats: (AttentionStats | undefined)[];
+  private statsVersion: number[];
+  private phase: Phase = 'prefill';
+  private step = 0;
+  private prefillTokens = 0;
+  private layerBudgets: number[] | null = null;
+  private time: AttentionBackendStats = { attentionMs: 0, compressionMs: 0, compressions: 0 };
+
+  constructor(options: CacheSessionOptions) {
+    this.resolved = resolveSessionOptions(options);
+    this.options = Object.freeze({ ...options });
+    this.backend = options.backend;
+    this.backendName = options.backend.name;
+    this.policy = options.policy ?? null;
+    this.retention = this.policy?.retention;
+    this.needs = this.policy ? mergeNeeds(this.policy.needs ?? {}, this.retention ? { rowEntropy: true } : {}) : {};
+    const { numLayers, kvHeads, qHeads, headDim } = options;
+    const { dtype, initialCapacity } = this.resolved;
+    this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, dtype, initialCapacity }));
+    this.stats = new Array(numLayers).fill(undefined);
+    this.statsVersion = new Array(numLayers).fill(-1);
+  }
+
+  /** Tokens in the prompt (appended to layer 0 before endPrefill). */
+  get promptLength(): number {
+    return this.prefillTokens;
+  }
+  /** Decode steps ended so far. */
+  get steps(): number {
+    return this.step;
+  }
+  get currentPhase(): Phase {
+    return this.phase;
+  }
+  /** The union of statistics requested from the backend on every attend. */
+  get statNeeds(): Readonly<StatNeeds> {
+    return this.needs;
+  }
+
+  layer(l: number): LayerCache {
+    if (!Number.isInteger(l) || l < 0 || l >= this.layers.length) throw new RangeError(`layer ${l} is outside [0, numLayers = ${this.layers.length})`);
+    return this.layers[l]!;
+  }
+
+  /** Slots per KV head each layer may keep (known after endPrefill). */
+  budgets(): number[] {
+    if (!this.layerBudgets) throw new Error('CacheSession.budgets() is known only after endPrefill()');
+    return this.layerBudgets.slice();
+  }
+
+  /** Statistics of layer l's most recent attend() (undefined before the first). */
+  lastStats(l: number): AttentionStats | undefined {
+    this.layer(l);
+    return this.stats[l];
+  }
+
+  append(l: number, k: Float32Array, v: Float32Array, meta: TokenMeta): void {
+    this.layer(l).append(k, v, meta);
+    if (l === 0 && this.phase === 'prefill') this.prefillTokens += meta.position.length;
+  }
+
+  attend(l: number, q: Float32Array, qPositions: Int32Array, qModality: Uint8Array, out?: Float32Array): Float32Array {
+    const cache = this.layer(l);
+    const { qHeads, kvHeads, headDim } = this.options;
+    if (!(qPositions instanceof Int32Array)) throw new TypeError(`layer ${l} attend: qPositions must be an Int32Array [n]`);
+    const n = qPositions.length;
+    const t0 = performance.now();
+    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(), scale: this.resolved.scale, needs: this.needs, out });
+    if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
+    this.stats[l] = res.stats;
+    this.statsVersion[l] = cache.version;
+    this.retention?.readout(l, q, n, qHeads, kvHeads, headDim, res.stats, res.out);
+    this.time.attentionMs += performance.now() - t0;
+    return res.out;
+  }
+
+  endPrefill(): void {
+    if (this.phase !== 'prefill') throw new Error('CacheSession.endPrefill() was already called for this sequence');
+    this.phase = 'decode';
+    const numLayers = this.layers.length;
+    if (!this.policy) {
+      this.layerBudgets = new Array(numLayers).fill(this.prefillTokens);
+      return;
+    }
+    const base = resolveBudget(this.resolved.budget!, this.prefillTokens);
+    if (this.policy.allocateLayers) {
+      const stats = this.stats.map((s, l) => {
+        if (!s) throw new Error(`policy "${this.policy!.name}" allocates layer budgets from prefill statistics, but layer ${l} was never attended`);
+        return s;
+      });
+      // Before any compression every head holds the prompt's slots, so layer 0 head 0 describes them.
+      const meta = sliceTokenMeta(this.layers[0]!.headMeta(0), 0, this.layers[0]!.length(0));
+      const raw = this.policy.allocateLayers({ base, numLayers, promptLength: this.prefillTokens, stats, meta });
+      this.layerBudgets = validateLayerBudgets(raw, numLayers, this.policy.name);
+    } else {
+      this.layerBudgets = new Array(numLayers).fill(base);
+    }
+    for (let l = 0; l < numLayers; l++) this.compress(l, 'prefill');
+  }
+
+  endStep(): void {
+    if (this.phase !== 'decode') throw new Error('CacheSession.endStep() called before endPrefill()');
+    this.step++;
+    if (this.policy) for (let l = 0; l < this.layers.length; l++) this.compress(l, 'decode');
+  }
+
+  bytes(): CacheBytes {
+    const b = { logicalTokens: 0, slots: 0, kvBytes: 0, kvAllocatedBytes: 0, metaBytes: 0, metaAllocatedBytes: 0, retentionBytes: 0, totalBytes: 0 };
+    for (const cache of this.layers) {
+      const lb = cache.bytes();
+      b.logicalTokens += lb.weightSum;
+      b.slots += lb.slots;
+      b.kvBytes += lb.kvBytes;
+      b.kvAllocatedBytes += lb.kvAllocatedBytes;
+      b.metaBytes += lb.metaBytes;
+      b.metaAllocatedBytes += lb.metaAllocatedBytes;
+    }
+    b.logicalTokens /= this.layers.length * this.options.kvHeads;
+    b.retentionBytes = this.retention?.bytes() ?? 0;
+    b.totalBytes = b.kvBytes + b.metaBytes + b.retentionBytes;
+    return b;
+  }
+
+  timings(): AttentionBackendStats {
+    return { ...this.time };
+  }
+
+  /**
+   * Deep copy of the cache state (layers, accumulated scores, statistics, phase, budgets), to
+   * continue several answers from one compressed prefix. A policy or retention store that
+   * keeps state must offer `clone()`; otherwise cloning a session holding one is an error.
+   */
+  clone(): CacheSession {
+    const c = Object.create(CacheSession.prototype) as CacheSession;
+    Object.assign(c, this);
+    c.layers = this.layers.map((x) => x.clone());
+    c.stats = this.stats.slice();
+    c.statsVersion = this.statsVersion.slice();
+    c.layerBudgets = this.layerBudgets?.slice() ?? null;
+    c.time = { ...this.time };
+    const policyClone = (this.policy as { clone?: () => PolicyInstance } | null)?.clone;
+    if (this.policy && policyClone) {
+      c.policy = policyClone.call(this.policy);
+      c.retention = c.policy.retention;
+    } else if (this.retention) {
+      const storeClone = (this.retention as { clone?: () => RetentionStore }).clone;
+      if (!storeClone) throw new Error(`CacheSession.clone(): policy "${this.policy?.name}" has a retention store without clone(); it cannot be copied`);
+      c.retention = storeClone.call(this.retention);
+    }
+    return c;
+  }
+
+  private compress(l: number, phase: Phase): void {
+    const cache = this.layers[l]!;
+    const budget = this.layerBudgets![l]!;
+    const { kvHeads, numLayers } = this.options;
+    const policy = this.policy!;
+    if (!shouldCompress(this.resolved.schedule, phase, this.step, cache.totalSlots(), budget * kvHeads)) return;
+    const t0 = performance.now();
+    const ctx: PolicyContext = {
+      view: cache.view(),
+      stats: this.statsFor(l),
+      phase,
+      layer: l,
+      numLayers,
+      step: this.step,
+      promptLength: this.prefillTokens,
+      budget,
+      queryAware: this.resolved.queryAware,
+      random: policyRandom(this.resolved.seed, l, this.step),
+    };
+    const plan = policy.plan(ctx);
+    if (plan !== null) {
+      const kept = Array.isArray(plan?.heads) ? plan.heads.reduce((s, hp) => s + (hp?.keep?.length ?? 0), 0) : 0;
+      if (kept > budget * kvHeads) {
+        throw new RangeError(`policy "${policy.name}" planned ${kept} slots for layer ${l}; its budget is ${budget} per KV head × ${kvHeads} heads = ${budget * kvHeads}`);
+      }
+      cache.apply(plan, this.retention);
+      this.time.compressions++;
+    }
+    // Prefill ends exact; decode keeps room for the tokens until the next compression.
+    const s = this.resolved.schedule;
+    cache.shrinkToFit(phase === 'prefill' ? 0 : s.kind === 'every' ? s.steps : 1);
+    this.time.compressionMs += performance.now() - t0;
+  }
+
+  private statsFor(l: number): AttentionStats {
+    const s = this.stats[l];
+    if (!needsAnything(this.needs)) return s ?? { groupSize: this.options.qHeads / this.options.kvHeads, queries: 0 };
+    if (!s || this.statsVersion[l] !== this.layers[l]!.version) {
+      throw new Error(
+        `layer ${l} changed since its last attend(); policy "${this.policy!.name}" needs statistics that match the slots, so attend every layer after appending and before endPrefill()/endStep()`,
+      );
+    }
+    return s;
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * The physical KV cache of one layer. Keys and values are stored head-major
+ * `[kvHeads][capacity][headDim]` in f32, f16 or bf16; KV head h holds `length(h)` valid slots
+ * at the front of its stripe. Per-slot metadata (TokenMeta fields) and the accumulated H2O
+ * scores are stored `[kvHeads][capacity]` and move with their slots.
+ *
+ * Verbs: append, layout (for kernels), view (for policies), apply(plan) (merge → retain →
+ * physical compaction), shrinkToFit, bytes. Removing slots really moves memory: masking is
+ * not compression.
+ */
+import type { KVBuffer, KVDType, KVLayout } from '../attention/backend.js';
+import type { Plan, RetentionStore } from '../policies/types.js';
+import { allocKV, bytesPerElement, decodeToF32, encodeFromF32 } from '../util/half.js';
+import { LayerCacheView, type LayerViewSource } from './layer-view.js';
+import { computeMerges, type MergedSlots } from './merge-ops.js';
+import { validatePlan } from './plan-validate.js';
+import { allocTokenMeta, sliceTokenMeta, TOKEN_META_FIELDS, validateTokenMeta, type TokenMeta } from './token-meta.js';
+import { checkAppendable, checkAppendMeta, checkStorable, copyMetaSlot, gatherSlots, metaBytesPerSlot, validateLayerOptions } from './layer-cache-util.js';
+
+export interface LayerCacheOptions {
+  /** Layer index (used in views and error messages). */
+  layer: number;
+  kvHeads: number;
+  headDim: number;
+  /** Query heads per KV head, reported by views (default 1). */
+  groupSize?: number;
+  dtype?: KVDType;
+  /** Initial slots per head stripe (default 256); grows by doubling. */
+  initialCapacity?: number;
+}
+
+/** Exact byte accounting of one layer, measured from its buffers. */
+export interface LayerBytes {
+  slots: number;
+  /** Σ slot weights (original tokens represented). */
+  weightSum: number;
+  /** K and V bytes of valid slots. */
+  kvBytes: number;
+  /** K and V buffer bytes allocated (capacity). */
+  kvAllocatedBytes: number;
+  /** Metadata (+ accumulated scores) bytes of valid slots. */
+  metaBytes: number;
+  metaAllocatedBytes: number;
+}
+
+export class LayerCache implements LayerViewSource {
+  readonly layer: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly groupSize: number;
+  readonly dtype: KVDType;
+  private cap: number;
+  private keys: KVBuffer;
+  private values: KVBuffer;
+  private readonly lengths: Int32Array;
+  /** Each field [kvHeads][cap]. */
+  private meta: TokenMeta;
+  /** [kvHeads][cap] accumulated cumulative attention; allocated on first accumulation. */
+  private cumulative: Float32Array | null = null;
+  private mutations = 0;
+  private cachedView: LayerCacheView | undefined;
+
+  constructor(opts: LayerCacheOptions) {
+    validateLayerOptions(opts);
+    this.layer = opts.layer;
+    this.kvHeads = opts.kvHeads;
+    this.headDim = opts.headDim;
+    this.groupSize = opts.groupSize ?? 1;
+    this.dtype = opts.dtype ?? 'f32';
+    this.cap = opts.initialCapacity ?? 256;
+    this.keys = allocKV(this.dtype, this.kvHeads * this.cap * this.headDim);
+    this.values = allocKV(this.dtype, this.kvHeads * this.cap * this.headDim);
+    this.lengths = new Int32Array(this.kvHeads);
+    this.meta = allocTokenMeta(this.kvHeads * this.cap);
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+  get version(): number {
+    return this.mutations;
+  }
+  length(h: number): number {
+    return this.lengths[h]!;
+  }
+  /** Slots held, summed over KV heads. */
+  totalSlots(): number {
+    return this.lengths.reduce((a, b) => a + b, 0);
+  }
+  maxLength(): number {
+    return this.lengths.reduce((a, b) => Math.max(a, b), 0);
+  }
+
+  /**
+   * Appends n tokens to every KV head: k, v [n][kvHeads][headDim] f32 token-major (RoPE
+   * applied to k); meta of length n. Rejects non-finite values (and values a 16-bit dtype
+   * cannot hold) naming the layer, head, token and dim.
+   */
+  append(k: Float32Array, v: Float32Array, meta: TokenMeta): void {
+    const where = `layer ${this.layer} append`;
+    const n = validateTokenMeta(meta, `${where}: meta`);
+    const { kvHeads, headDim: d } = this;
+    checkAppendable(k, 'k', n, kvHeads, d, this.dtype, where);
+    checkAppendable(v, 'v', n, kvHeads, d, this.dtype, where);
+    checkAppendMeta(meta, n, where);
+    this.ensureCapacity(this.maxLength() + n);
+    const cap = this.cap;
+    for (let h = 0; h < kvHeads; h++) {
+      const base = h * cap + this.lengths[h]!;
+      for (let t = 0; t < n; t++) {
+        const src = (t * kvHeads + h) * d;
+        encodeFromF32(k.subarray(src, src + d), this.dtype, this.keys, (base + t) * d);
+        encodeFromF32(v.subarray(src, src + d), this.dtype, this.values, (base + t) * d);
+      }
+      for (const f of TOKEN_META_FIELDS) (this.meta[f] as Int32Array).set(meta[f], base);
+      this.cumulative?.fill(0, base, base + n);
+      this.lengths[h] += n;
+    }
+    this.touch();
+  }
+
+  /** Zero-copy layout for the kernels; valid until the next mutation. */
+  layout(): KVLayout {
+    const { kvHeads, headDim, dtype, keys, values, lengths } = this;
+    return { kvHeads, headDim, capacity: this.cap, dtype, keys, values, lengths, positions: this.meta.position, modality: this.meta.modality };
+  }
+
+  /** Read-only view for policies (decoded f32 per head, cached until the next mutation). */
+  view(): LayerCacheView {
+    return (this.cachedView ??= new LayerCacheView(this));
+  }
+
+  decodeHead(which: 'keys' | 'values', h: number): Float32Array {
+    const d = this.headDim;
+    const off = h * this.cap * d;
+    const count = this.lengths[h]! * d;
+    const buf = which === 'keys' ? this.keys : this.values;
+    if (this.dtype === 'f32') return (buf as Float32Array).subarray(off, off + count);
+    return decodeToF32(buf, this.dtype, off, count);
+  }
+
+  headMeta(h: number): TokenMeta {
+    const a = h * this.cap;
+    const b = a + this.lengths[h]!;
+    const m = this.meta;
+    return {
+      position: m.position.subarray(a, b),
+      modality: m.modality.subarray(a, b),
+      segment: m.segment.subarray(a, b),
+      time: m.time.subarray(a, b),
+      row: m.row.subarray(a, b),
+      col: m.col.subarray(a, b),
+      weight: m.weight.subarray(a, b),
+    };
+  }
+
+  headCumulative(h: number): Float32Array | undefined {
+    const a = h * this.cap;
+    return this.cumulative?.subarray(a, a + this.lengths[h]!);
+  }
+
+  /** Adds per-head column sums (stats.cumulative: [kvHeads] each [len]) to the accumulated scores. */
+  addCumulative(cum: readonly Float32Array[]): void {
+    if (cum.length !== this.kvHeads) throw new RangeError(`layer ${this.layer}: cumulative has ${cum.length} heads; expected ${this.kvHeads}`);
+    this.cumulative ??= new Float32Array(this.kvHeads * this.cap);
+    for (let h = 0; h < this.kvHeads; h++) {
+      const c = cum[h]!;
+      if (c.length !== this.lengths[h]) throw new RangeError(`layer ${this.layer}: cumulative[${h}] has ${c.length} slots; head holds ${this.lengths[h]}`);
+      const base = h * this.cap;
+      for (let j = 0; j < c.length; j++) this.cumulative[base + j] += c[j]!;
+    }
+    this.touch();
+  }
+
+  /**
+   * Applies a plan: validates it whole, computes all merges from the pre-plan state, hands
+   * `retain` slots to the retention store, then compacts every head in place (gather).
+   * A merge target keeps its own accumulated score (the sources' scores leave with them).
+   */
+  apply(plan: Plan, retention?: RetentionStore): void {
+    validatePlan(plan, { layer: this.layer, kvHeads: this.kvHeads, lengths: this.lengths, hasRetention: retention !== undefined });
+    if (plan === null) return;
+    // Decoded pre-plan rows of the heads that merge or retain (f32 storage: zero-copy views).
+    const rows = plan.heads.map((hp, h) =>
+      (hp.merges?.length ?? 0) > 0 || (retention && (hp.retain?.length ?? 0) > 0) ? { keys: this.decodeHead('keys', h), values: this.decodeHead('values', h) } : null,
+    );
+    const merged: (MergedSlots | null)[] = plan.heads.map((hp, h) => {
+      if (!hp.merges || hp.merges.length === 0) return null;
+      const where = `plan for layer ${this.layer}, kv head ${h}`;
+      const m = computeMerges(hp.merges, this.headMeta(h).weight, rows[h]!.keys, rows[h]!.values, this.headDim, where);
+      m.values.forEach((row, i) => checkStorable(row, this.dtype, `${where}: merge into slot ${m.into[i]} values`));
+      m.keys.forEach((row, i) => row && checkStorable(row, this.dtype, `${where}: merge into slot ${m.into[i]} keys`));
+      return m;
+    });
+    plan.heads.forEach((hp, h) => {
+      if (!retention || !hp.retain || hp.retain.length === 0) return;
+      const g = gatherSlots(hp.retain, this.headDim, rows[h]!.keys, rows[h]!.values, this.meta, h * this.cap);
+      retention.absorb(this.layer, h, g.keys, g.values, g.meta, hp.retainStrength ?? new Float32Array(hp.retain.length).fill(1));
+    });
+    plan.heads.forEach((hp, h) => this.compactHead(h, hp.keep, merged[h]!));
+    this.touch();
+  }
+
+  /** Reallocates buffers to hold exactly the longest head (+ headroom slots), freeing the rest. */
+  shrinkToFit(headroom = 0): void {
+    if (!Number.isInteger(headroom) || headroom < 0) throw new RangeError(`shrinkToFit: headroom must be an integer ≥ 0; got ${headroom}`);
+    const target = this.maxLength() + headroom;
+    if (target !== this.cap) this.realloc(target);
+  }
+
+  bytes(): LayerBytes {
+    const slots = this.totalSlots();
+    let weightSum = 0;
+    for (let h = 0; h < this.kvHeads; h++) for (const w of this.headMeta(h).weight) weightSum += w;
+    const elem = bytesPerElement(this.dtype);
+    const perSlot = metaBytesPerSlot(this.meta) + (this.cumulative ? Float32Array.BYTES_PER_ELEMENT : 0);
+    return {
+      slots,
+      weightSum,
+      kvBytes: slots * this.headDim * elem * 2,
+      kvAllocatedBytes: this.keys.byteLength + this.values.byteLength,
+      metaBytes: slots * perSlot,
+      metaAllocatedBytes: this.kvHeads * this.cap * perSlot,
+    };
+  }
+
+  /** Deep copy (same capacity, contents, accumulated scores). */
+  clone(): LayerCache {
+    const c = new LayerCache({ layer: this.layer, kvHeads: this.kvHeads, headDim: this.headDim, groupSize: this.groupSize, dtype: this.dtype, initialCapacity: 0 });
+    c.cap = this.cap;
+    c.keys = this.keys.slice();
+    c.values = this.values.slice();
+    c.lengths.set(this.lengths);
+    c.meta = sliceTokenMeta(this.meta, 0, this.kvHeads * this.cap);
+    c.cumulative = this.cumulative ? this.cumulative.slice() : null;
+    return c;
+  }
+
+  private compactHead(h: number, keep: Int32Array, merged: MergedSlots | null): void {
+    const d = this.headDim;
+    const base = h * this.cap;
+    for (let r = 0; r < keep.length; r++) {
+      const s = keep[r]!;
+      if (s === r) continue; // keep is ascending, so s ≥ r: forward gather is safe in place
+      this.keys.copyWithin((base + r) * d, (base + s) * d, (base + s + 1) * d);
+      this.values.copyWithin((base + r) * d, (base + s) * d, (base + s + 1) * d);
+      copyMetaSlot(this.meta, base + s, this.meta, base + r);
+      if (this.cumulative) this.cumulative[base + r] = this.cumulative[base + s]!;
+    }
+    if (merged) {
+      const newIndex = new Map<number, number>();
+      keep.forEach((s, r) => newIndex.set(s, r));
+      merged.into.forEach((t, i) => {
+        const r = base + newIndex.get(t)!;
+        const k = merged.keys[i];
+        if (k) encodeFromF32(k, this.dtype, this.keys, r * d);
+        encodeFromF32(merged.values[i]!, this.dtype, this.values, r * d);
+        this.meta.weight[r] = merged.weight[i]!;
+      });
+    }
+    this.lengths[h] = keep.length;
+  }
+
+  private ensureCapacity(need: number): void {
+    if (need <= this.cap) return;
+    let c = Math.max(this.cap, 1);
+    while (c < need) c *= 2;
+    this.realloc(c);
+  }
+
+  private realloc(cap: number): void {
+    const { kvHeads, headDim: d } = this;
+    const keys = allocKV(this.dtype, kvHeads * cap * d);
+    const values = allocKV(this.dtype, kvHeads * cap * d);
+    const meta = allocTokenMeta(kvHeads * cap);
+    const cumulative = this.cumulative ? new Float32Array(kvHeads * cap) : null;
+    for (let h = 0; h < kvHeads; h++) {
+      const len = this.lengths[h]!;
+      const from = h * this.cap;
+      const to = h * cap;
+      (keys as Float32Array).set((this.keys as Float32Array).subarray(from * d, (from + len) * d), to * d);
+      (values as Float32Array).set((this.values as Float32Array).subarray(from * d, (from + len) * d), to * d);
+      for (const f of TOKEN_META_FIELDS) (meta[f] as Int32Array).set((this.meta[f] as Int32Array).subarray(from, from + len), to);
+      cumulative?.set(this.cumulative!.subarray(from, from + len), to);
+    }
+    this.keys = keys;
+    this.values = values;
+    this.meta = meta;
+    this.cumulative = cumulative;
+    this.cap = cap;
+    this.touch();
+  }
+
+  private touch(): void {
+    this.mutations++;
+    this.cachedView = undefined;
+  }
+}
