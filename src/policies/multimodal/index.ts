@@ -1,4 +1,5 @@
 /** The multimodal policies of the catalogue. */
 import type { PolicyDefinition } from '../registry.js';
+import { accKV } from './acckv.js';
 
-export const MULTIMODAL_POLICIES: PolicyDefinition[] = [];
+export const MULTIMODAL_POLICIES: PolicyDefinition[] = [accKV];

@@ -1,0 +1,186 @@
+/**
+ * RetentiveKV: State-Space Memory for Uncertainty-Aware Multimodal KV Cache Eviction —
+ * arXiv 2605.04075 (ACL 2026 Findings). The state-space memory that evicted tokens are
+ * absorbed into, and its query-conditioned gated readout added to the attention output at
+ * every attention call (the "reactivation" of evicted tokens).
+ *
+ * Per (layer, KV head): a visual-dominant state S_V (image/video slots) and a recall state S_T
+ * (all other slots), or one unified state (ablation). Each absorb() decays the states it
+ * writes once by r_t = σ(decayWeight·H̄_t + decayBias), where H̄_t is the mean row entropy of
+ * the layer's latest attention call (the paper's entropy-modulated H_t), then writes
+ * a_i·φ(k_i)ᵀv_i with the strength the policy chose (attention × grid decay).
+ * Readout for query q of KV head h:  O_S = Σ_states φ(q)S / (Σ_states φ(q)z)   and
+ *   out += γ·O_S (additive)  or  out = (1−γ)·out + γ·O_S (convex),  γ = σ(gateWeight·H̄_q + gateBias).
+ *
+ * Ours [INF] (the sources are silent): φ (elu1 | identity), the shared normaliser z, decay once
+ * per absorb event from the latest row entropy, gate w=1, b=0 fixed (nothing is trained),
+ * "without query retrieval" = no readout. Nothing is read while a head's states are empty.
+ */
+import type { AttentionStats } from '../attention/stats.js';
+import { isVisualCode } from '../cache/modality.js';
+import type { TokenMeta } from '../cache/token-meta.js';
+import type { RetentionStore } from '../policies/types.js';
+import { applyFeatureMap, type FeatureMap } from './feature-map.js';
+import { LinearState } from './linear-state.js';
+
+export type StateLayout = 'dual' | 'unified';
+export type Retrieval = 'gated' | 'ungated' | 'off';
+export type Combine = 'additive' | 'convex';
+
+export interface StateMemoryOptions {
+  numLayers: number;
+  kvHeads: number;
+  headDim: number;
+  /** dual: S_V for image/video slots and S_T for the rest; unified: one state. */
+  states: StateLayout;
+  featureMap: FeatureMap;
+  /** gated: γ = σ(w·H̄ + b); ungated: γ = 1; off: no readout (ablation). */
+  retrieval: Retrieval;
+  combine: Combine;
+  gateWeight: number;
+  gateBias: number;
+  /** r_t = σ(decayWeight·H̄_t + decayBias); decayWeight = 0 gives a constant decay. */
+  decayWeight: number;
+  decayBias: number;
+}
+
+const DEN_EPS = 1e-30;
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+export class StateSpaceMemory implements RetentionStore {
+  private readonly perHead: number;
+  /** [(layer·kvHeads + head)·perHead + kind], allocated on first write. */
+  private readonly states: (LinearState | undefined)[];
+  /** [layer·kvHeads + head] mean row entropy (nats) of the latest attention call; NaN = none yet. */
+  private readonly lastEntropy: Float32Array;
+  private readonly phi: Float64Array;
+  private readonly num: Float64Array;
+
+  constructor(readonly options: StateMemoryOptions) {
+    const { numLayers, kvHeads, headDim } = options;
+    for (const [k, v] of Object.entries({ numLayers, kvHeads, headDim })) {
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`StateSpaceMemory: ${k} must be an integer ≥ 1; got ${v}`);
+    }
+    this.perHead = options.states === 'dual' ? 2 : 1;
+    this.states = new Array(numLayers * kvHeads * this.perHead).fill(undefined);
+    this.lastEntropy = new Float32Array(numLayers * kvHeads).fill(Number.NaN);
+    this.phi = new Float64Array(headDim);
+    this.num = new Float64Array(headDim);
+  }
+
+  /** State kind a slot of this modality is written to: 0 = S_V (or unified), 1 = S_T. */
+  kindOf(modality: number): number {
+    return this.perHead === 2 && !isVisualCode(modality) ? 1 : 0;
+  }
+
+  /** The state of (layer, head, kind), or undefined while nothing was written there. */
+  state(layer: number, head: number, kind = 0): LinearState | undefined {
+    return this.states[this.index(layer, head) * this.perHead + kind];
+  }
+
+  /** The decay r_t the next absorb into (layer, head) will apply. */
+  decayFor(layer: number, head: number): number {
+    const h = this.lastEntropy[this.index(layer, head)]!;
+    return sigmoid(this.options.decayWeight * (Number.isNaN(h) ? 0 : h) + this.options.decayBias);
+  }
+
+  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array): void {
+    const d = this.options.headDim;
+    const count = meta.position.length;
+    const where = `RetentionStore.absorb(layer ${layer}, kvHead ${kvHead})`;
+    if (keys.length !== count * d || values.length !== count * d) {
+      throw new RangeError(`${where}: keys/values have ${keys.length}/${values.length} floats; expected count·headDim = ${count}·${d}`);
+    }
+    if (strength.length !== count) throw new RangeError(`${where}: strength has ${strength.length} entries; expected ${count}`);
+    if (count === 0) return;
+    const base = this.index(layer, kvHead) * this.perHead;
+    const r = this.decayFor(layer, kvHead);
+    const decayed = [false, false];
+    for (let i = 0; i < count; i++) {
+      const a = strength[i]!;
+      if (!(a >= 0) || !Number.isFinite(a)) throw new RangeError(`${where}: strength[${i}] must be finite and ≥ 0; got ${a}`);
+      const kind = this.kindOf(meta.modality[i]!);
+      let st = this.states[base + kind];
+      if (!st) st = this.states[base + kind] = new LinearState(d);
+      if (!decayed[kind]) {
+        st.decay(r); // once per absorb event, before this event's writes
+        decayed[kind] = true;
+      }
+      st.write(applyFeatureMap(this.options.featureMap, keys, i * d, d, this.phi), values, i * d, a);
+    }
+  }
+
+  readout(layer: number, q: Float32Array, n: number, qHeads: number, kvHeads: number, headDim: number, stats: AttentionStats, out: Float32Array): void {
+    const o = this.options;
+    const where = `RetentionStore.readout(layer ${layer})`;
+    if (kvHeads !== o.kvHeads || headDim !== o.headDim || qHeads % kvHeads !== 0) {
+      throw new RangeError(`${where}: shape qHeads=${qHeads} kvHeads=${kvHeads} headDim=${headDim} does not match the store (kvHeads=${o.kvHeads}, headDim=${o.headDim})`);
+    }
+    if (q.length !== n * qHeads * headDim || out.length !== q.length) {
+      throw new RangeError(`${where}: q/out have ${q.length}/${out.length} floats; expected n·qHeads·headDim = ${n * qHeads * headDim}`);
+    }
+    const entropy = stats.rowEntropy;
+    const group = qHeads / kvHeads;
+    for (let h = 0; h < kvHeads; h++) {
+      const rows = entropy?.[h];
+      if (rows && n > 0) {
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += rows[i]!;
+        this.lastEntropy[this.index(layer, h)] = sum / n;
+      }
+      if (o.retrieval === 'off') continue;
+      const base = this.index(layer, h) * this.perHead;
+      const live = this.states.slice(base, base + this.perHead).filter((s): s is LinearState => s !== undefined && !s.isEmpty);
+      if (live.length === 0) continue;
+      if (o.retrieval === 'gated' && !rows) {
+        throw new Error(`${where}: gated retrieval needs rowEntropy statistics; the policy must declare needs.rowEntropy`);
+      }
+      for (let i = 0; i < n; i++) {
+        const gamma = o.retrieval === 'gated' ? sigmoid(o.gateWeight * rows![i]! + o.gateBias) : 1;
+        for (let g = 0; g < group; g++) {
+          const off = (i * qHeads + h * group + g) * headDim;
+          this.readOne(live, q, off, gamma, out);
+        }
+      }
+    }
+  }
+
+  /** Bytes held: every allocated state (S, z, scale) and the per-(layer, head) entropy record. */
+  bytes(): number {
+    let b = this.lastEntropy.byteLength;
+    for (const s of this.states) if (s) b += s.byteLength;
+    return b;
+  }
+
+  /** Deep copy; CacheSession.clone() uses it to fork a compressed prefix. */
+  clone(): StateSpaceMemory {
+    const c = new StateSpaceMemory(this.options);
+    this.states.forEach((s, i) => (c.states[i] = s?.clone()));
+    c.lastEntropy.set(this.lastEntropy);
+    return c;
+  }
+
+  private readOne(live: LinearState[], q: Float32Array, off: number, gamma: number, out: Float32Array): void {
+    const d = this.options.headDim;
+    const phi = applyFeatureMap(this.options.featureMap, q, off, d, this.phi);
+    this.num.fill(0);
+    let den = 0;
+    for (const s of live) den += s.readInto(phi, this.num);
+    if (!(Math.abs(den) > DEN_EPS)) return;
+    const keepLocal = this.options.combine === 'convex' ? 1 - gamma : 1;
+    for (let j = 0; j < d; j++) out[off + j] = keepLocal * out[off + j]! + (gamma * this.num[j]!) / den;
+  }
+
+  private index(layer: number, head: number): number {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.options.numLayers) {
+      throw new RangeError(`StateSpaceMemory: layer ${layer} is outside 0..${this.options.numLayers - 1}`);
+    }
+    if (!Number.isInteger(head) || head < 0 || head >= this.options.kvHeads) {
+      throw new RangeError(`StateSpaceMemory: kvHead ${head} is outside 0..${this.options.kvHeads - 1}`);
+    }
+    return layer * this.options.kvHeads + head;
+  }
+}
