@@ -1,5 +1,13 @@
 /** Every CLI command, one import per line (each file exports a yargs CommandModule). */
 import type { CommandModule } from 'yargs';
+import { reportCommand } from './report.js';
+import { runCommand } from './run.js';
+import { schemaCommand } from './schema.js';
+import { generateCommand } from './generate.js';
+import { inspectCommand } from './inspect.js';
+import { initModelCommand } from './init-model.js';
+import { benchCommand } from './bench.js';
+import { policiesCommand } from './policies.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [runCommand, reportCommand, schemaCommand, generateCommand, inspectCommand, initModelCommand, policiesCommand, benchCommand];

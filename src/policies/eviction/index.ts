@@ -1,4 +1,25 @@
 /** The eviction policies of the catalogue. */
 import type { PolicyDefinition } from '../registry.js';
+import { adaKV } from './adakv.js';
+import { fastV } from './fastv.js';
+import { h2o } from './h2o.js';
+import { knorm } from './knorm.js';
+import { mixKV } from './mixkv.js';
+import { pyramidKV } from './pyramidkv.js';
+import { randomEviction } from './random.js';
+import { snapKV } from './snapkv.js';
+import { streamingLLM } from './streaming-llm.js';
+import { tova } from './tova.js';
 
-export const EVICTION_POLICIES: PolicyDefinition[] = [];
+export const EVICTION_POLICIES: PolicyDefinition[] = [
+  streamingLLM,
+  h2o,
+  snapKV,
+  pyramidKV,
+  tova,
+  adaKV,
+  knorm,
+  randomEviction,
+  fastV,
+  mixKV,
+];

@@ -1,0 +1,48 @@
+/**
+ * Drives a real CacheSession (TS reference backend) over a random multimodal prompt and decode
+ * steps, for the policy matrix. Not a test file itself.
+ */
+import { CacheSession } from '../../src/cache/cache-session.js';
+import type { Schedule } from '../../src/cache/schedule.js';
+import { allocTokenMeta, type TokenMeta } from '../../src/cache/token-meta.js';
+import { tsBackend } from '../../src/attention/ts-backend.js';
+import type { PolicyInstance } from '../../src/policies/types.js';
+import { randomNormalArray } from '../../src/util/random.js';
+
+export const SHAPE = { numLayers: 3, kvHeads: 2, qHeads: 4, headDim: 8 } as const;
+/** Prompt modality layout: 4 text, 12 image, 8 text (24 tokens). */
+export const PROMPT_MODALITY = [...new Array<number>(4).fill(0), ...new Array<number>(12).fill(1), ...new Array<number>(8).fill(0)];
+
+function metaFor(start: number, modality: number[]): TokenMeta {
+  const m = allocTokenMeta(modality.length);
+  modality.forEach((c, i) => {
+    m.position[i] = start + i;
+    m.modality[i] = c;
+    if (c !== 0) m.segment[i] = 0;
+  });
+  return m;
+}
+
+/** One forward pass of tokens [start, start+modality.length) through every layer. */
+export function forward(s: CacheSession, start: number, modality: number[], seed: number): void {
+  const n = modality.length;
+  const { numLayers, kvHeads, qHeads, headDim } = SHAPE;
+  const qPos = Int32Array.from({ length: n }, (_, i) => start + i);
+  for (let l = 0; l < numLayers; l++) {
+    const key = seed * 104729 + 1000 * l + start;
+    // Shared component across tokens makes neighbouring keys similar (merging has work to do).
+    const k = randomNormalArray(n * kvHeads * headDim, key);
+    for (let i = 0; i < k.length; i++) k[i] = 0.6 * k[i]! + (i % headDim === 0 ? 1 : 0);
+    s.append(l, k, randomNormalArray(n * kvHeads * headDim, key + 1), metaFor(start, modality));
+    s.attend(l, randomNormalArray(n * qHeads * headDim, key + 2), qPos, Uint8Array.from(modality));
+  }
+}
+
+export function newSession(policy: PolicyInstance, tokens: number, schedule: Schedule, seed = 1): CacheSession {
+  return new CacheSession({ ...SHAPE, backend: tsBackend, policy, budget: { tokens }, schedule, seed });
+}
+
+/** Slots per KV head of every layer: [layer][head]. */
+export function headLengths(s: CacheSession): number[][] {
+  return Array.from({ length: SHAPE.numLayers }, (_, l) => Array.from({ length: SHAPE.kvHeads }, (_, h) => s.layer(l).length(h)));
+}
