@@ -47,7 +47,10 @@ export type PromptSegment = TextSegment | TokenSegment | EmbeddingSegment | Feat
 
 export interface Prompt {
   segments: PromptSegment[];
-  /** Prepend the tokenizer's BOS token (default true). */
+  /**
+   * Prepend the tokenizer's BOS token. Default: the tokenizer's own convention (true for Llama
+   * and llama2.c tokenizers, false for Qwen, whose BOS id is never prepended); `true` forces it.
+   */
   addBos?: boolean;
 }
 

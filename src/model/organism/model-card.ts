@@ -1,0 +1,48 @@
+/** The organism's model card (README.md of the HF folder): how it was made and how well it does. */
+import type { OrganismConfig } from './config.js';
+import type { AccuracyReport } from './evaluate.js';
+import type { TrainOptions } from './train.js';
+
+const table = (r: AccuracyReport): string =>
+  ['| family | accuracy | n |', '|---|---|---|', ...Object.entries(r.byFamily).map(([k, v]) => `| ${k} | ${(100 * v.accuracy).toFixed(1)} % | ${v.n} |`), `| **overall** | **${(100 * r.overall).toFixed(1)} %** | ${r.n} |`].join('\n');
+
+export function modelCard(c: OrganismConfig, o: TrainOptions, r: { steps: number; minutes: number; validation: AccuracyReport; test: AccuracyReport }, command: string): string {
+  return `---
+license: mit
+tags: [kvprism, model-organism, audio-video, llama]
+---
+# av-organism — kvprism's audio-video model organism
+
+A small Llama-style decoder trained from scratch on the procedural **AV world**
+(\`src/datasets/av-world\`, see \`datasets/av-world/README.md\`) so that its answers depend on
+keeping the right audio and video tokens in the KV cache. It exists to make KV-cache
+compression measurable without a downloadable audio-video LLM.
+
+## Architecture
+- Decoder: ${c.layers} layers, hidden ${c.hidden}, intermediate ${c.intermediate} (SwiGLU), ${c.heads} query heads /
+  ${c.kvHeads} KV heads (GQA), head_dim ${c.headDim}, RMSNorm (eps ${c.rmsEps}), RoPE rotate-half (theta ${c.ropeTheta}),
+  positions = token index in the prompt, untied LM head, vocabulary ${c.vocab} words.
+- Projectors (\`model.projectors.{video,audio}\`): linear_1 [${c.hidden}][F] + bias → GELU (tanh) →
+  linear_2 [${c.hidden}][${c.hidden}] + bias; video F = ${c.videoFeatureDim} (patch colour + 4×4 occupancy), audio F = ${c.audioFeatureDim}
+  (2 log-mel frames × 16 bands + inter-aural level difference).
+- Prompt: \`<s>\`, then per video frame its 16 patch tokens followed by the 10 audio tokens of the
+  same 125 ms, then \`question … answer\`; the answer is the next token (one word).
+
+## Training
+- Command: \`${command}\`
+- Seed ${o.seed}; ${r.steps} steps (of ${o.steps} planned); ${r.minutes.toFixed(1)} minutes on ${o.threads} CPU threads.
+- Curriculum: clip length uniform in [${o.minFrames}, cap] frames, cap rising to ${o.maxFrames} over the first
+  ${Math.round(100 * o.rampFraction)} % of steps; ≈ ${o.tokensPerBatch} tokens per batch; every clip is followed by all the questions it
+  can pose, each answered in place; loss on answer tokens only.
+- AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.
+- Code: \`src/model/organism\` (hand-written forward/backward; GEMMs and attention run as small
+  ONNX graphs in onnxruntime-node).
+
+## Accuracy (full cache)
+Test split, default preset (40 frames, ≈ 1,050 tokens), seed 0, first ${r.test.n} samples:
+
+${table(r.test)}
+
+Validation split (seed ${o.seed}, ${r.validation.n} samples): ${(100 * r.validation.overall).toFixed(1)} %.
+`;
+}

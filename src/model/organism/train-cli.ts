@@ -1,0 +1,55 @@
+/**
+ * `npm run organism:train [-- --steps N --seed S …]`: trains the AV organism and writes the
+ * HF folder (default models/av-organism) with its model card.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { trainOrganism, type TrainOptions } from './train.js';
+import { modelCard } from './model-card.js';
+
+async function main(): Promise<void> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('organism:train')
+    .option('seed', { type: 'number', default: 1 })
+    .option('steps', { type: 'number', default: 1200 })
+    .option('lr', { type: 'number', default: 2e-3 })
+    .option('warmup', { type: 'number', default: 100 })
+    .option('tokens-per-batch', { type: 'number', default: 4400 })
+    .option('min-frames', { type: 'number', default: 8 })
+    .option('max-frames', { type: 'number', default: 40 })
+    .option('ramp-fraction', { type: 'number', default: 0.6 })
+    .option('threads', { type: 'number', default: 2 })
+    .option('eval-every', { type: 'number', default: 200 })
+    .option('eval-count', { type: 'number', default: 60 })
+    .option('test-count', { type: 'number', default: 300 })
+    .option('checkpoint-every', { type: 'number', default: 100 })
+    .option('checkpoint-dir', { type: 'string', default: join(tmpdir(), 'kvprism-organism') })
+    .option('out', { type: 'string', default: 'models/av-organism' })
+    .option('time-limit-min', { type: 'number', default: 55 })
+    .option('aux-weight', { type: 'number', default: 0.5 })
+    .option('questions-per-family', { type: 'number', default: 3 })
+    .option('resume', { type: 'string', describe: 'checkpoint .safetensors to continue from' })
+    .strict()
+    .parse();
+  for (const k of ['steps', 'warmup', 'tokensPerBatch', 'minFrames', 'maxFrames', 'threads', 'evalEvery', 'evalCount', 'testCount', 'checkpointEvery', 'questionsPerFamily'] as const) {
+    if (!Number.isInteger(argv[k]) || argv[k] <= 0) throw new RangeError(`organism:train: --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer; got ${argv[k]}`);
+  }
+  const o: TrainOptions = {
+    seed: argv.seed, steps: argv.steps, lr: argv.lr, warmup: argv.warmup, tokensPerBatch: argv.tokensPerBatch,
+    minFrames: argv.minFrames, maxFrames: argv.maxFrames, rampFraction: argv.rampFraction, threads: argv.threads,
+    evalEvery: argv.evalEvery, evalCount: argv.evalCount, testCount: argv.testCount, checkpointEvery: argv.checkpointEvery,
+    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume,
+  };
+  const r = await trainOrganism(o);
+  const command = `npm run organism:train -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
+  writeFileSync(join(o.out, 'README.md'), modelCard(r.model.config, o, r, command));
+  console.log(`wrote ${o.out} (${r.steps} steps, ${r.minutes.toFixed(1)} min, test ${(100 * r.test.overall).toFixed(1)} %)`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});

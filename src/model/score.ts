@@ -1,0 +1,48 @@
+/**
+ * Closed-vocabulary QA scoring. The prompt is prefilled once (the policy compresses at
+ * endPrefill); each choice's tokens are then scored teacher-forced from the compressed cache:
+ * log p(choice) = Σ_i log p(c_i | prompt, c_<i). A single-token choice needs only the
+ * prompt's next-token logits; a longer one decodes its tokens on a clone of the sequence, so
+ * choices never see each other. Log-probabilities are summed, not length-normalised.
+ */
+import { Decoder } from './decoder.js';
+import { embedPrompt } from './embed-prompt.js';
+import type { Model } from './model.js';
+import type { QASample } from './prompt.js';
+import { logSoftmax, logSumExp } from './sampling.js';
+import type { RuntimeSessionOptions } from './sequence.js';
+
+export interface ChoiceScores {
+  /** Per choice, Σ log p of its tokens (nats). */
+  logProbs: number[];
+  /** Index of the highest-scoring choice. */
+  predicted: number;
+  /** softmax(logProbs): the model's distribution over the choices. */
+  answerDistribution: Float64Array;
+}
+
+export function scoreChoices(model: Model, sample: QASample, sessionOptions: RuntimeSessionOptions = {}, decoder = new Decoder(model)): ChoiceScores {
+  if (sample.choices.length === 0) throw new Error(`sample ${sample.id}: choices is empty`);
+  const choiceIds = sample.choices.map((c, i) => {
+    const ids = model.tokenizer.encode(c);
+    if (ids.length === 0) throw new Error(`sample ${sample.id}: choices[${i}] ${JSON.stringify(c)} tokenizes to no tokens`);
+    return ids;
+  });
+  const seq = decoder.open(sessionOptions);
+  const first = logSoftmax(decoder.prefill(seq, embedPrompt(model, sample.prompt)));
+  const logProbs = choiceIds.map((ids) => {
+    let lp = first[ids[0]!]!;
+    if (ids.length === 1) return lp;
+    const branch = seq.clone();
+    for (let i = 1; i < ids.length; i++) {
+      const logits = decoder.decodeOne(branch, ids[i - 1]!);
+      lp += logits[ids[i]!]! - logSumExp(logits);
+    }
+    return lp;
+  });
+  let predicted = 0;
+  for (let i = 1; i < logProbs.length; i++) if (logProbs[i]! > logProbs[predicted]!) predicted = i;
+  const lse = logSumExp(logProbs);
+  const answerDistribution = Float64Array.from(logProbs, (x) => Math.exp(x - lse));
+  return { logProbs, predicted, answerDistribution };
+}
