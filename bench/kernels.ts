@@ -1,0 +1,217 @@
+/**
+ * `npm run bench -- kernels [--json] [--threads N] [--quick]`: the native kernels side by
+ * side with the machine's limits and references, in one run:
+ * - decode attention (1 token, 32 query heads / 8 KV heads, dim 128, f32 and f16 caches) at
+ *   1k/8k/32k tokens: our GB/s vs a STREAM triad measured now (target ≥ 0.85 at 32k), vs
+ *   onnxruntime's com.microsoft GroupQueryAttention (target ≥ 1.5×) and vs the TS reference;
+ *   all statistics on vs off (target ≤ 1.2×);
+ * - causal prefill attention GFLOP/s;
+ * - linear (GEMM/GEMV) GFLOP/s vs onnxruntime MatMul on the same sizes (target ≥ 0.7×).
+ * Ratios are printed, never asserted.
+ */
+import type { AttendArgs, KVDType } from '../src/attention/backend.js';
+import { ALL_STAT_NEEDS } from '../src/attention/stats.js';
+import { referenceAttend } from '../src/attention/reference-attention.js';
+import { loadAddon, addonLoadError, type NativeAddon } from '../src/attention/native/addon.js';
+import { allocKV, encodeFromF32 } from '../src/util/half.js';
+import { mulberry32 } from '../src/util/random.js';
+import { ortGqaDecode, ortMatMul } from './_ort.js';
+import { fmt, medianMs, ratio } from './_timing.js';
+
+const KV_HEADS = 8;
+const Q_HEADS = 32;
+const HEAD_DIM = 128;
+
+function randomF32(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = r() * 2 - 1;
+  return out;
+}
+
+/** Attention args over a cache of `len` tokens per KV head (positions 0..len-1). */
+function attendArgs(len: number, n: number, dtype: KVDType, seed: number): AttendArgs {
+  const elems = KV_HEADS * len * HEAD_DIM;
+  const toDtype = (x: Float32Array): Float32Array | Uint16Array => {
+    if (dtype === 'f32') return x;
+    const b = allocKV(dtype, x.length);
+    encodeFromF32(x, dtype, b, 0);
+    return b;
+  };
+  const positions = new Int32Array(KV_HEADS * len);
+  for (let h = 0; h < KV_HEADS; h++) for (let j = 0; j < len; j++) positions[h * len + j] = j;
+  const qPositions = Int32Array.from({ length: n }, (_, i) => (n === 1 ? len : i));
+  return {
+    q: randomF32(n * Q_HEADS * HEAD_DIM, seed),
+    n,
+    qHeads: Q_HEADS,
+    qPositions,
+    qModality: new Uint8Array(n),
+    kv: {
+      kvHeads: KV_HEADS,
+      headDim: HEAD_DIM,
+      capacity: len,
+      dtype,
+      keys: toDtype(randomF32(elems, seed + 1)),
+      values: toDtype(randomF32(elems, seed + 2)),
+      lengths: new Int32Array(KV_HEADS).fill(len),
+      positions,
+      modality: new Uint8Array(KV_HEADS * len),
+    },
+    scale: 1 / Math.sqrt(HEAD_DIM),
+    needs: {},
+  };
+}
+
+interface DecodeRow {
+  tokens: number;
+  dtype: KVDType;
+  oursMs: number;
+  oursGBs: number;
+  vsTriad: number;
+  ortMs?: number;
+  oursVsOrt?: number;
+  tsMs?: number;
+  oursVsTs?: number;
+  allStatsMs: number;
+  statsOverhead: number;
+}
+
+async function decodeRow(addon: NativeAddon, len: number, dtype: KVDType, triad: number, threads: number, refs: boolean): Promise<DecodeRow> {
+  const args = attendArgs(len, 1, dtype, len);
+  const out = new Float32Array(Q_HEADS * HEAD_DIM);
+  const bytes = 2 * KV_HEADS * len * HEAD_DIM * (dtype === 'f32' ? 4 : 2);
+  const reps = len >= 32768 ? 15 : 40;
+  const oursMs = await medianMs(() => addon.attend({ ...args, out }), reps, 3);
+  const allStatsMs = await medianMs(() => addon.attend({ ...args, out, needs: ALL_STAT_NEEDS }), reps, 3);
+  const oursGBs = bytes / (oursMs * 1e6);
+  const row: DecodeRow = { tokens: len, dtype, oursMs, oursGBs, vsTriad: oursGBs / triad, allStatsMs, statsOverhead: allStatsMs / oursMs };
+  if (refs) {
+    const ort = await ortGqaDecode(Q_HEADS, KV_HEADS, HEAD_DIM, len - 1, threads);
+    row.ortMs = await medianMs(() => ort.run(), len >= 32768 ? 5 : 15, 1);
+    row.oursVsOrt = ratio(row.ortMs, oursMs);
+    row.tsMs = await medianMs(() => referenceAttend(args), len >= 8192 ? 2 : 5, 1, 8000);
+    row.oursVsTs = ratio(row.tsMs, oursMs);
+  }
+  return row;
+}
+
+interface PrefillRow {
+  tokens: number;
+  ms: number;
+  gflops: number;
+  allStatsMs: number;
+}
+
+async function prefillRow(addon: NativeAddon, n: number): Promise<PrefillRow> {
+  const args = attendArgs(n, n, 'f32', 7);
+  const out = new Float32Array(n * Q_HEADS * HEAD_DIM);
+  // Causal: n(n+1)/2 visible pairs per query head, 2 FLOP per MAC in QKᵀ and in PV.
+  const flops = 4 * HEAD_DIM * Q_HEADS * ((n * (n + 1)) / 2);
+  const ms = await medianMs(() => addon.attend({ ...args, out }), 5, 1);
+  const allStatsMs = await medianMs(() => addon.attend({ ...args, out, needs: ALL_STAT_NEEDS }), 3, 1);
+  return { tokens: n, ms, gflops: flops / (ms * 1e6), allStatsMs };
+}
+
+interface GemmRow {
+  m: number;
+  k: number;
+  n: number;
+  dtype: KVDType;
+  oursMs: number;
+  oursGflops: number;
+  ortMs?: number;
+  ortGflops?: number;
+  oursVsOrt?: number;
+}
+
+async function gemmRow(addon: NativeAddon, m: number, k: number, n: number, dtype: KVDType, threads: number): Promise<GemmRow> {
+  const x = randomF32(m * k, 11);
+  const wf = randomF32(n * k, 12);
+  const data = allocKV(dtype, n * k);
+  encodeFromF32(wf, dtype, data, 0);
+  const w = { dtype, data, outFeatures: n, inFeatures: k };
+  const y = new Float32Array(m * n);
+  const flops = 2 * m * k * n;
+  const oursMs = await medianMs(() => addon.linear(x, m, w, undefined, y), 20, 3);
+  const row: GemmRow = { m, k, n, dtype, oursMs, oursGflops: flops / (oursMs * 1e6) };
+  if (dtype === 'f32') {
+    const b = new Float32Array(k * n);
+    for (let o = 0; o < n; o++) for (let i = 0; i < k; i++) b[i * n + o] = wf[o * k + i]!;
+    const ort = await ortMatMul(x, b, m, k, n, threads);
+    row.ortMs = await medianMs(() => ort.run(), 20, 3);
+    row.ortGflops = flops / (row.ortMs * 1e6);
+    row.oursVsOrt = ratio(row.ortMs, oursMs);
+  }
+  return row;
+}
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const quick = argv.includes('--quick');
+  const addon = loadAddon();
+  if (!addon) {
+    console.error(`kernels bench: the native addon is not available (${addonLoadError()}); run \`npm run build:native\``);
+    process.exitCode = 1;
+    return;
+  }
+  const threads = Number(flag(argv, '--threads') ?? addon.info().threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`kernels bench: --threads must be an integer ≥ 1; got ${flag(argv, '--threads')}`);
+  addon.setThreads(threads);
+  const log = (s: string): void => {
+    if (!json) console.log(s);
+  };
+  const info = addon.info();
+  log(`kvprism kernels — isa ${info.isa}, ${threads} threads${quick ? ' (quick)' : ''}`);
+  const triad = addon.streamTriad(quick ? 64 : 256, quick ? 3 : 5);
+  log(`memory bandwidth (STREAM triad, 3 arrays): ${fmt(triad, 1)} GB/s\n`);
+
+  const lengths = quick ? [1024, 8192] : [1024, 8192, 32768];
+  const decode: DecodeRow[] = [];
+  log('decode attention, 1 token, 32 q heads / 8 KV heads, dim 128');
+  log('tokens dtype  ours ms  GB/s  ÷triad   ORT GQA ms  ours×ORT   TS ms  ours×TS  all-stats ms  stats÷none');
+  for (const dtype of ['f32', 'f16'] as const) {
+    for (const len of lengths) {
+      const r = await decodeRow(addon, len, dtype, triad, threads, dtype === 'f32');
+      decode.push(r);
+      log(
+        `${String(len).padStart(6)} ${dtype.padEnd(5)} ${fmt(r.oursMs, 3).padStart(8)} ${fmt(r.oursGBs, 1).padStart(5)} ${fmt(r.vsTriad).padStart(6)}   ` +
+          `${(r.ortMs === undefined ? '—' : fmt(r.ortMs, 2)).padStart(10)} ${(r.oursVsOrt === undefined ? '—' : fmt(r.oursVsOrt, 1)).padStart(9)}   ` +
+          `${(r.tsMs === undefined ? '—' : fmt(r.tsMs, 1)).padStart(5)} ${(r.oursVsTs === undefined ? '—' : fmt(r.oursVsTs, 0)).padStart(8)} ` +
+          `${fmt(r.allStatsMs, 3).padStart(13)} ${fmt(r.statsOverhead).padStart(11)}`,
+      );
+    }
+  }
+
+  log('\nprefill attention (causal, f32 cache, 32 q / 8 KV heads, dim 128)');
+  log('tokens  ms        GFLOP/s  all-stats ms');
+  const prefill: PrefillRow[] = [];
+  for (const n of quick ? [256] : [512, 2048]) {
+    const r = await prefillRow(addon, n);
+    prefill.push(r);
+    log(`${String(n).padStart(6)}  ${fmt(r.ms, 1).padEnd(9)} ${fmt(r.gflops, 1).padStart(7)}  ${fmt(r.allStatsMs, 1).padStart(11)}`);
+  }
+
+  log('\nlinear y = x·Wᵀ vs onnxruntime MatMul (f32), plus 16-bit weights');
+  log('m     k     n     dtype  ours ms  GFLOP/s  ORT ms  ORT GFLOP/s  ours×ORT');
+  const gemm: GemmRow[] = [];
+  const shapes: [number, number, number][] = quick ? [[64, 576, 1536], [1, 2048, 2048]] : [[512, 576, 1536], [128, 2048, 2048], [1, 4096, 4096]];
+  for (const [m, k, n] of shapes) {
+    for (const dtype of ['f32', 'bf16'] as const) {
+      const r = await gemmRow(addon, m, k, n, dtype, threads);
+      gemm.push(r);
+      log(
+        `${String(m).padEnd(5)} ${String(k).padEnd(5)} ${String(n).padEnd(5)} ${dtype.padEnd(6)} ${fmt(r.oursMs, 3).padStart(7)} ${fmt(r.oursGflops, 1).padStart(8)} ` +
+          `${(r.ortMs === undefined ? '—' : fmt(r.ortMs, 3)).padStart(7)} ${(r.ortGflops === undefined ? '—' : fmt(r.ortGflops, 1)).padStart(12)} ${(r.oursVsOrt === undefined ? '—' : fmt(r.oursVsOrt)).padStart(9)}`,
+      );
+    }
+  }
+  const at32 = decode.find((r) => r.dtype === 'f32' && r.tokens === lengths[lengths.length - 1]);
+  log(`\ntargets: decode ÷triad ≥ 0.85 at 32k (now ${fmt(at32?.vsTriad ?? NaN)}), ours×ORT ≥ 1.5 (now ${fmt(at32?.oursVsOrt ?? NaN, 1)}), ` + `stats÷none ≤ 1.2 (now ${fmt(at32?.statsOverhead ?? NaN)}), GEMM ours×ORT ≥ 0.7`);
+  if (json) console.log(JSON.stringify({ isa: info.isa, threads, triadGBs: triad, decode, prefill, gemm }, null, 2));
+}

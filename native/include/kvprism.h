@@ -1,0 +1,139 @@
+/*
+ * kvprism native kernels: C ABI for engine authors (C/C++ engines link libkvprism_core
+ * without Node). All tensors are caller-owned, row-major, and named with their layout.
+ *
+ * Layout conventions (identical to src/attention/backend.ts):
+ * - KV storage is head-major [kvHeads][capacity][headDim]; KV head h holds lengths[h] valid
+ *   slots at the front of its stripe.
+ * - Queries and outputs are token-major [n][qHeads][headDim] f32.
+ * - Query head qh reads KV head qh / (qHeads / kvHeads) (GQA).
+ * - Slot j of head h is visible to query i iff positions[h*capacity + j] <= q_positions[i].
+ *
+ * Every function returns KVP_OK (0) or a negative error code; kvp_last_error() then returns a
+ * message naming the argument (thread-local, valid until the next call on that thread).
+ */
+#ifndef KVPRISM_H
+#define KVPRISM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KVP_OK 0
+#define KVP_EINVAL (-1)
+#define KVP_ENOMEM (-2)
+#define KVP_ENODEV (-3)
+
+/** Number of modality codes (text=0, image=1, video=2, audio=3). */
+#define KVP_MODALITIES 4
+
+typedef enum kvp_dtype { KVP_F32 = 0, KVP_F16 = 1, KVP_BF16 = 2 } kvp_dtype;
+
+/** One layer's cache as the kernels read it. 16-bit dtypes are raw IEEE half / bfloat16 bits. */
+typedef struct kvp_kv_layout {
+  int32_t kv_heads;
+  int32_t head_dim;
+  int32_t capacity;
+  kvp_dtype dtype;
+  const void *keys;          /* [kvHeads][capacity][headDim] */
+  const void *values;        /* [kvHeads][capacity][headDim] */
+  const int32_t *lengths;    /* [kvHeads] */
+  const int32_t *positions;  /* [kvHeads][capacity] */
+  const uint8_t *modality;   /* [kvHeads][capacity] modality codes (< KVP_MODALITIES) */
+} kvp_kv_layout;
+
+/**
+ * Statistics to compute, fused into attention (see src/attention/stats.ts for definitions).
+ * Each output pointer is NULL when that statistic is off. All are per KV head and summed over
+ * the GQA group; slot-aligned outputs are [kvHeads][capacity] f32 (only the first lengths[h]
+ * entries of each stripe are written; the rest are zeroed).
+ */
+typedef struct kvp_stats_out {
+  float *cumulative;     /* Σ_i p[i][j] over all rows */
+  float *window;         /* Σ over rows of the last `window_tokens` query tokens */
+  int32_t window_tokens; /* 0 = off */
+  float *last_query;     /* p[n-1][j] */
+  float *text_column;    /* Σ over rows whose query token is text (modality 0) */
+  float *redistributed;  /* Σ_i p[i][j]·(pos_i+1) / count_j */
+  double *flows;         /* [kvHeads][M][M]: mass from query modality to key modality */
+  float *row_entropy;    /* [kvHeads][n]: entropy (nats) per query token, mean over the group */
+} kvp_stats_out;
+
+typedef struct kvp_attend_args {
+  const float *q;              /* [n][qHeads][headDim] f32, RoPE applied */
+  int32_t n;
+  int32_t q_heads;
+  const int32_t *q_positions;  /* [n] */
+  const uint8_t *q_modality;   /* [n] or NULL (required by text_column and flows) */
+  float scale;                 /* softmax scale, usually 1/sqrt(headDim) */
+  float *out;                  /* [n][qHeads][headDim] f32; rows that see no slot get zeros */
+} kvp_attend_args;
+
+/** Attention of n query tokens over the cache (decode n=1 and causal prefill alike). */
+int kvp_attend(const kvp_attend_args *args, const kvp_kv_layout *kv, kvp_stats_out *stats);
+
+/* ---- cache maintenance ---------------------------------------------------------------- */
+
+/**
+ * In-place compaction of one head stripe: row s ← row keep[s] for s < count. keep must be
+ * strictly increasing and < capacity. rows: [heads][capacity][row_elems] of elem_bytes each.
+ */
+int kvp_compact(void *rows, size_t elem_bytes, int32_t row_elems, int32_t heads, int32_t capacity,
+                int32_t head, const int32_t *keep, int32_t count);
+
+/** Weighted merge: row[into] = Σ_k weights[k]·row[from[k]] (f32 math, stored in dtype).
+ *  rows: [slots][dim] of dtype; `into` may appear in `from`. */
+int kvp_merge(void *rows, kvp_dtype dtype, int32_t slots, int32_t dim, int32_t into,
+              const int32_t *from, const float *weights, int32_t count);
+
+/** For each of n rows x [n][dim], the pivot [m][dim] of highest cosine similarity
+ *  (ties: lowest index); out_index [n] (-1 when m = 0), out_sim [n] (0 for zero vectors). */
+int kvp_nearest_cosine(const void *x, kvp_dtype x_dtype, int32_t n, const void *pivots,
+                       kvp_dtype p_dtype, int32_t m, int32_t dim, int32_t *out_index, float *out_sim);
+
+/** Indices of the k largest scores (ties: lower index first), written in ascending index
+ *  order. NaN scores rank lowest. */
+int kvp_topk(const float *scores, int32_t n, int32_t k, int32_t *out_index);
+
+/* ---- model ops -------------------------------------------------------------------------- */
+
+/** y[m][out] = x[m][in] · Wᵀ (+ bias[out]); W [out][in] of w_dtype; bias may be NULL. */
+int kvp_linear(const float *x, int32_t m, const void *w, kvp_dtype w_dtype, int32_t out_features,
+               int32_t in_features, const float *bias, float *y);
+
+/** y[r][:] = x[r][:] / sqrt(mean(x[r]²) + eps) * weight[:]; x, y [rows][dim] (may alias). */
+int kvp_rms_norm(const float *x, int32_t rows, int32_t dim, const float *weight, float eps, float *y);
+
+/** Rotate-half RoPE in place on x [n][heads][headDim]; cos/sin [n][rotaryDim/2] (for
+ *  sectioned/multimodal RoPE the caller builds the tables per section). */
+int kvp_rope(float *x, int32_t n, int32_t heads, int32_t head_dim, int32_t rotary_dim,
+             const float *cos_table, const float *sin_table);
+
+/** out[i] = silu(gate[i]) * up[i]; out may alias either input. */
+int kvp_silu_mul(const float *gate, const float *up, float *out, size_t count);
+
+/* ---- runtime ---------------------------------------------------------------------------- */
+
+/** Worker threads (≥ 1); default: KVPRISM_THREADS or the number of cores. */
+int kvp_set_threads(int32_t threads);
+int32_t kvp_threads(void);
+
+/** Instruction set in use: "avx512", "avx2", "neon" or "scalar". */
+const char *kvp_isa(void);
+/** Forces an ISA (for tests); returns KVP_EINVAL when this CPU/build lacks it. Also read
+ *  once from KVPRISM_ISA. */
+int kvp_set_isa(const char *name);
+
+/** STREAM-like triad a[i] = b[i] + s·c[i] over 3 arrays of `mib` MiB each, on the pool's
+ *  threads; returns the best of `reps` in GB/s (counting 3 arrays moved), or < 0 on error. */
+double kvp_stream_triad(int32_t mib, int32_t reps);
+
+const char *kvp_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KVPRISM_H */

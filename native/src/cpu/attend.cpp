@@ -1,0 +1,141 @@
+// kvp_attend: validates the C arguments, plans tasks (attend_plan.h), runs the passes on the
+// pool and reduces the per-block statistics.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+#include "errors.h"
+#include "kernel_table.h"
+#include "thread_pool.h"
+
+namespace kvp {
+
+size_t g_scoreCacheFloats = size_t(8) << 20;
+
+static int prefetch_rows_from_env() {
+  const char *e = std::getenv("KVPRISM_PREFETCH");
+  const int v = e ? std::atoi(e) : 0;
+  return v < 0 ? 0 : v > 64 ? 64 : v;
+}
+int g_prefetchRows = prefetch_rows_from_env();
+
+void plan_attend(AttendPlan &p, int threads) {
+  p.bk = std::max(16, std::min(128, 8192 / std::max(1, p.D)));
+  p.chunk = 256;
+  p.qBlock = p.n <= 16 ? std::max(1, p.n) : std::max(1, 64 / p.G);
+  p.nQBlocks = (p.n + p.qBlock - 1) / p.qBlock;
+  // Enough KV splits to give every thread ~4 tasks, but never splits under 256 slots.
+  const int base = p.kvHeads * p.nQBlocks;
+  int want = (4 * threads + base - 1) / base;
+  int most = std::max(1, (p.lmax + 255) / 256);
+  p.splits = std::max(1, std::min(want, most));
+}
+
+namespace {
+
+std::string str(long v) { return std::to_string(v); }
+
+}  // namespace
+
+int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp_stats_out *st) {
+  if (!a || !kv) return fail("kvp_attend: args and kv must not be null");
+  if (a->n < 0) return fail("kvp_attend: n must be ≥ 0; got " + str(a->n));
+  if (kv->kv_heads < 1 || kv->head_dim < 1 || kv->capacity < 0)
+    return fail("kvp_attend: kv.kv_heads and kv.head_dim must be ≥ 1 and kv.capacity ≥ 0");
+  if (a->q_heads < 1 || a->q_heads % kv->kv_heads)
+    return fail("kvp_attend: q_heads = " + str(a->q_heads) + " must be a positive multiple of kv_heads = " + str(kv->kv_heads));
+  if (kv->dtype != KVP_F32 && kv->dtype != KVP_F16 && kv->dtype != KVP_BF16) return fail("kvp_attend: kv.dtype must be KVP_F32, KVP_F16 or KVP_BF16");
+  if (!(a->scale > 0.f) || !std::isfinite(a->scale)) return fail("kvp_attend: scale must be finite and > 0");
+  if (a->n > 0 && (!a->q || !a->out || !a->q_positions)) return fail("kvp_attend: q, out and q_positions must not be null");
+  if (!kv->lengths) return fail("kvp_attend: kv.lengths must not be null");
+  long total = 0;
+  for (int h = 0; h < kv->kv_heads; h++) {
+    if (kv->lengths[h] < 0 || kv->lengths[h] > kv->capacity)
+      return fail("kvp_attend: kv.lengths[" + str(h) + "] = " + str(kv->lengths[h]) + " is outside [0, capacity = " + str(kv->capacity) + "]");
+    total += kv->lengths[h];
+  }
+  if (total > 0 && (!kv->keys || !kv->values || !kv->positions || !kv->modality))
+    return fail("kvp_attend: kv.keys, kv.values, kv.positions and kv.modality must not be null");
+  const bool needMod = st && (st->text_column || st->flows);
+  if (needMod && a->n > 0 && !a->q_modality) return fail("kvp_attend: q_modality is required by text_column and flows");
+  if (a->q_modality)
+    for (int i = 0; i < a->n; i++)
+      if (a->q_modality[i] >= KVP_MODALITIES) return fail("kvp_attend: q_modality[" + str(i) + "] = " + str(a->q_modality[i]) + " is not a modality code 0..3");
+  if (st && st->flows)
+    for (int h = 0; h < kv->kv_heads; h++)
+      for (int j = 0; j < kv->lengths[h]; j++)
+        if (kv->modality[size_t(h) * kv->capacity + j] >= KVP_MODALITIES)
+          return fail("kvp_attend: kv.modality[" + str(h) + "][" + str(j) + "] is not a modality code 0..3");
+  if (st && st->window_tokens < 0) return fail("kvp_attend: stats.window_tokens must be ≥ 0");
+  return KVP_OK;
+}
+
+namespace {
+
+void zero_stats(const kvp_stats_out &st, size_t slots, size_t rows, size_t flows) {
+  for (float *f : {st.cumulative, st.window, st.last_query, st.text_column, st.redistributed})
+    if (f) std::fill(f, f + slots, 0.f);
+  if (st.row_entropy) std::fill(st.row_entropy, st.row_entropy + rows, 0.f);
+  if (st.flows) std::fill(st.flows, st.flows + flows, 0.0);
+}
+
+}  // namespace
+}  // namespace kvp
+
+extern "C" int kvp_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, kvp_stats_out *stIn) {
+  using namespace kvp;
+  if (int rc = validate_attend(a, kv, stIn)) return rc;
+  kvp_stats_out none{};
+  kvp_stats_out st = stIn ? *stIn : none;
+  if (st.window && st.window_tokens == 0) st.window = nullptr;
+  const size_t M2 = KVP_MODALITIES * KVP_MODALITIES;
+  zero_stats(st, size_t(kv->kv_heads) * kv->capacity, size_t(kv->kv_heads) * a->n, kv->kv_heads * M2);
+  if (a->n == 0) return KVP_OK;
+
+  AttendPlan p{};
+  p.a = a; p.kv = kv; p.st = &st;
+  p.n = a->n; p.qHeads = a->q_heads; p.kvHeads = kv->kv_heads; p.G = a->q_heads / kv->kv_heads;
+  p.D = kv->head_dim; p.cap = kv->capacity;
+  p.lmax = 0;
+  for (int h = 0; h < p.kvHeads; h++) p.lmax = std::max(p.lmax, int(kv->lengths[h]));
+  p.wantFlows = st.flows != nullptr;
+  p.wantEntropy = st.row_entropy != nullptr;
+  p.wantSlotStats = st.cumulative || st.window || st.last_query || st.text_column || st.redistributed;
+  p.windowFrom = st.window ? std::max(0, p.n - st.window_tokens) : p.n;
+  plan_attend(p, pool_threads());
+
+  // Scratch is kept per calling thread and reused: fresh multi-MiB allocations would cost a
+  // page fault per 4 KiB on every decode step. Every entry read is written first (pass 1
+  // writes all lse, partial and score entries it covers), so nothing needs clearing.
+  thread_local std::vector<float> lse, part, scores;
+  thread_local std::vector<double> flowPart;
+  thread_local std::vector<int32_t> sortedQ;
+  auto reserve = [](auto &v, size_t count) { if (v.size() < count) v.resize(count); return v.data(); };
+  p.lse = reserve(lse, size_t(p.kvHeads) * p.n * p.G);
+  p.flowPart = nullptr;
+  if (p.wantFlows) {
+    p.flowPart = reserve(flowPart, size_t(p.kvHeads) * p.nQBlocks * M2);
+    std::fill(p.flowPart, p.flowPart + size_t(p.kvHeads) * p.nQBlocks * M2, 0.0);
+  }
+  p.part = p.splits > 1 ? reserve(part, size_t(p.tasks1()) * p.partTaskStride()) : nullptr;
+  // Keep pass-1 scores for pass 2 when they fit (always for decode-sized calls).
+  const size_t scoreFloats = size_t(p.kvHeads) * p.n * p.G * p.lmax;
+  p.scores = p.wantSlotStats && scoreFloats <= g_scoreCacheFloats ? reserve(scores, scoreFloats) : nullptr;
+  if (st.redistributed) {
+    sortedQ.assign(a->q_positions, a->q_positions + p.n);  // small: n entries
+    std::sort(sortedQ.begin(), sortedQ.end());
+  }
+  p.sortedQpos = sortedQ.data();
+
+  const KernelTable &k = kernels();
+  parallel_for(p.tasks1(), [&](int t) { k.attendPass1(p, t); });
+  if (p.splits > 1) parallel_for(p.tasksCombine(), [&](int t) { k.attendCombine(p, t); });
+  if (p.wantFlows) {
+    for (int h = 0; h < p.kvHeads; h++)
+      for (int qb = 0; qb < p.nQBlocks; qb++)
+        for (size_t c = 0; c < M2; c++) st.flows[h * M2 + c] += flowPart[(size_t(h) * p.nQBlocks + qb) * M2 + c];
+  }
+  if (p.wantSlotStats && p.lmax > 0) parallel_for(p.tasks2(), [&](int t) { k.attendPass2(p, t); });
+  return KVP_OK;
+}

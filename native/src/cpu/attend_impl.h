@@ -1,0 +1,238 @@
+// Attention kernels templated on one ISA (see attend_plan.h for the pass structure).
+// Scores are scale·q·k; masked slots carry -inf and get p = 0.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+#include "attend_plan.h"
+#include "vec_ops.h"
+
+namespace kvp {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+/** Per-row online-softmax state: running max m, normaliser l, Σ e^(s−m)·s (for entropy),
+ *  per-key-modality mass fl, and the unnormalised output accumulator. */
+struct RowState {
+  float *m, *l, *t, *fl, *acc;
+};
+
+/** Writes one finished row: output, lse, entropy and flow contributions. */
+/** Calls fn(std::integral_constant<int, R>) for a run-time row count 1..4. */
+template <class F> static inline void rows_dispatch(int rows, F &&fn) {
+  switch (rows) {
+    case 1: fn(std::integral_constant<int, 1>{}); break;
+    case 2: fn(std::integral_constant<int, 2>{}); break;
+    case 3: fn(std::integral_constant<int, 3>{}); break;
+    default: fn(std::integral_constant<int, 4>{}); break;
+  }
+}
+
+static inline void finish_row(const AttendPlan &p, int h, int qb, int i, int g, float m, float l, float t,
+                       const float *fl, const float *acc) {
+  float *out = p.a->out + p.qIndex(i, h, g);
+  float *lse = p.lse + (size_t(h) * p.n + i) * p.G + g;
+  if (!(l > 0.f)) {
+    std::fill(out, out + p.D, 0.f);
+    *lse = kNegInf;
+    return;
+  }
+  float inv = 1.f / l;
+  for (int d = 0; d < p.D; d++) out[d] = acc[d] * inv;
+  float L = m + std::log(l);
+  *lse = L;
+  if (p.wantEntropy) p.st->row_entropy[size_t(h) * p.n + i] += (L - t * inv) / float(p.G);
+  if (p.wantFlows) {
+    double *fp = p.flowPart + (size_t(h) * p.nQBlocks + qb) * KVP_MODALITIES * KVP_MODALITIES;
+    int qm = p.a->q_modality[i];
+    for (int k = 0; k < KVP_MODALITIES; k++) fp[qm * KVP_MODALITIES + k] += double(fl[k]) * inv;
+  }
+}
+
+template <class S> struct AttendKernels {
+  using O = Vec<S>;
+
+  static void pass1(const AttendPlan &p, int task) {
+    const int h = task / (p.nQBlocks * p.splits), qb = (task / p.splits) % p.nQBlocks, sp = task % p.splits;
+    const int i0 = qb * p.qBlock, i1 = std::min(p.n, i0 + p.qBlock), G = p.G, D = p.D;
+    const int R = (i1 - i0) * G;
+    int j0, j1;
+    p.splitRange(h, sp, j0, j1);
+    thread_local std::vector<float> buf;
+    buf.resize(size_t(R) * (D + 7) + size_t(p.bk) * (2 * D + 2 * G));
+    float *m = buf.data(), *l = m + R, *t = l + R, *fl = t + R, *acc = fl + size_t(R) * 4;
+    float *tmpK = acc + size_t(R) * D, *tmpV = tmpK + size_t(p.bk) * D, *s = tmpV + size_t(p.bk) * D, *pr = s + size_t(p.bk) * G;
+    std::fill(m, m + R, kNegInf);
+    std::fill(l, fl + size_t(R) * 4 + size_t(R) * D, 0.f);
+    const kvp_kv_layout &kv = *p.kv;
+    const int32_t *kpos = kv.positions + size_t(h) * p.cap;
+    const uint8_t *kmod = kv.modality + size_t(h) * p.cap;
+    const int32_t *qpos = p.a->q_positions;
+    int maxQ = qpos[i0];
+    for (int i = i0; i < i1; i++) maxQ = std::max(maxQ, qpos[i]);
+    const bool rowExtras = p.wantEntropy || p.wantFlows;
+
+    for (int b0 = j0; b0 < j1; b0 += p.bk) {
+      const int nb = std::min(p.bk, j1 - b0);
+      int minP = kpos[b0], maxP = kpos[b0];
+      for (int j = 1; j < nb; j++) { minP = std::min(minP, kpos[b0 + j]); maxP = std::max(maxP, kpos[b0 + j]); }
+      if (minP > maxQ) {
+        if (p.scores) for (int r = 0; r < R; r++) std::fill_n(p.scoreRow(h, i0 * G + r) + b0, nb, kNegInf);
+        continue;
+      }
+      const size_t off = (size_t(h) * p.cap + b0) * D;
+      const float *K = O::as_f32(kv.keys, kv.dtype, off, nb * D, tmpK);
+      const float *V = nullptr;
+      for (int i = i0; i < i1; i++) {
+        const int qp = qpos[i];
+        if (minP > qp) {
+          if (p.scores) for (int g = 0; g < G; g++) std::fill_n(p.scoreRow(h, i * G + g) + b0, nb, kNegInf);
+          continue;
+        }
+        const bool allVis = maxP <= qp;
+        // Scores of all G query heads of this token against the block (K read once per group).
+        for (int g0 = 0; g0 < G; g0 += 4) {
+          const int rn = std::min(4, G - g0);
+          const float *qs[4];
+          float *ss[4];
+          for (int k = 0; k < rn; k++) { qs[k] = p.a->q + p.qIndex(i, h, g0 + k); ss[k] = s + size_t(g0 + k) * p.bk; }
+          const float *touchV = g0 == 0 && i == i0 && kv.dtype == KVP_F32 ? static_cast<const float *>(kv.values) + off : nullptr;
+          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value>(qs, K, nb, D, p.a->scale, ss, touchV); });
+        }
+        int live = 0;
+        for (int g = 0; g < G; g++) {
+          const int r = (i - i0) * G + g;
+          float *sg = s + size_t(g) * p.bk, *pg = pr + size_t(g) * p.bk;
+          if (!allVis)
+            for (int j = 0; j < nb; j++) if (kpos[b0 + j] > qp) sg[j] = kNegInf;
+          if (p.scores) std::copy(sg, sg + nb, p.scoreRow(h, i * G + g) + b0);
+          const float bm = O::max(sg, nb);
+          if (bm == kNegInf) { std::fill_n(pg, nb, 0.f); continue; }
+          live++;
+          const float mn = std::max(m[r], bm);
+          const float alpha = m[r] == kNegInf ? 0.f : std::exp(m[r] - mn);
+          const float sum = O::exp_sub(sg, pg, nb, mn);
+          float *ar = acc + size_t(r) * D, *flr = fl + size_t(r) * 4;
+          if (alpha != 1.f) {
+            O::scale(alpha, ar, D);
+            t[r] *= alpha;
+            for (int k = 0; k < 4; k++) flr[k] *= alpha;
+          }
+          l[r] = l[r] * alpha + sum;
+          m[r] = mn;
+          if (rowExtras) {
+            if (allVis) t[r] += O::dot(pg, sg, nb);
+            else for (int j = 0; j < nb; j++) if (pg[j] > 0.f) t[r] += pg[j] * sg[j];
+            if (p.wantFlows) for (int j = 0; j < nb; j++) flr[kmod[b0 + j]] += pg[j];
+          }
+        }
+        if (!live) continue;
+        // P·V for the group: each V vector feeds every head's accumulator.
+        if (!V) V = O::as_f32(kv.values, kv.dtype, off, nb * D, tmpV);
+        for (int g0 = 0; g0 < G; g0 += 4) {
+          const int rn = std::min(4, G - g0);
+          const float *ps[4];
+          float *as[4];
+          for (int k = 0; k < rn; k++) { ps[k] = pr + size_t(g0 + k) * p.bk; as[k] = acc + size_t((i - i0) * G + g0 + k) * D; }
+          rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value>(ps, V, nb, D, as); });
+        }
+      }
+    }
+    if (p.splits == 1) {
+      for (int r = 0; r < R; r++)
+        finish_row(p, h, qb, i0 + r / G, r % G, m[r], l[r], t[r], fl + size_t(r) * 4, acc + size_t(r) * D);
+      return;
+    }
+    float *dst = p.part + size_t(task) * p.partTaskStride();
+    for (int r = 0; r < R; r++) {
+      float *row = dst + size_t(r) * p.partRowStride();
+      row[0] = m[r]; row[1] = l[r]; row[2] = t[r];
+      std::copy(fl + size_t(r) * 4, fl + size_t(r) * 4 + 4, row + 3);
+      std::copy(acc + size_t(r) * D, acc + size_t(r) * D + D, row + 7);
+    }
+  }
+
+  /** Merges the KV splits of one (head, query block) and finishes its rows. */
+  static void combine(const AttendPlan &p, int task) {
+    const int h = task / p.nQBlocks, qb = task % p.nQBlocks, G = p.G, D = p.D;
+    const int i0 = qb * p.qBlock, R = (std::min(p.n, i0 + p.qBlock) - i0) * G;
+    thread_local std::vector<float> acc;
+    acc.resize(D);
+    const size_t base = size_t(task) * p.splits;
+    for (int r = 0; r < R; r++) {
+      float M = kNegInf;
+      for (int s = 0; s < p.splits; s++) M = std::max(M, p.part[(base + s) * p.partTaskStride() + r * p.partRowStride()]);
+      float l = 0.f, t = 0.f, fl[4] = {0, 0, 0, 0};
+      std::fill(acc.begin(), acc.end(), 0.f);
+      if (M != kNegInf) {
+        for (int s = 0; s < p.splits; s++) {
+          const float *row = p.part + (base + s) * p.partTaskStride() + r * p.partRowStride();
+          if (row[0] == kNegInf) continue;
+          const float w = std::exp(row[0] - M);
+          l += w * row[1];
+          t += w * row[2];
+          for (int k = 0; k < 4; k++) fl[k] += w * row[3 + k];
+          O::axpy(w, row + 7, acc.data(), D);
+        }
+      }
+      finish_row(p, h, qb, i0 + r / G, r % G, M, l, t, fl, acc.data());
+    }
+  }
+
+  /** Slot-aligned statistics for one (head, slot chunk). */
+  static void pass2(const AttendPlan &p, int task) {
+    const int chunks = (p.lmax + p.chunk - 1) / p.chunk;
+    const int h = task / chunks, c0 = (task % chunks) * p.chunk, len = p.kv->lengths[h];
+    if (c0 >= len) return;
+    const int cn = std::min(p.chunk, len - c0), G = p.G, D = p.D, n = p.n;
+    const kvp_stats_out &st = *p.st;
+    const kvp_kv_layout &kv = *p.kv;
+    const int32_t *kpos = kv.positions + size_t(h) * p.cap + c0;
+    thread_local std::vector<float> buf;
+    buf.resize(size_t(2) * cn + (p.scores ? 0 : size_t(cn) * D));
+    float *s = buf.data(), *pr = s + cn, *tmpK = pr + cn;
+    const float *K = p.scores ? nullptr : O::as_f32(kv.keys, kv.dtype, (size_t(h) * p.cap + c0) * D, cn * D, tmpK);
+    int minP = kpos[0], maxP = kpos[0];
+    for (int j = 1; j < cn; j++) { minP = std::min(minP, kpos[j]); maxP = std::max(maxP, kpos[j]); }
+    const size_t so = size_t(h) * p.cap + c0;
+    for (int i = 0; i < n; i++) {
+      const int qp = p.a->q_positions[i];
+      const float wc = st.cumulative ? 1.f : 0.f, ww = (st.window && i >= p.windowFrom) ? 1.f : 0.f;
+      const float wl = (st.last_query && i == n - 1) ? 1.f : 0.f;
+      const float wt = (st.text_column && p.a->q_modality[i] == 0) ? 1.f : 0.f;
+      const float wr = st.redistributed ? float(qp) + 1.f : 0.f;
+      if ((wc == 0.f && ww == 0.f && wl == 0.f && wt == 0.f && wr == 0.f) || minP > qp) continue;
+      for (int g = 0; g < G; g++) {
+        const float L = p.lse[(size_t(h) * n + i) * G + g];
+        if (L == kNegInf) continue;
+        const float *sr;
+        if (p.scores) {
+          sr = p.scoreRow(h, i * G + g) + c0;
+        } else {
+          const float *qr = p.a->q + p.qIndex(i, h, g);
+          const bool allVis = maxP <= qp;
+          for (int j = 0; j < cn; j++)
+            s[j] = (allVis || kpos[j] <= qp) ? p.a->scale * O::dot(qr, K + size_t(j) * D, D) : kNegInf;
+          sr = s;
+        }
+        O::exp_sub(sr, pr, cn, L);
+        if (wc != 0.f) O::axpy(wc, pr, st.cumulative + so, cn);
+        if (ww != 0.f) O::axpy(ww, pr, st.window + so, cn);
+        if (wl != 0.f) O::axpy(wl, pr, st.last_query + so, cn);
+        if (wt != 0.f) O::axpy(wt, pr, st.text_column + so, cn);
+        if (wr != 0.f) O::axpy(wr, pr, st.redistributed + so, cn);
+      }
+    }
+    if (st.redistributed) {
+      for (int j = 0; j < cn; j++) {
+        const int32_t *q = p.sortedQpos;
+        const long count = long(n) - long(std::lower_bound(q, q + n, kpos[j]) - q);
+        st.redistributed[so + j] = count > 0 ? st.redistributed[so + j] / float(count) : 0.f;
+      }
+    }
+  }
+};
+
+}  // namespace kvp

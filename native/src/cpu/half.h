@@ -1,0 +1,48 @@
+// Scalar IEEE half / bfloat16 codecs (round-to-nearest-even), for non-hot paths and tails.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace kvp {
+
+inline float bits_to_f32(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline uint32_t f32_to_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+
+inline float bf16_to_f32(uint16_t b) { return bits_to_f32(uint32_t(b) << 16); }
+
+inline uint16_t f32_to_bf16(float x) {
+  uint32_t u = f32_to_bits(x);
+  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu)) return uint16_t(((u >> 16) | 0x40) & 0xffff);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+
+inline float f16_to_f32(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  if (exp == 0) {
+    if (man == 0) return bits_to_f32(sign);
+    float f = float(man) * (1.0f / 16777216.0f);  // subnormal: man × 2^-24
+    return sign ? -f : f;
+  }
+  if (exp == 31) return bits_to_f32(sign | 0x7f800000u | (man << 13));
+  return bits_to_f32(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+inline uint16_t f32_to_f16(float x) {
+  uint32_t u = f32_to_bits(x), sign = (u >> 16) & 0x8000;
+  uint32_t a = u & 0x7fffffffu;
+  if (a >= 0x7f800000u) return uint16_t(sign | 0x7c00 | (a > 0x7f800000u ? 0x200 : 0));
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00);  // rounds to ≥ 65520: inf
+  if (a < 0x38800000u) {                                    // subnormal or zero in f16
+    if (a < 0x33000000u) return uint16_t(sign);             // < 2^-25 rounds to 0
+    uint32_t e = a >> 23, m = (a & 0x7fffff) | 0x800000;
+    uint32_t shift = 126 - e;                               // 14..24
+    uint32_t r = m >> shift, rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (r & 1))) r++;
+    return uint16_t(sign | r);
+  }
+  uint32_t r = a - 0x38000000u;  // rebias exponent 127 → 15
+  r = (r + 0xfff + ((r >> 13) & 1)) >> 13;
+  return uint16_t(sign | r);
+}
+
+}  // namespace kvp

@@ -1,0 +1,61 @@
+// AVX2 + FMA + F16C, 8 floats per vector. Compiled only into TUs built with -mavx2 -mfma -mf16c.
+#pragma once
+#include <immintrin.h>
+#include <cstdint>
+#include "simd_exp.h"
+
+struct SimdAvx2 {
+  static constexpr const char *name = "avx2";
+  static constexpr int W = 8;
+  using V = __m256;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V load(const float *p) { return _mm256_loadu_ps(p); }
+  static void store(float *p, V v) { _mm256_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static float hsum(V v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static float hmax(V v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static V exp(V x) {
+    using namespace kvp_exp;
+    x = _mm256_min_ps(_mm256_max_ps(x, set1(lo)), set1(hi));
+    V fx = _mm256_floor_ps(fma(x, set1(log2e), set1(0.5f)));
+    x = _mm256_fnmadd_ps(fx, set1(c1), x);
+    x = _mm256_fnmadd_ps(fx, set1(c2), x);
+    V z = mul(x, x);
+    V y = fma(set1(p0), x, set1(p1));
+    y = fma(y, x, set1(p2));
+    y = fma(y, x, set1(p3));
+    y = fma(y, x, set1(p4));
+    y = fma(y, x, set1(p5));
+    y = fma(y, z, add(x, set1(1.f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return mul(y, _mm256_castsi256_ps(e));
+  }
+  static void cvt16(const uint16_t *src, float *dst, int n, bool is_bf16) {
+    int i = 0;
+    if (is_bf16) {
+      for (; i + 8 <= n; i += 8) {
+        __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i)));
+        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+      }
+      for (; i < n; i++) { uint32_t u = uint32_t(src[i]) << 16; __builtin_memcpy(dst + i, &u, 4); }
+    } else {
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i))));
+      for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
+    }
+  }
+};

@@ -1,0 +1,50 @@
+// AArch64 NEON (ASIMD, fp16 conversions are baseline on ARMv8), 4 floats per vector.
+#pragma once
+#include <arm_neon.h>
+#include <cstdint>
+#include "simd_exp.h"
+
+struct SimdNeon {
+  static constexpr const char *name = "neon";
+  static constexpr int W = 4;
+  using V = float32x4_t;
+  static V zero() { return vdupq_n_f32(0.f); }
+  static V set1(float x) { return vdupq_n_f32(x); }
+  static V load(const float *p) { return vld1q_f32(p); }
+  static void store(float *p, V v) { vst1q_f32(p, v); }
+  static V add(V a, V b) { return vaddq_f32(a, b); }
+  static V mul(V a, V b) { return vmulq_f32(a, b); }
+  static V div(V a, V b) { return vdivq_f32(a, b); }
+  static V fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }
+  static V max(V a, V b) { return vmaxq_f32(a, b); }
+  static float hsum(V v) { return vaddvq_f32(v); }
+  static float hmax(V v) { return vmaxvq_f32(v); }
+  static V exp(V x) {
+    using namespace kvp_exp;
+    x = vminq_f32(vmaxq_f32(x, set1(lo)), set1(hi));
+    V fx = vrndmq_f32(fma(x, set1(log2e), set1(0.5f)));
+    x = vfmsq_f32(x, fx, set1(c1));
+    x = vfmsq_f32(x, fx, set1(c2));
+    V z = mul(x, x);
+    V y = fma(set1(p0), x, set1(p1));
+    y = fma(y, x, set1(p2));
+    y = fma(y, x, set1(p3));
+    y = fma(y, x, set1(p4));
+    y = fma(y, x, set1(p5));
+    y = fma(y, z, add(x, set1(1.f)));
+    int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(fx), vdupq_n_s32(127)), 23);
+    return mul(y, vreinterpretq_f32_s32(e));
+  }
+  static void cvt16(const uint16_t *src, float *dst, int n, bool is_bf16) {
+    int i = 0;
+    if (is_bf16) {
+      for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(src + i), 16)));
+    } else {
+      for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(src + i))));
+    }
+    for (; i < n; i++) {
+      if (is_bf16) { uint32_t u = uint32_t(src[i]) << 16; __builtin_memcpy(dst + i, &u, 4); }
+      else dst[i] = vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(src[i]))), 0);
+    }
+  }
+};

@@ -1,0 +1,211 @@
+// Row primitives built on one ISA's vector struct S (simd/simd_*.h). Included by the per-ISA
+// translation units only, so each instantiation is compiled with that ISA's flags.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include "../../include/kvprism.h"
+
+namespace kvp {
+
+/** Rows ahead that qk_rows / pv_rows software-prefetch: KVPRISM_PREFETCH=<rows>, default 0
+ *  (off: 8–64 rows measured no gain on AMD EPYC or Xeon). Defined in attend.cpp. */
+extern int g_prefetchRows;
+
+template <class S> struct Vec {
+  using V = typename S::V;
+  static constexpr int W = S::W;
+
+  /** Σ a[i]·b[i], i < n. Four accumulators hide FMA latency. */
+  static float dot(const float *a, const float *b, int n) {
+    V s0 = S::zero(), s1 = S::zero(), s2 = S::zero(), s3 = S::zero();
+    int i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      s0 = S::fma(S::load(a + i), S::load(b + i), s0);
+      s1 = S::fma(S::load(a + i + W), S::load(b + i + W), s1);
+      s2 = S::fma(S::load(a + i + 2 * W), S::load(b + i + 2 * W), s2);
+      s3 = S::fma(S::load(a + i + 3 * W), S::load(b + i + 3 * W), s3);
+    }
+    for (; i + W <= n; i += W) s0 = S::fma(S::load(a + i), S::load(b + i), s0);
+    float r = S::hsum(S::add(S::add(s0, s1), S::add(s2, s3)));
+    for (; i < n; i++) r += a[i] * b[i];
+    return r;
+  }
+
+  /** y[i] += a·x[i]. */
+  static void axpy(float a, const float *x, float *y, int n) {
+    V va = S::set1(a);
+    int i = 0;
+    for (; i + W <= n; i += W) S::store(y + i, S::fma(va, S::load(x + i), S::load(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+  }
+
+  /** y[i] *= a. */
+  static void scale(float a, float *y, int n) {
+    V va = S::set1(a);
+    int i = 0;
+    for (; i + W <= n; i += W) S::store(y + i, S::mul(va, S::load(y + i)));
+    for (; i < n; i++) y[i] *= a;
+  }
+
+  static float max(const float *x, int n) {
+    float m = -std::numeric_limits<float>::infinity();
+    int i = 0;
+    if (n >= W) {
+      V vm = S::load(x);
+      for (i = W; i + W <= n; i += W) vm = S::max(vm, S::load(x + i));
+      m = S::hmax(vm);
+    }
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+  }
+
+  /** p[i] = exp(s[i] - m) (0 where s = -inf); returns Σ p. s and p may alias. */
+  static float exp_sub(const float *s, float *p, int n, float m) {
+    V vm = S::set1(-m), acc = S::zero();
+    int i = 0;
+    for (; i + W <= n; i += W) {
+      V e = S::exp(S::add(S::load(s + i), vm));
+      S::store(p + i, e);
+      acc = S::add(acc, e);
+    }
+    float r = S::hsum(acc);
+    for (; i < n; i++) {
+      float e = std::exp(s[i] - m);
+      p[i] = e;
+      r += e;
+    }
+    return r;
+  }
+
+  /** acc[d] += Σ_j p[j]·V[j·ld + d] for j < nb, d < D: the P·V product of one block, with the
+   *  accumulator held in registers C vectors at a time (no store→load chain per slot). */
+  template <int C> static void pv_chunk(const float *p, const float *Vb, int nb, int ld, float *acc) {
+    V a[C];
+    for (int c = 0; c < C; c++) a[c] = S::load(acc + c * W);
+    for (int j = 0; j < nb; j++) {
+      if (p[j] == 0.f) continue;
+      const V pj = S::set1(p[j]);
+      const float *v = Vb + size_t(j) * ld;
+      for (int c = 0; c < C; c++) a[c] = S::fma(pj, S::load(v + c * W), a[c]);
+    }
+    for (int c = 0; c < C; c++) S::store(acc + c * W, a[c]);
+  }
+
+  /** As pv_chunk over `width` columns of V rows with stride ld. */
+  static void pv(const float *p, const float *Vb, int nb, int ld, float *acc, int width) {
+    int d = 0;
+    for (; d + 4 * W <= width; d += 4 * W) pv_chunk<4>(p, Vb + d, nb, ld, acc + d);
+    for (; d + W <= width; d += W) pv_chunk<1>(p, Vb + d, nb, ld, acc + d);
+    for (; d < width; d++) {
+      float a = acc[d];
+      for (int j = 0; j < nb; j++) a += p[j] * Vb[size_t(j) * ld + d];
+      acc[d] = a;
+    }
+  }
+
+  /** s[j] = scale · q·K[j] for j < nb (K rows of stride D), four slots per pass over q. */
+  static void qk(const float *q, const float *K, int nb, int D, float scale, float *s) {
+    int j = 0;
+    for (; j + 4 <= nb; j += 4) {
+      const float *k0 = K + size_t(j) * D, *k1 = k0 + D, *k2 = k1 + D, *k3 = k2 + D;
+      V a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
+      int d = 0;
+      for (; d + W <= D; d += W) {
+        const V qv = S::load(q + d);
+        a0 = S::fma(qv, S::load(k0 + d), a0);
+        a1 = S::fma(qv, S::load(k1 + d), a1);
+        a2 = S::fma(qv, S::load(k2 + d), a2);
+        a3 = S::fma(qv, S::load(k3 + d), a3);
+      }
+      float r0 = S::hsum(a0), r1 = S::hsum(a1), r2 = S::hsum(a2), r3 = S::hsum(a3);
+      for (; d < D; d++) { r0 += q[d] * k0[d]; r1 += q[d] * k1[d]; r2 += q[d] * k2[d]; r3 += q[d] * k3[d]; }
+      s[j] = scale * r0; s[j + 1] = scale * r1; s[j + 2] = scale * r2; s[j + 3] = scale * r3;
+    }
+    for (; j < nb; j++) s[j] = scale * dot(q, K + size_t(j) * D, D);
+  }
+
+  /** s[r][j] = scale · q[r]·K[j] for r < R query rows and j < nb slots (K rows of stride D):
+   *  each K vector load feeds R FMAs and each q load NS, so the group's query heads share one
+   *  pass over the block. */
+  template <int R> static void qk_rows(const float *const *q, const float *K, int nb, int D, float scale, float *const *s,
+                                      const float *touchV = nullptr) {
+    constexpr int NS = W == 8 ? 2 : 4;  // slots per pass: R·NS accumulators fit the register file
+    int j = 0;
+    for (; j + NS <= nb; j += NS) {
+      V a[R][NS];
+      for (int r = 0; r < R; r++) for (int t = 0; t < NS; t++) a[r][t] = S::zero();
+      if (g_prefetchRows)
+        for (int b = 0; b < NS * D; b += 16) __builtin_prefetch(K + size_t(j + g_prefetchRows) * D + b);
+      // Stream the same slots' V rows in order while K is consumed, so P·V later finds them
+      // in cache (P·V walks V column-chunk-wise, a pattern the hardware prefetcher handles badly).
+      if (touchV)
+        for (int b = 0; b < NS * D; b += 16) __builtin_prefetch(touchV + size_t(j) * D + b);
+      int d = 0;
+      for (; d + W <= D; d += W) {
+        V kv[NS];
+        for (int t = 0; t < NS; t++) kv[t] = S::load(K + size_t(j + t) * D + d);
+        for (int r = 0; r < R; r++) {
+          const V qv = S::load(q[r] + d);
+          for (int t = 0; t < NS; t++) a[r][t] = S::fma(qv, kv[t], a[r][t]);
+        }
+      }
+      for (int r = 0; r < R; r++)
+        for (int t = 0; t < NS; t++) {
+          float v = S::hsum(a[r][t]);
+          for (int dd = d; dd < D; dd++) v += q[r][dd] * K[size_t(j + t) * D + dd];
+          s[r][j + t] = scale * v;
+        }
+    }
+    for (; j < nb; j++)
+      for (int r = 0; r < R; r++) s[r][j] = scale * dot(q[r], K + size_t(j) * D, D);
+  }
+
+  /** acc[r][d] += Σ_j p[r][j]·V[j][d] for r < R rows: each V vector load feeds R FMAs. */
+  template <int R> static void pv_rows(const float *const *p, const float *Vb, int nb, int D, float *const *acc) {
+    constexpr int C = W == 8 ? 2 : 4;  // vectors of D per pass
+    int d = 0;
+    for (; d + C * W <= D; d += C * W) {
+      V a[R][C];
+      for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + d + c * W);
+      for (int j = 0; j < nb; j++) {
+        if (g_prefetchRows && d == 0)
+          for (int b = 0; b < D; b += 16) __builtin_prefetch(Vb + size_t(j + g_prefetchRows) * D + b);
+        bool any = false;
+        for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
+        if (!any) continue;
+        V vv[C];
+        for (int c = 0; c < C; c++) vv[c] = S::load(Vb + size_t(j) * D + d + c * W);
+        for (int r = 0; r < R; r++) {
+          const V pr = S::set1(p[r][j]);
+          for (int c = 0; c < C; c++) a[r][c] = S::fma(pr, vv[c], a[r][c]);
+        }
+      }
+      for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) S::store(acc[r] + d + c * W, a[r][c]);
+    }
+    if (d < D)
+      for (int r = 0; r < R; r++) pv(p[r], Vb + d, nb, D, acc[r] + d, D - d);
+  }
+
+  /** Returns a pointer to `count` f32 values of a K/V row range: src itself for f32,
+   *  otherwise converted into tmp. */
+  static const float *as_f32(const void *base, kvp_dtype dt, size_t offset, int count, float *tmp) {
+    if (dt == KVP_F32) return static_cast<const float *>(base) + offset;
+    S::cvt16(static_cast<const uint16_t *>(base) + offset, tmp, count, dt == KVP_BF16);
+    return tmp;
+  }
+
+  /** out[i] = silu(g[i]) · u[i]. */
+  static void silu_mul(const float *g, const float *u, float *out, size_t n) {
+    V one = S::set1(1.f), neg = S::set1(-1.f);
+    size_t i = 0;
+    for (; i + W <= n; i += W) {
+      V gv = S::load(g + i);
+      V e = S::exp(S::mul(gv, neg));
+      S::store(out + i, S::mul(S::div(gv, S::add(one, e)), S::load(u + i)));
+    }
+    for (; i < n; i++) out[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
+  }
+};
+
+}  // namespace kvp

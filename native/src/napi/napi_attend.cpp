@@ -1,0 +1,140 @@
+// attend(args) for Node: args mirrors AttendArgs (src/attention/backend.ts). Returns
+// { out, stats } with slot-aligned statistics as flat [kvHeads][capacity] Float32Arrays
+// (the TS side takes each head's first lengths[h] entries), flows as [kvHeads][16] Float64Array
+// and rowEntropy as [kvHeads][n] Float32Array.
+#include "napi_bindings.h"
+#include "napi_util.h"
+
+namespace kvpn {
+
+namespace {
+
+struct Needs {
+  bool cumulative = false, lastQuery = false, textColumn = false, redistributed = false, flows = false, rowEntropy = false;
+  int64_t window = 0;
+};
+
+Needs read_needs(Napi::Env env, Napi::Value v) {
+  Needs n;
+  if (v.IsUndefined() || v.IsNull()) return n;
+  Napi::Object o = object_arg(env, v, "args.needs");
+  auto flag = [&](const char *k) { Napi::Value x = o.Get(k); return !x.IsUndefined() && !x.IsNull() && x.ToBoolean().Value(); };
+  n.cumulative = flag("cumulative");
+  n.lastQuery = flag("lastQuery");
+  n.textColumn = flag("textColumn");
+  n.redistributed = flag("redistributed");
+  n.flows = flag("flows");
+  n.rowEntropy = flag("rowEntropy");
+  Napi::Value w = o.Get("window");
+  if (!w.IsUndefined() && !w.IsNull()) n.window = int_arg(env, w, "args.needs.window", 0, kMaxI32);
+  return n;
+}
+
+}  // namespace
+
+/** Reads and checks args.kv into `kv` (all buffers' lengths against the shape). */
+void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where) {
+  Napi::Object o = object_arg(env, v, where);
+  kv.kv_heads = int32_t(int_arg(env, o.Get("kvHeads"), where + ".kvHeads", 1, 1 << 16));
+  kv.head_dim = int32_t(int_arg(env, o.Get("headDim"), where + ".headDim", 1, 1 << 16));
+  kv.capacity = int32_t(int_arg(env, o.Get("capacity"), where + ".capacity", 0, kMaxI32));
+  kv.dtype = dtype_arg(env, o.Get("dtype"), where + ".dtype");
+  const int64_t slots = checked_product(env, where + " kvHeads×capacity", {kv.kv_heads, kv.capacity});
+  const int64_t elems = checked_product(env, where + " kvHeads×capacity×headDim", {kv.kv_heads, kv.capacity, kv.head_dim});
+  kv.keys = kv_buffer(env, o.Get("keys"), where + ".keys ([kvHeads][capacity][headDim])", kv.dtype, elems);
+  kv.values = kv_buffer(env, o.Get("values"), where + ".values ([kvHeads][capacity][headDim])", kv.dtype, elems);
+  int32_t *lengths = typed_arg<int32_t>(env, o.Get("lengths"), where + ".lengths ([kvHeads])", napi_int32_array, kv.kv_heads);
+  for (int h = 0; h < kv.kv_heads; h++)
+    if (lengths[h] < 0 || lengths[h] > kv.capacity)
+      throw_range(env, where + ".lengths[" + std::to_string(h) + "] = " + std::to_string(lengths[h]) + " is outside [0, capacity = " + std::to_string(kv.capacity) + "]");
+  kv.lengths = lengths;
+  kv.positions = typed_arg<int32_t>(env, o.Get("positions"), where + ".positions ([kvHeads][capacity])", napi_int32_array, slots);
+  kv.modality = typed_arg<uint8_t>(env, o.Get("modality"), where + ".modality ([kvHeads][capacity])", napi_uint8_array, slots);
+  for (int h = 0; h < kv.kv_heads; h++)
+    for (int j = 0; j < lengths[h]; j++)
+      if (kv.modality[size_t(h) * kv.capacity + j] >= KVP_MODALITIES)
+        throw_range(env, where + ".modality[" + std::to_string(h) + "][" + std::to_string(j) + "] is not a modality code 0..3");
+}
+
+namespace {
+
+Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
+  Napi::Env env = info.Env();
+  if (cuda) {
+    const std::string why = cuda_unavailable();
+    if (!why.empty()) throw_range(env, "attendCuda: " + why);
+  }
+  Napi::Object o = object_arg(env, info[0], "attend: args");
+  kvp_kv_layout kv{};
+  read_layout(env, o.Get("kv"), kv, "attend: args.kv");
+  kvp_attend_args a{};
+  a.n = int32_t(int_arg(env, o.Get("n"), "attend: args.n", 0, kMaxI32));
+  a.q_heads = int32_t(int_arg(env, o.Get("qHeads"), "attend: args.qHeads", 1, 1 << 20));
+  if (a.q_heads % kv.kv_heads)
+    throw_range(env, "attend: args.qHeads = " + std::to_string(a.q_heads) + " must be a multiple of args.kv.kvHeads = " + std::to_string(kv.kv_heads) + " (GQA)");
+  const double scale = num_arg(env, o.Get("scale"), "attend: args.scale");
+  if (!std::isfinite(scale) || !(scale > 0)) throw_range(env, "attend: args.scale must be a finite number > 0 (usually 1/sqrt(headDim))");
+  a.scale = float(scale);
+  const int64_t qLen = checked_product(env, "attend: n×qHeads×headDim", {a.n, a.q_heads, kv.head_dim});
+  a.q = typed_arg<float>(env, o.Get("q"), "attend: args.q ([n][qHeads][headDim])", napi_float32_array, qLen);
+  for (int64_t i = 0; i < qLen; i++)
+    if (!std::isfinite(a.q[i])) throw_range(env, "attend: args.q[" + std::to_string(i) + "] is not finite; queries must be finite");
+  a.q_positions = typed_arg<int32_t>(env, o.Get("qPositions"), "attend: args.qPositions ([n])", napi_int32_array, a.n);
+  Napi::Value qm = o.Get("qModality");
+  if (!qm.IsUndefined() && !qm.IsNull()) {
+    a.q_modality = typed_arg<uint8_t>(env, qm, "attend: args.qModality ([n])", napi_uint8_array, a.n);
+    for (int i = 0; i < a.n; i++)
+      if (a.q_modality[i] >= KVP_MODALITIES) throw_range(env, "attend: args.qModality[" + std::to_string(i) + "] is not a modality code 0..3");
+  }
+  const Needs needs = read_needs(env, o.Get("needs"));
+  if ((needs.textColumn || needs.flows) && !a.q_modality)
+    throw_range(env, "attend: args.qModality ([n] Uint8Array of modality codes) is required when needs.textColumn or needs.flows is set");
+  Napi::Value outV = o.Get("out");
+  Napi::Float32Array out;
+  if (outV.IsUndefined() || outV.IsNull()) {
+    out = Napi::Float32Array::New(env, size_t(qLen));
+  } else {
+    typed_arg<float>(env, outV, "attend: args.out ([n][qHeads][headDim])", napi_float32_array, qLen);
+    out = outV.As<Napi::Float32Array>();
+  }
+  a.out = out.Data();
+  if (ranges_overlap(a.out, qLen * 4, a.q, qLen * 4)) throw_range(env, "attend: args.out must not overlap args.q");
+
+  const size_t slots = size_t(kv.kv_heads) * kv.capacity;
+  Napi::Object stats = Napi::Object::New(env);
+  kvp_stats_out st{};
+  auto slotStat = [&](bool on, const char *name) -> float * {
+    if (!on) return nullptr;
+    Napi::Float32Array arr = Napi::Float32Array::New(env, slots);
+    stats.Set(name, arr);
+    return arr.Data();
+  };
+  st.cumulative = slotStat(needs.cumulative, "cumulative");
+  st.window = slotStat(needs.window > 0, "window");
+  st.window_tokens = int32_t(needs.window);
+  st.last_query = slotStat(needs.lastQuery, "lastQuery");
+  st.text_column = slotStat(needs.textColumn, "textColumn");
+  st.redistributed = slotStat(needs.redistributed, "redistributed");
+  if (needs.flows) {
+    Napi::Float64Array f = Napi::Float64Array::New(env, size_t(kv.kv_heads) * KVP_MODALITIES * KVP_MODALITIES);
+    stats.Set("flows", f);
+    st.flows = f.Data();
+  }
+  if (needs.rowEntropy) {
+    Napi::Float32Array e = Napi::Float32Array::New(env, size_t(kv.kv_heads) * a.n);
+    stats.Set("rowEntropy", e);
+    st.row_entropy = e.Data();
+  }
+  check_rc(env, cuda ? cuda_attend(a, kv, st) : kvp_attend(&a, &kv, &st));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("out", out);
+  result.Set("stats", stats);
+  return result;
+}
+
+}  // namespace
+
+Napi::Value Attend(const Napi::CallbackInfo &info) { return attend_on(info, false); }
+Napi::Value AttendCuda(const Napi::CallbackInfo &info) { return attend_on(info, true); }
+
+}  // namespace kvpn

@@ -1,0 +1,96 @@
+/**
+ * NativeBackend.attend vs the TS reference (referenceAttend) on random problems: every ISA
+ * this CPU runs × f32/f16/bf16 × GQA 1,2,4,7 × head dims 8, 63, 80, 128 × lengths 0, 1, odd,
+ * full and long (split-K) × decode and causal prefill × all statistics on and off.
+ * Tolerance: outputs and statistics within 2e-5 + 1e-3·|reference| (f32 accumulation in the
+ * kernels vs f64 in the reference; both read the same 16-bit-decoded K/V).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { ALL_STAT_NEEDS } from '../../src/attention/stats.js';
+import type { AttentionStats } from '../../src/attention/stats.js';
+import { referenceAttend } from '../../src/attention/reference-attention.js';
+import { loadAddon } from '../../src/attention/native/addon.js';
+import { NativeBackend } from '../../src/attention/native/native-backend.js';
+import type { KVDType } from '../../src/attention/backend.js';
+import { buildArgs, worstRatio, type Problem } from './fixtures.js';
+
+const addon = loadAddon();
+const ATOL = 2e-5;
+const RTOL = 1e-3;
+const STAT_KEYS = ['cumulative', 'window', 'lastQuery', 'textColumn', 'redistributed', 'flows', 'rowEntropy'] as const;
+
+function problems(): Problem[] {
+  const out: Problem[] = [];
+  const dtypes: KVDType[] = ['f32', 'f16', 'bf16'];
+  let k = 0;
+  for (const headDim of [8, 63, 80, 128]) {
+    for (const group of [1, 2, 4, 7]) {
+      const dtype = dtypes[k % 3]!;
+      const kvHeads = 1 + (k % 3);
+      const capacity = 1 + ((k * 37) % 150);
+      const lengths = Array.from({ length: kvHeads }, (_, h) => [0, 1, capacity, capacity - (capacity % 2 ? 0 : 1)][(k + h) % 4]!);
+      const decode = k % 2 === 0;
+      out.push({ kvHeads, group, headDim, capacity, lengths, n: decode ? 1 : 2 + (k % 23), dtype, decode, needs: k % 4 === 3 ? {} : { ...ALL_STAT_NEEDS, window: 1 + (k % 5) } });
+      k++;
+    }
+  }
+  out.push({ kvHeads: 2, group: 4, headDim: 128, capacity: 3000, lengths: [3000, 1777], n: 1, dtype: 'f16', decode: true, needs: ALL_STAT_NEEDS });
+  out.push({ kvHeads: 1, group: 7, headDim: 80, capacity: 1200, lengths: [1199], n: 40, dtype: 'bf16', decode: false, needs: ALL_STAT_NEEDS });
+  return out;
+}
+
+function compareStats(a: AttentionStats, b: AttentionStats): number {
+  let worst = 0;
+  for (const key of STAT_KEYS) {
+    const x = a[key];
+    const y = b[key];
+    expect(x === undefined, `stat ${key} presence`).toBe(y === undefined);
+    if (!x || !y) continue;
+    expect(x.length).toBe(y.length);
+    for (let h = 0; h < x.length; h++) worst = Math.max(worst, worstRatio(x[h]!, y[h]!, ATOL * 10, RTOL));
+  }
+  expect(a.groupSize).toBe(b.groupSize);
+  expect(a.queries).toBe(b.queries);
+  return worst;
+}
+
+describe.skipIf(!addon)('native attend matches the TS reference', () => {
+  const isas = ['scalar', 'avx2', 'avx512', 'neon'].filter((isa) => {
+    try {
+      addon!.setIsa(isa);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  afterAll(() => addon!.setIsa(isas[isas.length - 1]!));
+  // The reference is the slow side: compute each problem's answer once for all ISAs.
+  const cases = problems().map((p, idx) => {
+    const args = buildArgs(p, 100 + idx);
+    return { p, args, want: referenceAttend(args) };
+  });
+
+  for (const isa of isas) {
+    it(`${isa}: ${cases.length} random problems, outputs and statistics`, () => {
+      addon!.setIsa(isa);
+      const cpu = new NativeBackend(addon!, 'cpu');
+      cases.forEach(({ p, args, want }, idx) => {
+        const got = cpu.attend({ ...args, out: undefined });
+        const label = `${isa} #${idx} ${JSON.stringify({ ...p, needs: undefined })}`;
+        expect(worstRatio(got.out, want.out, ATOL, RTOL), `${label} out`).toBeLessThanOrEqual(1);
+        expect(compareStats(got.stats, want.stats), `${label} stats`).toBeLessThanOrEqual(1);
+      });
+    });
+  }
+
+  it('writes into a caller-provided out buffer and zeroes rows that see no slot', () => {
+    const p: Problem = { kvHeads: 1, group: 2, headDim: 16, capacity: 8, lengths: [8], n: 5, dtype: 'f32', decode: false, needs: {} };
+    const args = buildArgs(p, 9);
+    args.qPositions[0] = -1; // sees nothing
+    const out = new Float32Array(args.q.length).fill(42);
+    const got = new NativeBackend(addon!).attend({ ...args, out });
+    expect(got.out).toBe(out);
+    expect(Array.from(out.subarray(0, 32)).every((v) => v === 0)).toBe(true);
+    expect(worstRatio(out, referenceAttend(args).out, ATOL, RTOL)).toBeLessThanOrEqual(1);
+  });
+});
