@@ -6,7 +6,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { avWorldSamples } from '../../datasets/av-world/index.js';
@@ -15,7 +15,7 @@ import { writeChart } from '../../runner/report/render.js';
 import { OrtKernels } from './ort-kernels.js';
 import { loadOrganism } from './hf-folder.js';
 import { accuracyReport, formatAccuracy } from './evaluate.js';
-import { EVICTION_POLICIES, scoreWithEviction } from './eviction-eval.js';
+import { EVICTION_POLICIES, evictionSweep } from './eviction-eval.js';
 import { attentionMassByModality, massTable } from './attention-mass.js';
 
 async function main(): Promise<void> {
@@ -26,20 +26,24 @@ async function main(): Promise<void> {
     .option('seed', { type: 'number', default: 0 })
     .option('ratios', { type: 'string', default: '0.1,0.2' })
     .option('threads', { type: 'number', default: 2 })
+    .option('card', { type: 'boolean', default: false, describe: 'also write the tables into the model card (README.md)' })
     .strict()
     .parse();
   const { model, vocab } = loadOrganism(argv.model);
   const k = await OrtKernels.create(argv.threads);
   const samples = avWorldSamples({ preset: argv.preset as 'default', split: 'test', count: argv.count, seed: argv.seed });
   const results: Record<string, unknown> = { preset: argv.preset, count: argv.count, seed: argv.seed, protocol: 'prefill media → compress → question over the compressed cache' };
-  const full = accuracyReport(await scoreWithEviction(k, model, vocab, samples, 'full', 1));
+  const ratios = argv.ratios.split(',').map(Number);
+  if (ratios.some((r) => !(r >= 0 && r <= 1))) throw new RangeError(`--ratios must be comma-separated numbers in [0, 1]; got ${argv.ratios}`);
+  const sweep = await evictionSweep(k, model, vocab, samples, EVICTION_POLICIES, ratios, argv.seed);
+  const full = accuracyReport(sweep.get('full')!);
   console.log(`full cache: ${formatAccuracy(full)}`);
-  const rows = [`| policy | ${argv.ratios.split(',').map((r) => `${Math.round(100 * Number(r))} %`).join(' | ')} |`, `|---|${argv.ratios.split(',').map(() => '---|').join('')}`, `| full cache | ${argv.ratios.split(',').map(() => `${(100 * full.overall).toFixed(1)}`).join(' | ')} |`];
+  const rows = [`| policy | ${ratios.map((r) => `${Math.round(100 * r)} %`).join(' | ')} |`, `|---|${ratios.map(() => '---|').join('')}`, `| full cache | ${ratios.map(() => `${(100 * full.overall).toFixed(1)}`).join(' | ')} |`];
   const eviction: Record<string, Record<string, unknown>> = {};
   for (const policy of EVICTION_POLICIES) {
     const cells: string[] = [];
-    for (const r of argv.ratios.split(',').map(Number)) {
-      const rep = accuracyReport(await scoreWithEviction(k, model, vocab, samples, policy, r, argv.seed));
+    for (const r of ratios) {
+      const rep = accuracyReport(sweep.get(`${policy}@${r}`)!);
       (eviction[policy] ??= {})[String(r)] = rep;
       cells.push((100 * rep.overall).toFixed(1));
       console.log(`${policy} @ ${r}: ${formatAccuracy(rep)}`);
@@ -65,6 +69,28 @@ async function main(): Promise<void> {
   };
   await writeChart(spec, join(dir, 'attention-mass'));
   console.log(`wrote ${dir}/results.json and attention-mass.{svg,png}`);
+  if (argv.card) updateCard(join(argv.model, 'README.md'), `${rows.join('\n')}`, massTable(mass), argv.count, argv.preset, `tsx src/model/organism/eval-cli.ts ${process.argv.slice(2).join(' ')}`);
+}
+
+const MARK = '<!-- eval-cli -->';
+
+/** Replaces the card's generated evaluation section (after MARK) with fresh tables. */
+function updateCard(file: string, accuracy: string, mass: string, count: number, preset: string, command: string): void {
+  const card = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const head = card.includes(MARK) ? card.slice(0, card.indexOf(MARK)) : `${card.trimEnd()}\n\n`;
+  writeFileSync(file, `${head}${MARK}
+## Eviction check (organism harness)
+Command: \`${command}\`. Protocol: prefill the media, compress, then read the question over the
+compressed cache (equivalent attention masking, \`src/model/organism/eviction-eval.ts\`); budget =
+share of the media prefix kept per layer and KV head. Accuracy (%), ${count} test samples, preset ${preset}:
+
+${accuracy}
+
+## Attention mass of the question tokens by key modality (full cache)
+${mass}
+
+Plot: \`eval/attention-mass.svg\` (and .png).
+`);
 }
 
 main().catch((e: unknown) => {

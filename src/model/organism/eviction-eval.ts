@@ -80,27 +80,40 @@ export function mediaPrefix(modality: Uint8Array): number {
   return last + 1;
 }
 
-/** Scores each sample under `policy` keeping `ratio` of the media prefix (BOS included). */
-export async function scoreWithEviction(k: OrtKernels, model: Organism, vocab: Vocabulary, samples: readonly QASample[], policy: EvictionPolicy | 'full', ratio: number, seed = 0): Promise<ScoredSample[]> {
+/** Choice scores of one sample from its logits at the last prompt row. */
+function scored(s: QASample, vocab: Vocabulary, logits: Float32Array): ScoredSample {
+  const scores = choiceTokens(s, vocab).map((id) => logits[id]!);
+  return { id: s.id, family: s.family, predicted: scores.indexOf(Math.max(...scores)), answer: s.answer, scores };
+}
+
+/**
+ * Scores every sample with the full cache and under each (policy, ratio), keeping `ratio` of
+ * the media prefix (BOS included) per layer and KV head. One full pass per sample (with
+ * attention probabilities for SnapKV), then one masked pass per setting.
+ * Returns results["full"] and results[`${policy}@${ratio}`].
+ */
+export async function evictionSweep(k: OrtKernels, model: Organism, vocab: Vocabulary, samples: readonly QASample[], policies: readonly EvictionPolicy[], ratios: readonly number[], seed = 0): Promise<Map<string, ScoredSample[]>> {
   const c = model.config;
-  const out: ScoredSample[] = [];
+  const out = new Map<string, ScoredSample[]>([['full', []]]);
   for (const [si, s] of samples.entries()) {
     const enc = encodePrompt(s.prompt, vocab);
     const batch = makeBatch([enc], [[[enc.n - 1, 0]]], vocab.pad);
     const n = enc.n;
     const prefix = mediaPrefix(enc.modality);
-    let logits: Float32Array;
-    if (policy === 'full') logits = (await forward(k, model, batch)).logits;
-    else {
-      const needsProbs = policy === 'snapkv' || policy === 'snapkv-question';
-      const full = needsProbs ? await forward(k, model, batch, { withProbs: true }) : undefined;
-      const rng = new Rng(seed, si);
-      const budget = Math.round(ratio * prefix);
-      const masks = Array.from({ length: c.layers }, (_, l) => evictionMask(keepSet(policy, prefix, budget, n, c.heads, c.kvHeads, full?.probs?.[l], rng), prefix, n, c.heads));
-      logits = (await forward(k, model, batch, { mask: (l) => ({ mask: masks[l]!, dims: [1, c.heads, n, n] }) })).logits;
+    const needsProbs = policies.some((p) => p.startsWith('snapkv'));
+    const full = await forward(k, model, batch, { withProbs: needsProbs });
+    out.get('full')!.push(scored(s, vocab, full.logits));
+    for (const policy of policies) {
+      for (const ratio of ratios) {
+        const rng = new Rng(seed, si);
+        const budget = Math.round(ratio * prefix);
+        const masks = Array.from({ length: c.layers }, (_, l) => evictionMask(keepSet(policy, prefix, budget, n, c.heads, c.kvHeads, full.probs?.[l], rng), prefix, n, c.heads));
+        const f = await forward(k, model, batch, { mask: (l) => ({ mask: masks[l]!, dims: [1, c.heads, n, n] }) });
+        const key = `${policy}@${ratio}`;
+        if (!out.has(key)) out.set(key, []);
+        out.get(key)!.push(scored(s, vocab, f.logits));
+      }
     }
-    const scores = choiceTokens(s, vocab).map((id) => logits[id]!);
-    out.push({ id: s.id, family: s.family, predicted: scores.indexOf(Math.max(...scores)), answer: s.answer, scores });
   }
   return out;
 }

@@ -95,7 +95,12 @@ export class OrtKernels {
   ) {}
 
   static async create(threads = 2): Promise<OrtKernels> {
-    const o: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
+    // No spin-waiting: on a shared, oversubscribed machine spinning threads burn the cores
+    // that the JS half of each step needs.
+    const o: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    };
     const mk = (b: Uint8Array) => ort.InferenceSession.create(b, o);
     const s = await Promise.all([mk(gemm(0, 1)), mk(gemm(0, 0)), mk(gemm(1, 0)), mk(attentionForwardGraph(false)), mk(attentionForwardGraph(true)), mk(attentionBackwardGraph())]);
     return new OrtKernels(s[0], s[1], s[2], s[3], s[4], s[5]);
