@@ -1,0 +1,101 @@
+/**
+ * The experiment config: this zod schema is the single source of every knob, its default and
+ * its doc. `kvprism schema` prints it as JSON Schema; YAML files and `--set a.b=value`
+ * overrides are validated against it. Normalisation (budget parsing, sweep expansion) happens
+ * after parsing (src/runner/sweep.ts) so the schema stays representable as JSON Schema.
+ */
+import { z } from 'zod';
+
+/** The reserved policy name for the uncompressed reference (no policy, no budget). */
+export const FULL_CACHE = 'full';
+
+const budget = z
+  .union([z.number().min(0), z.string()])
+  .describe('A ratio of the prompt length (0.2 or "20%") or absolute tokens per KV head (512 or "512t")');
+
+const schedule = z
+  .union([
+    z.enum(['after-prefill', 'over-budget']),
+    z.strictObject({ every: z.number().int().min(1).describe('Compress every N decode steps') }),
+  ])
+  .describe('When to compress: "after-prefill" (once), "over-budget" (whenever a layer exceeds its budget) or {every: N}');
+
+const policyEntry = z.union([
+  z.string().describe('A registered policy name (or "full" for the uncompressed cache), default options'),
+  z.strictObject({
+    name: z.string().describe('Registered policy name (see `kvprism schema --policies`), or "full"'),
+    label: z.string().optional().describe('Name shown in tables and plots (default: the policy name plus swept options)'),
+    options: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('Policy options; any option given as a list is swept (wrap a literal list in a list: [[1, 2]])'),
+    schedule: schedule.optional().describe('Overrides the top-level schedule for this policy'),
+  }),
+]);
+
+const avWorldDataset = z.strictObject({
+  kind: z.literal('av-world'),
+  preset: z.string().describe('An av-world preset: tiny (≈220 tokens), default (≈1,050) or long (≈4,170)'),
+  frames: z.number().int().min(4).optional().describe('Override the preset\'s clip length in video frames'),
+  split: z.enum(['train', 'validation', 'test']).default('test').describe('Which split to generate'),
+});
+
+const jsonlDataset = z.strictObject({
+  kind: z.literal('jsonl'),
+  path: z.string().describe('A JSONL file of QA samples (format: datasets/README.md); relative to the config file'),
+});
+
+export const METRICS = ['accuracy', 'fidelity', 'memory', 'latency', 'attention-mass'] as const;
+export type MetricName = (typeof METRICS)[number];
+
+export const BACKENDS = ['auto', 'ts', 'cpu', 'cuda'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+
+export const experimentConfigSchema = z
+  .strictObject({
+    extends: z.string().optional().describe('A base config file (relative to this one) whose keys this file overrides'),
+    name: z.string().default('experiment').describe('Experiment name (used in the default output directory)'),
+    model: z
+      .string()
+      .describe('A Hugging Face model folder (config.json + model.safetensors + tokenizer), relative to the config file, or "organism" for the bundled AV organism (models/av-organism)'),
+    dataset: z.discriminatedUnion('kind', [avWorldDataset, jsonlDataset]).describe('Where the QA samples come from'),
+    samples: z.number().int().min(1).default(16).describe('Samples per trial (the first N of the dataset)'),
+    seeds: z.array(z.number().int().min(0)).min(1).default([0]).describe('Seeds to sweep: policy randomness and the av-world sample draw'),
+    policies: z.array(policyEntry).min(1).describe('Policies to compare; each crossed with every budget and seed'),
+    budgets: z.array(budget).min(1).default(['20%']).describe('KV budgets to sweep (ignored by "full")'),
+    schedule: schedule.default('after-prefill'),
+    backend: z.enum(BACKENDS).default('auto').describe('Attention backend: TS reference, native CPU, CUDA, or the best available'),
+    threads: z.number().int().min(0).default(0).describe('Native CPU threads (0 = every core)'),
+    cache: z
+      .strictObject({
+        dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type'),
+        queryAware: z.boolean().default(true).describe('Whether the question is inside the compressed prefix'),
+      })
+      .prefault({})
+      .describe('Cache settings shared by every trial'),
+    decodeTokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(8)
+      .describe('Greedy tokens decoded from the compressed cache after scoring each sample, timed as decode latency'),
+    metrics: z
+      .array(z.enum(METRICS))
+      .default(['accuracy', 'fidelity', 'memory', 'latency'])
+      .describe('What to record; "fidelity" runs the full cache once per sample as the reference, "attention-mass" gathers per-layer attention by modality'),
+    output: z.string().optional().describe('Output directory (default results/<name>); `--out` overrides'),
+  })
+  .describe('A kvprism experiment: policies × budgets × seeds over one model and dataset');
+
+/** The config as written (before defaults). */
+export type ExperimentConfigInput = z.input<typeof experimentConfigSchema>;
+/** The config after defaults. */
+export type ExperimentConfig = z.output<typeof experimentConfigSchema>;
+export type PolicyEntry = ExperimentConfig['policies'][number];
+export type ScheduleSetting = ExperimentConfig['schedule'];
+export type DatasetSpec = ExperimentConfig['dataset'];
+
+/** JSON Schema of the config file (what `kvprism schema` prints). */
+export function experimentJsonSchema(): unknown {
+  return z.toJSONSchema(experimentConfigSchema, { io: 'input', unrepresentable: 'any' });
+}

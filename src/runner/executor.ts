@@ -1,0 +1,43 @@
+/**
+ * The seam between the runner and a model: a TrialExecutor answers one QA sample under one
+ * trial's cache settings and reports what it measured. The real one (model-executor.ts) runs
+ * the model runtime over a CacheSession; the runner itself only aggregates and records.
+ */
+import type { CacheBytes } from '../cache/session-types.js';
+import type { QASample } from '../model/prompt.js';
+import type { Trial } from './sweep.js';
+
+export interface SampleOutcome {
+  /** Index of the highest-scoring choice. */
+  predicted: number;
+  /** [choices] probabilities over the choices (softmax of their sequence log-probs). */
+  answerDistribution: ArrayLike<number>;
+  /** Tokens in the prompt (the compressed prefix). */
+  promptTokens: number;
+  /** CacheSession.bytes() once the prompt was compressed; null when the runtime cannot say. */
+  bytes: CacheBytes | null;
+  /** Prompt forward pass (ms), excluding compression. */
+  prefillMs: number;
+  /** Policy planning + physical compaction (ms). */
+  compressionMs: number;
+  /** All decode steps (ms) and how many tokens they decoded. */
+  decodeMs: number;
+  decodeTokens: number;
+  /** [layer][modality] fraction of prefill attention mass per key modality, when asked for. */
+  modalityMass?: number[][];
+}
+
+export interface TrialExecutor {
+  /** Backend that runs ("ts" | "cpu" | "cuda"), after resolving "auto". */
+  readonly backendName: string;
+  /** Answers one sample with the trial's policy, budget, schedule and seed. */
+  runSample(sample: QASample, trial: Trial): Promise<SampleOutcome>;
+  close?(): void;
+}
+
+/** Builds the executor for a model folder; called once per run (the model loads once). */
+export type ExecutorFactory = (args: {
+  modelDir: string;
+  backend: Trial['backend'];
+  threads: number;
+}) => Promise<TrialExecutor>;

@@ -1,0 +1,121 @@
+/**
+ * JSONL QA datasets (format: datasets/README.md). One sample per line; prompt pieces are text
+ * or modality spans whose embeddings / encoder features live in raw little-endian f32 files
+ * beside the JSONL (`[n][dim]` row-major).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import type { PromptSegment, QASample } from '../model/prompt.js';
+import { formatIssues } from './config-errors.js';
+
+const span = {
+  modality: z.enum(['image', 'video', 'audio']).describe('Modality of the span'),
+  segment: z.number().int().min(0).optional().describe('Which image / clip / utterance'),
+  time: z.array(z.number()).optional().describe('[n] seconds per token'),
+  row: z.array(z.number().int()).optional().describe('[n] patch grid rows'),
+  col: z.array(z.number().int()).optional().describe('[n] patch grid columns'),
+};
+
+const segmentSchema = z.union([
+  z.strictObject({ text: z.string().describe('Text, tokenized by the model') }),
+  z.strictObject({ tokens: z.array(z.number().int().min(0)).describe('Raw token ids') }),
+  z.strictObject({
+    ...span,
+    embeddings: z.string().describe('f32 file [n][hidden] of ready embeddings, relative to the JSONL'),
+    n: z.number().int().min(1).describe('Tokens in the span'),
+  }),
+  z.strictObject({
+    ...span,
+    features: z.string().describe('f32 file [n][featureDim] of encoder features, relative to the JSONL'),
+    featureDim: z.number().int().min(1).describe('Feature width'),
+  }),
+]);
+
+export const jsonlSampleSchema = z
+  .strictObject({
+    id: z.string().min(1).describe('Unique sample id'),
+    family: z.string().default('default').describe('Question family, reported separately'),
+    prompt: z.union([z.string(), z.array(segmentSchema).min(1)]).describe('Text, or a list of prompt pieces'),
+    addBos: z.boolean().optional().describe('Prepend BOS (default true)'),
+    choices: z.array(z.string()).min(2).describe('Candidate answers as text'),
+    answer: z.number().int().min(0).describe('Index of the right choice'),
+  })
+  .refine((s) => s.answer < s.choices.length, { message: 'answer must index into choices', path: ['answer'] });
+
+/** Reads the first `limit` samples of a JSONL dataset; errors name file:line and the field. */
+export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`dataset.path: cannot read "${file}" (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  const dir = dirname(file);
+  const samples: QASample[] = [];
+  const ids = new Set<string>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length && samples.length < limit; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('//')) continue;
+    const where = `${file}:${i + 1}`;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${where}: not JSON (${(e as Error).message})`);
+    }
+    const parsed = jsonlSampleSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`${where}: ${formatIssues(jsonlSampleSchema, raw, parsed.error.issues).join('; ')}`);
+    const s = parsed.data;
+    if (ids.has(s.id)) throw new Error(`${where}: id "${s.id}" appears twice`);
+    ids.add(s.id);
+    const pieces = typeof s.prompt === 'string' ? [{ text: s.prompt }] : s.prompt;
+    samples.push({
+      id: s.id,
+      family: s.family,
+      prompt: { segments: pieces.map((p, j) => toSegment(p, dir, `${where}: prompt[${j}]`)), addBos: s.addBos },
+      choices: s.choices,
+      answer: s.answer,
+    });
+  }
+  if (samples.length === 0) throw new Error(`${file}: no samples`);
+  return samples;
+}
+
+type Piece = z.infer<typeof segmentSchema>;
+
+function toSegment(p: Piece, dir: string, where: string): PromptSegment {
+  if ('text' in p) return { kind: 'text', text: p.text };
+  if ('tokens' in p) return { kind: 'tokens', ids: p.tokens };
+  const file = resolve(dir, 'embeddings' in p ? p.embeddings : p.features);
+  const data = readF32(file, where);
+  const n = 'embeddings' in p ? p.n : data.length / p.featureDim;
+  if (!Number.isInteger(n) || data.length % n !== 0) {
+    throw new Error(`${where}: ${file} holds ${data.length} floats, not a whole number of ${'embeddings' in p ? `${p.n} rows` : `rows of ${p.featureDim}`}`);
+  }
+  for (const k of ['time', 'row', 'col'] as const) {
+    if (p[k] && p[k].length !== n) throw new Error(`${where}.${k}: has ${p[k].length} entries; expected one per token (${n})`);
+  }
+  const common = {
+    modality: p.modality,
+    n,
+    segment: p.segment,
+    time: p.time && Float32Array.from(p.time),
+    row: p.row && Int16Array.from(p.row),
+    col: p.col && Int16Array.from(p.col),
+  };
+  return 'embeddings' in p ? { kind: 'embeddings', ...common, data } : { kind: 'features', ...common, featureDim: p.featureDim, data };
+}
+
+function readF32(file: string, where: string): Float32Array {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new Error(`${where}: embedding file "${file}" not found`);
+  }
+  if (size % 4 !== 0) throw new Error(`${where}: ${file} is ${size} bytes, not a whole number of f32 values`);
+  const buf = readFileSync(file);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}

@@ -1,0 +1,97 @@
+/**
+ * One finished trial as recorded in results.jsonl (all fields) and results.csv (the scalar
+ * columns below, in this order). Units are in the names: *_ms milliseconds, *_bytes bytes.
+ */
+export interface ResultRow {
+  trial_id: string;
+  /** Position in the config's expanded sweep (orders tables and merges like the config). */
+  trial_index: number;
+  label: string;
+  policy: string;
+  /** Policy options with defaults filled in. */
+  options: Record<string, unknown>;
+  /** "20%", "512t" or "full". */
+  budget: string;
+  budget_ratio: number | null;
+  budget_tokens: number | null;
+  /** "after-prefill", "over-budget", "every:N", or "none" for the full cache. */
+  schedule: string;
+  seed: number;
+  /** Backend that actually ran (after resolving "auto"). */
+  backend: string;
+  threads: number;
+  model: string;
+  dataset: string;
+  samples: number;
+  /** Fraction of samples answered correctly (null when the metric is off). */
+  accuracy: number | null;
+  /** Mean KL(full ‖ this) of the answer distribution over choices, nats. */
+  kl: number | null;
+  /** Fraction of samples whose top-1 choice equals the full cache's. */
+  top1_agreement: number | null;
+  /** Mean prompt tokens per sample. */
+  prompt_tokens: number;
+  /** Means over samples of CacheSession.bytes() after the prompt was compressed. */
+  logical_tokens: number | null;
+  slots: number | null;
+  kv_bytes: number | null;
+  meta_bytes: number | null;
+  retention_bytes: number | null;
+  total_bytes: number | null;
+  /** Process peak resident set during the trial (reset at its start where Linux allows). */
+  peak_rss_bytes: number | null;
+  /** Means per sample. */
+  prefill_ms: number | null;
+  compression_ms: number | null;
+  decode_ms_per_token: number | null;
+  wall_ms: number;
+  /** "i/n" of the shard that ran it. */
+  shard: string;
+  finished_at: string;
+  /** Accuracy per question family (JSONL only). */
+  families: Record<string, { n: number; accuracy: number }>;
+  /** [layer][modality] mean fraction of prefill attention mass on each key modality (JSONL only). */
+  modality_mass?: number[][];
+}
+
+export const CSV_COLUMNS = [
+  'trial_id', 'trial_index', 'label', 'policy', 'options', 'budget', 'budget_ratio', 'budget_tokens', 'schedule', 'seed',
+  'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
+  'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
+  'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at',
+] as const satisfies readonly (keyof ResultRow)[];
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvHeader(): string {
+  return `${CSV_COLUMNS.join(',')}\n`;
+}
+
+export function toCsvLine(row: ResultRow): string {
+  return `${CSV_COLUMNS.map((c) => csvField(row[c])).join(',')}\n`;
+}
+
+/** RFC 4180 parser (quoted fields, doubled quotes, newlines inside quotes). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\n') row.push(field), rows.push(row), (row = []), (field = '');
+    else if (c !== '\r') field += c;
+  }
+  if (field !== '' || row.length > 0) row.push(field), rows.push(row);
+  return rows;
+}

@@ -1,0 +1,117 @@
+/**
+ * Runs one trial: every sample through the executor, the full-cache reference per sample for
+ * fidelity (computed once, reused by all trials), then one ResultRow.
+ */
+import type { QASample } from '../model/prompt.js';
+import type { SampleOutcome, TrialExecutor } from './executor.js';
+import { aggregate, type PeakRss } from './metrics.js';
+import type { ResultRow } from './result-row.js';
+import { ReferenceStore, type ReferenceAnswer } from './reference-store.js';
+import { FULL_CACHE } from './config-schema.js';
+import type { DatasetSource } from './dataset-source.js';
+import type { Trial } from './sweep.js';
+
+export interface TrialContext {
+  executor: TrialExecutor;
+  dataset: DatasetSource;
+  references: ReferenceStore;
+  peak: PeakRss;
+  shard: string;
+  onSample?: () => void | Promise<void>;
+}
+
+/** The uncompressed twin of a trial (same model, data, backend, cache settings and seed). */
+export function fullCacheTrial(t: Trial): Trial {
+  const metrics = t.metrics.filter((m) => m !== 'attention-mass'); // a reference needs only the answer
+  return { ...t, policy: FULL_CACHE, options: {}, budget: null, schedule: null, metrics, label: 'full cache', budgetLabel: FULL_CACHE, id: `${t.id}-full` };
+}
+
+export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultRow> {
+  const started = performance.now();
+  ctx.peak.reset();
+  const samples = await ctx.dataset.samples(trial.samples, trial.seed);
+  const wantFidelity = trial.metrics.includes('fidelity');
+  const outcomes: SampleOutcome[] = [];
+  const refs: (ReferenceAnswer | null)[] = [];
+  for (const sample of samples) {
+    const refKey = ReferenceStore.keyOf({
+      model: trial.model,
+      dataset: trial.dataset,
+      sampleSeed: ctx.dataset.sampleSeed(trial.seed),
+      sampleId: sample.id,
+      backend: ctx.executor.backendName,
+      cache: trial.cache,
+    });
+    const outcome = await ctx.executor.runSample(sample, trial);
+    checkOutcome(outcome, sample, trial);
+    outcomes.push(outcome);
+    let ref: ReferenceAnswer | null = null;
+    if (trial.policy === FULL_CACHE) {
+      ref = ctx.references.get(refKey) ?? null;
+      if (!ref) ctx.references.set(refKey, (ref = toReference(outcome)));
+    } else if (wantFidelity) {
+      ref = ctx.references.get(refKey) ?? null;
+      if (!ref) {
+        ref = toReference(await ctx.executor.runSample(sample, fullCacheTrial(trial)));
+        ctx.references.set(refKey, ref);
+      }
+    }
+    refs.push(wantFidelity ? ref : null);
+    await ctx.onSample?.();
+  }
+  const m = aggregate(samples, outcomes, refs);
+  const on = (name: Trial['metrics'][number]): boolean => trial.metrics.includes(name);
+  const b = on('memory') ? m.bytes : null;
+  const row: ResultRow = {
+    trial_id: trial.id,
+    trial_index: trial.index,
+    label: trial.label,
+    policy: trial.policy,
+    options: trial.options,
+    budget: trial.budgetLabel,
+    budget_ratio: trial.budget && 'ratio' in trial.budget ? trial.budget.ratio : null,
+    budget_tokens: trial.budget && 'tokens' in trial.budget ? trial.budget.tokens : null,
+    schedule: scheduleLabel(trial),
+    seed: trial.seed,
+    backend: ctx.executor.backendName,
+    threads: trial.threads,
+    model: trial.model,
+    dataset: trial.dataset.kind === 'av-world' ? `av-world:${trial.dataset.preset}/${trial.dataset.split}` : trial.dataset.path,
+    samples: samples.length,
+    accuracy: on('accuracy') ? m.accuracy : null,
+    kl: m.kl,
+    top1_agreement: m.top1Agreement,
+    prompt_tokens: m.promptTokens,
+    logical_tokens: b?.logicalTokens ?? null,
+    slots: b?.slots ?? null,
+    kv_bytes: b?.kvBytes ?? null,
+    meta_bytes: b?.metaBytes ?? null,
+    retention_bytes: b?.retentionBytes ?? null,
+    total_bytes: b?.totalBytes ?? null,
+    peak_rss_bytes: on('memory') ? ctx.peak.peakBytes() : null,
+    prefill_ms: on('latency') ? m.prefillMs : null,
+    compression_ms: on('latency') ? m.compressionMs : null,
+    decode_ms_per_token: on('latency') ? m.decodeMsPerToken : null,
+    wall_ms: performance.now() - started,
+    shard: ctx.shard,
+    finished_at: new Date().toISOString(),
+    families: m.families,
+  };
+  if (on('attention-mass') && m.modalityMass) row.modality_mass = m.modalityMass;
+  return row;
+}
+
+function toReference(o: SampleOutcome): ReferenceAnswer {
+  return { predicted: o.predicted, answerDistribution: Array.from(o.answerDistribution) };
+}
+
+function scheduleLabel(t: Trial): string {
+  if (!t.schedule) return 'none';
+  return t.schedule.kind === 'every' ? `every:${t.schedule.steps}` : t.schedule.kind;
+}
+
+function checkOutcome(o: SampleOutcome, s: QASample, t: Trial): void {
+  if (o.answerDistribution.length !== s.choices.length || !(o.predicted >= 0 && o.predicted < s.choices.length)) {
+    throw new Error(`trial ${t.label} @ ${t.budgetLabel}, sample ${s.id}: the executor returned ${o.answerDistribution.length} probabilities / choice ${o.predicted} for ${s.choices.length} choices`);
+  }
+}

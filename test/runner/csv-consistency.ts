@@ -1,0 +1,25 @@
+/** Shared check: results.csv mirrors results.jsonl row by row and column by column. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { CSV_COLUMNS, parseCsv } from '../../src/runner/result-row.js';
+import { RESULTS_CSV, RESULTS_JSONL, parseResultsJsonl } from '../../src/runner/results-store.js';
+
+/** Every CSV row equals its JSONL row, column by column, in the same order. */
+export function expectCsvMatchesJsonl(dir: string): void {
+  const rows = parseResultsJsonl(readFileSync(join(dir, RESULTS_JSONL))).rows;
+  const csv = parseCsv(readFileSync(join(dir, RESULTS_CSV), 'utf8'));
+  expect(csv[0]).toEqual([...CSV_COLUMNS]);
+  expect(csv.length - 1).toBe(rows.length);
+  rows.forEach((r, i) => {
+    CSV_COLUMNS.forEach((c, j) => {
+      const cell = csv[i + 1]![j]!;
+      const v = r[c];
+      if (v === null) expect(cell).toBe('');
+      else if (typeof v === 'number') expect(Number(cell)).toBe(v);
+      else if (typeof v === 'object') expect(JSON.parse(cell)).toEqual(v);
+      else expect(cell).toBe(String(v));
+    });
+  });
+}
+
