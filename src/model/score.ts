@@ -1,12 +1,15 @@
 /**
- * Closed-vocabulary QA scoring. The prompt is prefilled once (the policy compresses at
- * endPrefill); each choice's tokens are then scored teacher-forced from the compressed cache:
+ * Closed-vocabulary QA scoring. The prompt's head is prefilled once (the policy compresses at
+ * endPrefill) and its held-back text tail is decoded over the compressed cache (see
+ * held-prompt.ts: otherwise a single-token answer would come from full-cache prefill logits);
+ * each choice's tokens are then scored teacher-forced from the compressed cache:
  * log p(choice) = Σ_i log p(c_i | prompt, c_<i). A single-token choice needs only the
  * prompt's next-token logits; a longer one decodes its tokens on a clone of the sequence, so
  * choices never see each other. Log-probabilities are summed, not length-normalised.
  */
 import { Decoder } from './decoder.js';
 import { embedPrompt } from './embed-prompt.js';
+import { heldBackCount, splitPrompt } from './held-prompt.js';
 import type { Model } from './model.js';
 import type { QASample } from './prompt.js';
 import { logSoftmax, logSumExp } from './sampling.js';
@@ -28,8 +31,12 @@ export function scoreChoices(model: Model, sample: QASample, sessionOptions: Run
     if (ids.length === 0) throw new Error(`sample ${sample.id}: choices[${i}] ${JSON.stringify(c)} tokenizes to no tokens`);
     return ids;
   });
+  const embedded = embedPrompt(model, sample.prompt);
+  const { head, tail } = splitPrompt(embedded, heldBackCount(embedded, sessionOptions.queryAware ?? true));
   const seq = decoder.open(sessionOptions);
-  const first = logSoftmax(decoder.prefill(seq, embedPrompt(model, sample.prompt)));
+  let logits = decoder.prefill(seq, head);
+  for (const id of tail) logits = decoder.decodeOne(seq, id);
+  const first = logSoftmax(logits);
   const logProbs = choiceIds.map((ids) => {
     let lp = first[ids[0]!]!;
     if (ids.length === 1) return lp;

@@ -1,7 +1,7 @@
 /**
  * The real TrialExecutor: the model runtime's `scoreChoices` over a CacheSession running the
- * trial's policy. An instrumented Decoder reads the answer from the compressed cache (the
- * prompt's tail is held back and decoded after compression, see held-prompt.ts) and measures
+ * trial's policy (which reads the answer from the compressed cache: the prompt's tail is held
+ * back and decoded after compression, see src/model/held-prompt.ts). An instrumented Decoder measures
  * what the runner records without touching the runtime: prefill and decode wall time, the
  * session's compression time, its exact bytes right after the prompt was compressed, and
  * (optionally) per-layer attention mass by modality.
@@ -21,7 +21,6 @@ import { resolveBackend } from './backend-choice.js';
 import { FULL_CACHE } from './config-schema.js';
 import type { ExecutorFactory, SampleOutcome, TrialExecutor } from './executor.js';
 import { FlowCapture } from './flow-capture.js';
-import { heldBackCount, splitPrompt } from './held-prompt.js';
 import type { Trial } from './sweep.js';
 
 class MeasuringDecoder extends Decoder {
@@ -37,20 +36,18 @@ class MeasuringDecoder extends Decoder {
   constructor(
     model: Model,
     private readonly capture: FlowCapture | null,
-    private readonly queryAware: boolean,
   ) {
     super(model);
   }
 
   /**
-   * Prefills the prompt's head (the policy compresses at its end), then decodes the held-back
-   * tail over the compressed cache, so the returned logits are the compressed cache's answer.
+   * Prefills the prompt's head (scoreChoices holds the tail back and decodes it over the
+   * compressed cache), timing prefill and compression apart.
    */
   override prefill(seq: Sequence, prompt: EmbeddedPrompt): Float32Array {
-    const { head, tail } = splitPrompt(prompt, heldBackCount(prompt, this.queryAware));
     this.capture?.begin();
     const t0 = performance.now();
-    let logits = super.prefill(seq, head);
+    const logits = super.prefill(seq, prompt);
     const total = performance.now() - t0;
     this.capture?.end();
     const compression = seq.session.timings().compressionMs;
@@ -59,7 +56,6 @@ class MeasuringDecoder extends Decoder {
     this.promptTokens = prompt.n;
     this.bytes = seq.session.bytes();
     this.root = seq;
-    for (const id of tail) logits = this.decodeOne(seq, id);
     return logits;
   }
 
@@ -87,8 +83,9 @@ export class ModelExecutor implements TrialExecutor {
     const wantMass = trial.metrics.includes('attention-mass');
     const capture = wantMass ? new FlowCapture(this.model.backend, this.model.config.numLayers) : null;
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
-    const decoder = new MeasuringDecoder(model, capture, trial.cache.queryAware);
+    const decoder = new MeasuringDecoder(model, capture);
     const scores = scoreChoices(model, sample, this.sessionOptions(trial), decoder);
+    const promptTokens = decoder.root?.length ?? decoder.promptTokens;
     if (decoder.root && trial.decodeTokens > 0) {
       let logits = decoder.decodeOne(decoder.root, firstToken(model, sample.choices[scores.predicted]!));
       for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(decoder.root, argmax(logits));
@@ -96,7 +93,7 @@ export class ModelExecutor implements TrialExecutor {
     return {
       predicted: scores.predicted,
       answerDistribution: scores.answerDistribution,
-      promptTokens: decoder.promptTokens,
+      promptTokens,
       bytes: decoder.bytes,
       prefillMs: decoder.prefillMs,
       compressionMs: decoder.compressionMs,

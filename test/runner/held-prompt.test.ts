@@ -10,7 +10,7 @@ import { loadModel } from '../../src/model/model.js';
 import { scoreChoices } from '../../src/model/score.js';
 import { policies } from '../../src/policies/catalog.js';
 import { experimentConfigSchema } from '../../src/runner/config-schema.js';
-import { heldBackCount, splitPrompt } from '../../src/runner/held-prompt.js';
+import { heldBackCount, splitPrompt } from '../../src/model/held-prompt.js';
 import { loadJsonlDataset } from '../../src/runner/jsonl-dataset.js';
 import { klDivergence } from '../../src/runner/metrics.js';
 import { ModelExecutor } from '../../src/runner/model-executor.js';

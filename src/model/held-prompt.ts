@@ -1,7 +1,7 @@
 /**
  * Where the answer is read from. A prefill computes its last token's logits with full
  * attention, before the policy compresses, so scoring single-token answers from those logits
- * would make every policy look lossless. The runner therefore holds back the prompt's tail:
+ * would make every policy look lossless. scoreChoices therefore holds back the prompt's tail:
  * the head is prefilled and compressed, then the held-back text tokens are decoded one by one
  * over the compressed cache, and the last one's logits score the choices.
  * - queryAware (question inside the compressed prefix): hold back only the last token.
@@ -9,7 +9,7 @@
  *   policy compresses the context without seeing it (kvpress's protocol).
  */
 import { sliceTokenMeta } from '../cache/token-meta.js';
-import type { EmbeddedPrompt } from '../model/embed-prompt.js';
+import type { EmbeddedPrompt } from './embed-prompt.js';
 
 /** How many trailing tokens to hold back: 0 when the prompt does not end in a text token. */
 export function heldBackCount(p: EmbeddedPrompt, queryAware: boolean): number {
