@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KVBuffer, KVDType, KVLayout } from '../backend.js';
-import type { StatNeeds } from '../stats.js';
+import type { AttendArgs, KVBuffer, KVDType } from '../backend.js';
 
 /** Raw statistics as the addon returns them: flat per-head stripes. */
 export interface RawStats {
@@ -24,17 +23,8 @@ export interface RawStats {
   rowEntropy?: Float32Array;
 }
 
-export interface RawAttendArgs {
-  q: Float32Array;
-  n: number;
-  qHeads: number;
-  qPositions: Int32Array;
-  qModality?: Uint8Array;
-  kv: KVLayout;
-  scale: number;
-  needs: StatNeeds;
-  out?: Float32Array;
-}
+/** The addon takes exactly the backend's AttendArgs. */
+export type RawAttendArgs = AttendArgs;
 
 export interface AddonInfo {
   /** Instruction set of the CPU kernels: avx512 | avx2 | neon | scalar. */
