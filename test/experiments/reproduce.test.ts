@@ -1,7 +1,6 @@
 /**
  * The paper reproductions (experiments/): every manifest and config parses and every claim
- * names labels and budgets its run produces; the answer-after-compression protocol moves the
- * last prompt token into the choices exactly; and `reproduceExperiment` runs each experiment
+ * names labels and budgets its run produces; and `reproduceExperiment` runs each experiment
  * end to end on the real stories260K checkpoint with two samples per trial (the organism and
  * av-world are swapped out through the same `--set` overrides a user has).
  */
@@ -10,13 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { holdBackLastToken } from '../../experiments/lib/answer-after-compression.js';
 import { listExperiments, loadManifest } from '../../experiments/lib/manifest.js';
 import { reproduceExperiment } from '../../experiments/lib/reproduce-experiment.js';
 import { validateExperiment } from '../../experiments/lib/validate.js';
 import { loadModel } from '../../src/model/model.js';
-import type { TextTokenizer } from '../../src/model/tokenizer.js';
-import type { QASample } from '../../src/model/prompt.js';
 
 const EXPERIMENTS = fileURLToPath(new URL('../../experiments', import.meta.url));
 const STORIES = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
@@ -42,36 +38,6 @@ describe('experiment manifests and configs', () => {
   });
 });
 
-describe('answer-after-compression protocol', () => {
-  // A whitespace word tokenizer, the kind the AV organism has (every answer one token).
-  const words = ['question', 'what', 'colour', 'answer', 'red', 'blue'];
-  const wordTok: TextTokenizer = {
-    vocabSize: words.length, bosId: null, eosIds: [], addsBos: false,
-    encode: (t) => t.split(/\s+/).filter(Boolean).map((w) => words.indexOf(w)),
-    decode: (ids) => ids.map((i) => words[i]).join(' '),
-  };
-  const sample: QASample = { id: 'q1', family: 'colour', prompt: { segments: [{ kind: 'text', text: 'question what colour answer' }] }, choices: ['red', 'blue'], answer: 1 };
-
-  it('moves the last prompt word into every choice, token for token', () => {
-    const h = holdBackLastToken(sample, wordTok);
-    expect(h.prompt.segments).toEqual([{ kind: 'text', text: 'question what colour' }]);
-    expect(h.choices).toEqual([' answer red', ' answer blue']);
-    expect(h.choices.map((c) => wordTok.encode(c))).toEqual([[3, 4], [3, 5]]);
-    expect(h.answer).toBe(1);
-  });
-
-  it('leaves samples whose choices already share a first token alone (llama2.c leading-space piece)', () => {
-    const tok = loadModel(STORIES).tokenizer;
-    const s: QASample = { id: 's', family: 'name', prompt: { segments: [{ kind: 'text', text: 'The girl was' }] }, choices: [' Lily', ' Tom'], answer: 0 };
-    expect(holdBackLastToken(s, tok)).toBe(s);
-  });
-
-  it('refuses a prompt that does not end in text, naming the sample', () => {
-    const s: QASample = { ...sample, prompt: { segments: [{ kind: 'tokens', ids: [1, 2] }] } };
-    expect(() => holdBackLastToken(s, wordTok)).toThrow(/sample q1: the prompt must end in a text segment/);
-  });
-});
-
 describe('npm run reproduce, end to end on stories260K (2 samples per trial)', () => {
   it.each(['acckv', 'flowmm', 'retentivekv'])('%s', async (name) => {
     const dir = join(out, name);
@@ -85,6 +51,8 @@ describe('npm run reproduce, end to end on stories260K (2 samples per trial)', (
       expect(existsSync(join(dir, run.name, 'results.csv'))).toBe(true);
       expect(existsSync(join(dir, run.name, 'report.md'))).toBe(true);
     }
+    // Answers come from the compressed cache: some compressed trial differs from the full one.
+    expect(r.runs[0]!.rows.some((row) => row.policy !== 'full' && (row.kl ?? 0) > 1e-6)).toBe(true);
     expect(r.claims.map((c) => c.id)).toEqual(manifest.claims.map((c) => c.id));
     for (const c of r.claims) expect(['confirmed', 'not confirmed', 'not testable here']).toContain(c.verdict);
     const summary = readFileSync(r.summaryFile, 'utf8');

@@ -1,69 +1,82 @@
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { loadModel } from '../../src/model/model.js';
+import { selectBackend } from '../../src/attention/select-backend.js';
+import { scoreChoices } from '../../src/model/score.js';
+import { evictionSettings, runtimeEvictionSweep, settingKey, sweepTables } from '../../src/model/organism/eval-cli.js';
+import { attentionMassByModality, mediaPrefix } from '../../src/model/organism/attention-mass.js';
+import { loadOrganism } from '../../src/model/organism/hf-folder.js';
 import { OrtKernels } from '../../src/model/organism/ort-kernels.js';
-import { forward } from '../../src/model/organism/forward.js';
-import { initParams } from '../../src/model/organism/params.js';
-import { encodePrompt, makeBatch, makeVocabulary } from '../../src/model/organism/sequence.js';
-import { evictionMask, evictionSweep, keepSet, mediaPrefix } from '../../src/model/organism/eviction-eval.js';
-import { attentionMassByModality } from '../../src/model/organism/attention-mass.js';
-import { organismConfig } from '../../src/model/organism/train.js';
-import { avWorldSamples, Rng, worldVocabulary } from '../../src/datasets/av-world/index.js';
+import { encodePrompt } from '../../src/model/organism/sequence.js';
+import { avWorldSamples } from '../../src/datasets/av-world/index.js';
 
-describe('organism eviction check', () => {
-  const config = organismConfig({ layers: 2, hidden: 32, intermediate: 48, headDim: 8 });
-  const rng = new Rng(9);
-  const model = { config, params: initParams(config, () => rng.normal()) };
-  // Larger weights than the init so that attention is far from uniform.
-  for (const t of model.params.values()) for (let i = 0; i < t.data.length; i++) t.data[i] += 0.2 * rng.normal();
-  const vocab = makeVocabulary(worldVocabulary());
-  const [sample] = avWorldSamples({ preset: 'tiny', split: 'test', count: 1 });
-  const enc = encodePrompt(sample!.prompt, vocab);
-  const prefix = mediaPrefix(enc.modality);
+// The committed organism (4 layers, 49 words) on short 'tiny' clips keeps this under a few seconds.
+const dir = fileURLToPath(new URL('../../models/av-organism', import.meta.url));
 
-  it('finds the media prefix: BOS + all media rows, the question after it', () => {
-    expect(prefix).toBe(1 + 8 * 26);
-    expect(enc.n - prefix).toBe(sample!.prompt.segments.at(-1)!.kind === 'text' ? (sample!.prompt.segments.at(-1) as { text: string }).text.split(' ').length : 0);
+describe('organism eviction check through the project runtime', () => {
+  // Native CPU kernels when the addon is built (else the TS reference): same runtime path, faster.
+  const model = loadModel(dir, { backend: selectBackend('auto', { threads: 1 }) });
+  const samples = avWorldSamples({ preset: 'tiny', split: 'test', count: 3 });
+
+  it('lists the full cache first, then each policy × ratio; SnapKV both query-aware and query-agnostic', () => {
+    const s = evictionSettings([0.1, 0.2]);
+    expect(s.map(settingKey)).toEqual([
+      'full cache',
+      'random@0.1', 'random@0.2',
+      'streaming-llm@0.1', 'streaming-llm@0.2',
+      'snapkv (query-aware)@0.1', 'snapkv (query-aware)@0.2',
+      'snapkv (query-agnostic)@0.1', 'snapkv (query-agnostic)@0.2',
+    ]);
+    expect(s.filter((x) => !x.queryAware).map((x) => x.policy)).toEqual(['snapkv', 'snapkv']);
   });
 
-  it('keeps exactly the budget; StreamingLLM keeps sinks and the recent window; SnapKV keeps its window', async () => {
-    const k = await OrtKernels.create(1);
-    const f = await forward(k, model, makeBatch([enc], [[[enc.n - 1, 0]]], vocab.pad), { withProbs: true });
-    for (const policy of ['random', 'streaming-llm', 'snapkv', 'snapkv-question'] as const) {
-      for (const budget of [0, 1, 21, prefix]) {
-        const keep = keepSet(policy, prefix, budget, enc.n, config.heads, config.kvHeads, f.probs![0], new Rng(1));
-        expect(keep).toHaveLength(config.kvHeads);
-        for (const kh of keep) expect(kh.reduce((a, b) => a + b, 0)).toBe(budget);
-      }
+  it('full cache equals plain scoreChoices; budgets physically shrink the cache; SnapKV differs from the full cache', () => {
+    const settings = evictionSettings([0.1, 0.2]);
+    const sweep = runtimeEvictionSweep(model, samples, settings, 0);
+    const full = sweep.get('full cache')!;
+    samples.forEach((s, i) => {
+      const plain = scoreChoices(model, s, { policy: null });
+      full.scored[i]!.scores.forEach((x, c) => expect(x).toBeCloseTo(plain.logProbs[c]!, 5));
+      expect(full.scored[i]!.predicted).toBe(plain.predicted);
+      expect(full.scored[i]!.answer).toBe(s.answer);
+    });
+    for (const [key, r] of sweep) {
+      if (r.setting.policy === null) continue;
+      r.kvBytes.forEach((b, i) => {
+        const share = b / full.kvBytes[i]!;
+        // Budget = ratio of the compressed prefix; the held-back tail (1 token, or the question) comes on top.
+        expect(share, key).toBeGreaterThan(r.setting.ratio! - 0.02);
+        expect(share, key).toBeLessThan(r.setting.ratio! + 0.08);
+      });
     }
-    const s = keepSet('streaming-llm', prefix, 21, enc.n, config.heads, config.kvHeads, undefined, new Rng(1))[0]!;
-    expect(Array.from(s.slice(0, 4))).toEqual([1, 1, 1, 1]);
-    expect(s[4]).toBe(0);
-    expect(s.slice(prefix - 17).every((x) => x === 1)).toBe(true);
-    const snap = keepSet('snapkv', prefix, 40, enc.n, config.heads, config.kvHeads, f.probs![0], new Rng(1))[1]!;
-    expect(snap.slice(prefix - 32).every((x) => x === 1)).toBe(true);
+    for (const key of ['random@0.1', 'snapkv (query-aware)@0.1']) expect(sweep.get(key)!.kvBytes[0]).toBeLessThan(sweep.get(key.replace('0.1', '0.2'))!.kvBytes[0]!);
+    // Reading the answer over 10 % of the cache must move the answer's log-probabilities.
+    const snap = sweep.get('snapkv (query-agnostic)@0.1')!;
+    expect(snap.scored.some((x, i) => x.scores.some((v, c) => Math.abs(v - full.scored[i]!.scores[c]!) > 1e-3))).toBe(true);
+    const t = sweepTables(sweep, [0.1, 0.2]);
+    expect(t.accuracy.split('\n')).toHaveLength(2 + 5);
+    expect(t.bytes).toContain('| full cache | 100.0 % | 100.0 % |');
   });
 
-  it('a mask that keeps everything reproduces the full forward; evicting all media changes the answer logits', async () => {
-    const k = await OrtKernels.create(1);
-    const batch = makeBatch([enc], [[[enc.n - 1, 0]]], vocab.pad);
-    const full = await forward(k, model, batch);
-    const all = Array.from({ length: config.kvHeads }, () => new Uint8Array(prefix).fill(1));
-    const kept = await forward(k, model, batch, { mask: () => ({ mask: evictionMask(all, prefix, enc.n, config.heads), dims: [1, config.heads, enc.n, enc.n] }) });
-    for (let j = 0; j < config.vocab; j++) expect(kept.logits[j]).toBeCloseTo(full.logits[j]!, 4);
-    const none = Array.from({ length: config.kvHeads }, () => new Uint8Array(prefix));
-    const gone = await forward(k, model, batch, { mask: () => ({ mask: evictionMask(none, prefix, enc.n, config.heads), dims: [1, config.heads, enc.n, enc.n] }) });
-    expect(Math.max(...Array.from(gone.logits, (x, j) => Math.abs(x - full.logits[j]!)))).toBeGreaterThan(1e-3);
-    const sweep = await evictionSweep(k, model, vocab, [sample!], ['random', 'snapkv'], [1, 0.1]);
-    const fr = sweep.get('full')![0]!;
-    sweep.get('random@1')![0]!.scores.forEach((x, i) => expect(x).toBeCloseTo(fr.scores[i]!, 4));
-    expect(sweep.get('snapkv@0.1')![0]!.scores.some((x, i) => Math.abs(x - fr.scores[i]!) > 1e-4)).toBe(true);
+  it('random eviction at 10 % is deterministic per seed and changes with it', () => {
+    const random = evictionSettings([0.1]).filter((s) => s.policy === 'random');
+    const a = runtimeEvictionSweep(model, samples, random, 4).get('random@0.1')!;
+    const b = runtimeEvictionSweep(model, samples, random, 4).get('random@0.1')!;
+    const c = runtimeEvictionSweep(model, samples, random, 5).get('random@0.1')!;
+    expect(b.scored.map((x) => x.scores)).toEqual(a.scored.map((x) => x.scores));
+    expect(c.scored.some((x, i) => x.scores.some((v, j) => v !== a.scored[i]!.scores[j]))).toBe(true);
   });
 
-  it('attention mass by modality is a distribution per layer', async () => {
-    const k = await OrtKernels.create(1);
-    const m = await attentionMassByModality(k, model, vocab, [sample!]);
-    expect(m.mass).toHaveLength(config.layers);
+  it('attention mass by modality is a distribution per layer, measured after the media prefix', async () => {
+    const { model: organism, vocab } = loadOrganism(dir);
+    const enc = encodePrompt(samples[0]!.prompt, vocab);
+    const prefix = mediaPrefix(enc.modality);
+    expect(enc.modality[prefix - 1]).not.toBe(0);
+    expect(Array.from(enc.modality.subarray(prefix)).every((m) => m === 0)).toBe(true);
+    const m = await attentionMassByModality(await OrtKernels.create(1), organism, vocab, samples.slice(0, 1));
+    expect(m.mass).toHaveLength(organism.config.layers);
     for (const row of m.mass) {
-      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 4);
       expect(row[1]).toBe(0);
     }
   });

@@ -5,11 +5,17 @@
  * whatever the question) shows up here.
  */
 import type { QASample } from '../prompt.js';
-import { MODALITIES, NUM_MODALITIES } from '../../cache/modality.js';
+import { ModalityCode, MODALITIES, NUM_MODALITIES } from '../../cache/modality.js';
 import type { OrtKernels } from './ort-kernels.js';
 import { forward, type Organism } from './forward.js';
 import { encodePrompt, makeBatch, type Vocabulary } from './sequence.js';
-import { mediaPrefix } from './eviction-eval.js';
+
+/** Tokens up to and including the last non-text one: BOS + the media; the question follows. */
+export function mediaPrefix(modality: Uint8Array): number {
+  let last = -1;
+  for (let i = 0; i < modality.length; i++) if (modality[i] !== ModalityCode.text) last = i;
+  return last + 1;
+}
 
 /** mass[layer][modality code] (rows sum to 1), plus the same restricted to BOS. */
 export async function attentionMassByModality(k: OrtKernels, model: Organism, vocab: Vocabulary, samples: readonly QASample[]): Promise<{ mass: number[][]; bos: number[] }> {

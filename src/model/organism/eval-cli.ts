@@ -1,22 +1,111 @@
 /**
- * `tsx src/model/organism/eval-cli.ts [--model DIR --count N --preset default]`: full-cache
- * accuracy per family, the eviction check (random / StreamingLLM / SnapKV / query-aware SnapKV
- * at 10 % and 20 % of the media prefix, protocol in eviction-eval.ts) and the attention mass
- * by modality per layer (table + SVG/PNG plot). Writes DIR/eval/{results.json,attention-mass.*}.
+ * `tsx src/model/organism/eval-cli.ts [--model DIR --count N --preset default --card]`: the
+ * eviction check through the project's real runtime (loadModel → scoreChoices over a cache
+ * session that physically compacts at the end of the prefill, catalogue policies via
+ * createPolicy), full-cache accuracy per family, and the attention mass by modality per layer
+ * (table + SVG/PNG plot). Writes DIR/eval/{results.json,attention-mass.*}.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { TopLevelSpec } from 'vega-lite';
 import { avWorldSamples } from '../../datasets/av-world/index.js';
 import { MODALITIES } from '../../cache/modality.js';
+import { selectBackend, type BackendChoice } from '../../attention/select-backend.js';
 import { writeChart } from '../../runner/report/render.js';
+import { Decoder } from '../decoder.js';
+import { loadModel, type Model } from '../model.js';
+import type { QASample } from '../prompt.js';
+import { createPolicy } from '../policy-for-model.js';
+import { scoreChoices } from '../score.js';
+import type { RuntimeSessionOptions, Sequence } from '../sequence.js';
 import { OrtKernels } from './ort-kernels.js';
 import { loadOrganism } from './hf-folder.js';
-import { accuracyReport, formatAccuracy } from './evaluate.js';
-import { EVICTION_POLICIES, evictionSweep } from './eviction-eval.js';
+import { accuracyReport, formatAccuracy, type AccuracyReport, type ScoredSample } from './evaluate.js';
 import { attentionMassByModality, massTable } from './attention-mass.js';
+
+/** One cell of the sweep: a catalogue policy (null = full cache) at a budget ratio. */
+export interface EvictionSetting {
+  /** Table row, e.g. 'snapkv (query-agnostic)'. */
+  row: string;
+  policy: string | null;
+  /** Share of the compressed prefix kept (absent for the full cache). */
+  ratio?: number;
+  /** false: the whole trailing question is held back, so the policy compresses without it. */
+  queryAware: boolean;
+}
+
+/** The full cache, then random, StreamingLLM, SnapKV query-aware and query-agnostic per ratio. */
+export function evictionSettings(ratios: readonly number[]): EvictionSetting[] {
+  const rows: Omit<EvictionSetting, 'ratio'>[] = [
+    { row: 'random', policy: 'random', queryAware: true },
+    { row: 'streaming-llm', policy: 'streaming-llm', queryAware: true },
+    { row: 'snapkv (query-aware)', policy: 'snapkv', queryAware: true },
+    { row: 'snapkv (query-agnostic)', policy: 'snapkv', queryAware: false },
+  ];
+  return [{ row: 'full cache', policy: null, queryAware: true }, ...rows.flatMap((r) => ratios.map((ratio) => ({ ...r, ratio })))];
+}
+
+export const settingKey = (s: EvictionSetting): string => (s.ratio === undefined ? s.row : `${s.row}@${s.ratio}`);
+
+export interface SettingResult {
+  setting: EvictionSetting;
+  scored: ScoredSample[];
+  /** Per sample, the K/V bytes of the session after the answer was read (session.bytes().kvBytes). */
+  kvBytes: number[];
+}
+
+/** A Decoder that remembers the sequence scoreChoices opens, to read its cache size afterwards. */
+class RecordingDecoder extends Decoder {
+  last: Sequence | undefined;
+  override open(opts: RuntimeSessionOptions = {}): Sequence {
+    this.last = super.open(opts);
+    return this.last;
+  }
+}
+
+/**
+ * Scores every sample under every setting with the real runtime. The policy and the session
+ * are seeded per (seed, sample index), so random eviction is reproducible per seed.
+ */
+export function runtimeEvictionSweep(model: Model, samples: readonly QASample[], settings: readonly EvictionSetting[], seed = 0, onSample?: (done: number) => void): Map<string, SettingResult> {
+  const out = new Map<string, SettingResult>(settings.map((s) => [settingKey(s), { setting: s, scored: [], kvBytes: [] }]));
+  const decoder = new RecordingDecoder(model);
+  samples.forEach((sample, i) => {
+    const sampleSeed = seed * 1_000_003 + i;
+    for (const s of settings) {
+      const options: RuntimeSessionOptions = { queryAware: s.queryAware, seed: sampleSeed };
+      if (s.policy !== null) Object.assign(options, { policy: createPolicy(model, s.policy, {}, sampleSeed), budget: { ratio: s.ratio ?? 1 } });
+      const r = scoreChoices(model, sample, options, decoder);
+      const res = out.get(settingKey(s))!;
+      res.scored.push({ id: sample.id, family: sample.family, predicted: r.predicted, answer: sample.answer, scores: r.logProbs });
+      res.kvBytes.push(decoder.last!.session.bytes().kvBytes);
+    }
+    onSample?.(i + 1);
+  });
+  return out;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** Markdown tables: accuracy (%) and mean K/V bytes relative to the full cache, per policy row × ratio. */
+export function sweepTables(sweep: Map<string, SettingResult>, ratios: readonly number[]): { accuracy: string; bytes: string } {
+  const full = sweep.get('full cache')!;
+  const fullAcc = (100 * accuracyReport(full.scored).overall).toFixed(1);
+  const fullBytes = mean(full.kvBytes);
+  const head = `| policy | ${ratios.map((r) => `${Math.round(100 * r)} %`).join(' | ')} |\n|---|${ratios.map(() => '---|').join('')}`;
+  const acc = [head, `| full cache | ${ratios.map(() => fullAcc).join(' | ')} |`];
+  const bytes = [head, `| full cache | ${ratios.map(() => '100.0 %').join(' | ')} |`];
+  const rows = [...new Set([...sweep.values()].filter((r) => r.setting.policy !== null).map((r) => r.setting.row))];
+  for (const row of rows) {
+    const cells = ratios.map((ratio) => sweep.get(`${row}@${ratio}`)!);
+    acc.push(`| ${row} | ${cells.map((c) => (100 * accuracyReport(c.scored).overall).toFixed(1)).join(' | ')} |`);
+    bytes.push(`| ${row} | ${cells.map((c) => `${((100 * mean(c.kvBytes)) / fullBytes).toFixed(1)} %`).join(' | ')} |`);
+  }
+  return { accuracy: acc.join('\n'), bytes: bytes.join('\n') };
+}
 
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
@@ -25,34 +114,35 @@ async function main(): Promise<void> {
     .option('count', { type: 'number', default: 120 })
     .option('seed', { type: 'number', default: 0 })
     .option('ratios', { type: 'string', default: '0.1,0.2' })
+    .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'ts', 'cpu', 'cuda'] })
     .option('threads', { type: 'number', default: 2 })
     .option('card', { type: 'boolean', default: false, describe: 'also write the tables into the model card (README.md)' })
     .strict()
     .parse();
+  const ratios = argv.ratios.split(',').map(Number);
+  if (ratios.some((r) => !(r > 0 && r <= 1))) throw new RangeError(`--ratios must be comma-separated numbers in (0, 1]; got ${argv.ratios}`);
+  if (!Number.isInteger(argv.count) || argv.count < 1) throw new RangeError(`--count must be an integer ≥ 1; got ${argv.count}`);
+  const runtime = loadModel(argv.model, { backend: selectBackend(argv.backend as BackendChoice, { threads: argv.threads }) });
+  const samples = avWorldSamples({ preset: argv.preset as 'default', split: 'test', count: argv.count, seed: argv.seed });
+  const t0 = performance.now();
+  const sweep = runtimeEvictionSweep(runtime, samples, evictionSettings(ratios), argv.seed, (d) => {
+    if (d % 10 === 0 || d === samples.length) console.log(`${d}/${samples.length} samples (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  });
+  const eviction: Record<string, { accuracy: AccuracyReport; meanKvBytes: number }> = {};
+  for (const [key, r] of sweep) {
+    eviction[key] = { accuracy: accuracyReport(r.scored), meanKvBytes: mean(r.kvBytes) };
+    console.log(`${key}: ${formatAccuracy(eviction[key].accuracy)} | KV ${(mean(r.kvBytes) / 1024).toFixed(0)} KiB`);
+  }
+  const tables = sweepTables(sweep, ratios);
   const { model, vocab } = loadOrganism(argv.model);
   const k = await OrtKernels.create(argv.threads);
-  const samples = avWorldSamples({ preset: argv.preset as 'default', split: 'test', count: argv.count, seed: argv.seed });
-  const results: Record<string, unknown> = { preset: argv.preset, count: argv.count, seed: argv.seed, protocol: 'prefill media → compress → question over the compressed cache' };
-  const ratios = argv.ratios.split(',').map(Number);
-  if (ratios.some((r) => !(r >= 0 && r <= 1))) throw new RangeError(`--ratios must be comma-separated numbers in [0, 1]; got ${argv.ratios}`);
-  const sweep = await evictionSweep(k, model, vocab, samples, EVICTION_POLICIES, ratios, argv.seed);
-  const full = accuracyReport(sweep.get('full')!);
-  console.log(`full cache: ${formatAccuracy(full)}`);
-  const rows = [`| policy | ${ratios.map((r) => `${Math.round(100 * r)} %`).join(' | ')} |`, `|---|${ratios.map(() => '---|').join('')}`, `| full cache | ${ratios.map(() => `${(100 * full.overall).toFixed(1)}`).join(' | ')} |`];
-  const eviction: Record<string, Record<string, unknown>> = {};
-  for (const policy of EVICTION_POLICIES) {
-    const cells: string[] = [];
-    for (const r of ratios) {
-      const rep = accuracyReport(sweep.get(`${policy}@${r}`)!);
-      (eviction[policy] ??= {})[String(r)] = rep;
-      cells.push((100 * rep.overall).toFixed(1));
-      console.log(`${policy} @ ${r}: ${formatAccuracy(rep)}`);
-    }
-    rows.push(`| ${policy} | ${cells.join(' | ')} |`);
-  }
   const mass = await attentionMassByModality(k, model, vocab, samples.slice(0, Math.min(30, samples.length)));
-  console.log(`\naccuracy (%), ${argv.count} test samples, preset ${argv.preset}:\n${rows.join('\n')}\n\nattention mass of question tokens by key modality:\n${massTable(mass)}`);
-  Object.assign(results, { full, eviction, attentionMass: mass, accuracyTable: rows.join('\n'), massTable: massTable(mass) });
+  console.log(`\naccuracy (%), ${argv.count} test samples, preset ${argv.preset}:\n${tables.accuracy}\n\nK/V bytes vs full cache:\n${tables.bytes}\n\nattention mass of question tokens by key modality:\n${massTable(mass)}`);
+  const results = {
+    preset: argv.preset, count: argv.count, seed: argv.seed, backend: runtime.backend.name,
+    protocol: 'loadModel + scoreChoices: prefill the prompt head, compress (physical compaction), decode the held-back tail over the compressed cache; budget = ratio of the whole compressed prefix',
+    full: eviction['full cache']!.accuracy, eviction, attentionMass: mass, accuracyTable: tables.accuracy, bytesTable: tables.bytes, massTable: massTable(mass),
+  };
   const dir = join(argv.model, 'eval');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
@@ -69,22 +159,35 @@ async function main(): Promise<void> {
   };
   await writeChart(spec, join(dir, 'attention-mass'));
   console.log(`wrote ${dir}/results.json and attention-mass.{svg,png}`);
-  if (argv.card) updateCard(join(argv.model, 'README.md'), `${rows.join('\n')}`, massTable(mass), argv.count, argv.preset, `tsx src/model/organism/eval-cli.ts ${process.argv.slice(2).join(' ')}`);
+  if (argv.card) updateCard(join(argv.model, 'README.md'), tables, massTable(mass), argv.count, argv.preset, `tsx src/model/organism/eval-cli.ts ${process.argv.slice(2).join(' ')}`);
 }
 
 const MARK = '<!-- eval-cli -->';
 
 /** Replaces the card's generated evaluation section (after MARK) with fresh tables. */
-function updateCard(file: string, accuracy: string, mass: string, count: number, preset: string, command: string): void {
+function updateCard(file: string, tables: { accuracy: string; bytes: string }, mass: string, count: number, preset: string, command: string): void {
   const card = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const head = card.includes(MARK) ? card.slice(0, card.indexOf(MARK)) : `${card.trimEnd()}\n\n`;
   writeFileSync(file, `${head}${MARK}
-## Eviction check (organism harness)
-Command: \`${command}\`. Protocol: prefill the media, compress, then read the question over the
-compressed cache (equivalent attention masking, \`src/model/organism/eviction-eval.ts\`); budget =
-share of the media prefix kept per layer and KV head. Accuracy (%), ${count} test samples, preset ${preset}:
+## Eviction check (project runtime)
+Command: \`${command}\` (${count} test samples, preset ${preset}).
+Protocol: the model is loaded with the project runtime (\`loadModel\`) and each sample is scored by
+\`scoreChoices\` (src/model/score.ts): the prompt's head is prefilled, the catalogue policy
+(\`createPolicy\`) compresses the cache at the end of the prefill (physical compaction), and the
+held-back tail is decoded over the compressed cache, so the one-word answer is read from the
+compressed cache. Query-aware: only the last token is held back, the question is inside the
+compressed prefix. Query-agnostic: the whole trailing question is held back, so the policy
+compresses the audio-video context without seeing it. **Budget = ratio of the whole compressed
+prefix** (BOS + media, plus the question when query-aware), per layer and KV head — not of the
+media alone.
 
-${accuracy}
+Accuracy (%), ${count} test samples, preset ${preset}:
+
+${tables.accuracy}
+
+Mean K/V bytes held after the answer was read (\`session.bytes().kvBytes\`), relative to the full cache:
+
+${tables.bytes}
 
 ## Attention mass of the question tokens by key modality (full cache)
 ${mass}
@@ -93,7 +196,9 @@ Plot: \`eval/attention-mass.svg\` (and .png).
 `);
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exitCode = 1;
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  });
+}
