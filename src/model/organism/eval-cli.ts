@@ -91,9 +91,10 @@ export function runtimeEvictionSweep(model: Model, samples: readonly QASample[],
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /** Markdown tables: accuracy (%) and mean K/V bytes relative to the full cache, per policy row × ratio. */
-export function sweepTables(sweep: Map<string, SettingResult>, ratios: readonly number[]): { accuracy: string; bytes: string } {
+export function sweepTables(sweep: Map<string, SettingResult>, ratios: readonly number[]): { accuracy: string; bytes: string; fullAccuracy: number } {
   const full = sweep.get('full cache')!;
-  const fullAcc = (100 * accuracyReport(full.scored).overall).toFixed(1);
+  const fullAccuracy = accuracyReport(full.scored).overall;
+  const fullAcc = (100 * fullAccuracy).toFixed(1);
   const fullBytes = mean(full.kvBytes);
   const head = `| policy | ${ratios.map((r) => `${Math.round(100 * r)} %`).join(' | ')} |\n|---|${ratios.map(() => '---|').join('')}`;
   const acc = [head, `| full cache | ${ratios.map(() => fullAcc).join(' | ')} |`];
@@ -104,7 +105,7 @@ export function sweepTables(sweep: Map<string, SettingResult>, ratios: readonly 
     acc.push(`| ${row} | ${cells.map((c) => (100 * accuracyReport(c.scored).overall).toFixed(1)).join(' | ')} |`);
     bytes.push(`| ${row} | ${cells.map((c) => `${((100 * mean(c.kvBytes)) / fullBytes).toFixed(1)} %`).join(' | ')} |`);
   }
-  return { accuracy: acc.join('\n'), bytes: bytes.join('\n') };
+  return { accuracy: acc.join('\n'), bytes: bytes.join('\n'), fullAccuracy };
 }
 
 async function main(): Promise<void> {
@@ -164,8 +165,11 @@ async function main(): Promise<void> {
 
 const MARK = '<!-- eval-cli -->';
 
+/** One binomial standard error of an accuracy p ∈ [0, 1] over n samples, in percentage points. */
+const stdErrPoints = (p: number, n: number): string => (100 * Math.sqrt((p * (1 - p)) / n)).toFixed(1);
+
 /** Replaces the card's generated evaluation section (after MARK) with fresh tables. */
-function updateCard(file: string, tables: { accuracy: string; bytes: string }, mass: string, count: number, preset: string, command: string): void {
+function updateCard(file: string, tables: { accuracy: string; bytes: string; fullAccuracy: number }, mass: string, count: number, preset: string, command: string): void {
   const card = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const head = card.includes(MARK) ? card.slice(0, card.indexOf(MARK)) : `${card.trimEnd()}\n\n`;
   writeFileSync(file, `${head}${MARK}
@@ -181,7 +185,8 @@ compresses the audio-video context without seeing it. **Budget = ratio of the wh
 prefix** (BOS + media, plus the question when query-aware), per layer and KV head — not of the
 media alone.
 
-Accuracy (%), ${count} test samples, preset ${preset}:
+Accuracy (%), ${count} test samples, preset ${preset} (binomial standard error ≈ ${stdErrPoints(tables.fullAccuracy, count)} points
+at the full-cache accuracy, so differences smaller than about twice that are noise):
 
 ${tables.accuracy}
 
