@@ -13,7 +13,7 @@ const plan = (name: string, opts: object, ctx: PolicyContext): Plan => {
   validatePlan(p, [ctx.view.length(0)]);
   return p;
 };
-const ops = (p: Plan): [number, number[]][] => (p!.heads[0]!.merges ?? []).map((m) => [m.into, [...m.from]]);
+const ops = (p: Plan): [number, number[]][] => (p!.heads[0]!.merges ?? []).map((m) => [m.into, Array.from(m.from)]);
 
 describe('LOOK-M', () => {
   const modality = [0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0];
@@ -48,7 +48,7 @@ describe('CaM', () => {
     const p = plan('cam', { sinks: 1, mergeSpan: 2 }, ctxWith(2)); // a_e / mean(a_recent) ≥ 1 → always merged
     expect([...p!.heads[0]!.keep]).toEqual([0, 7, 8, 9]);
     const m = p!.heads[0]!.merges!;
-    expect(m.map((o) => [o.into, [...o.from], [...o.coef!], o.normalize, o.target])).toEqual([
+    expect(m.map((o) => [o.into, Array.from(o.from), Array.from(o.coef!), o.normalize, o.target])).toEqual([
       [7, [1, 2, 3, 4, 5, 6], [0.5, 0.5, 0.5, 0.5, 0.5, 0.5], false, 'v'],
       [8, [1, 2, 3, 4, 5, 6], [0.5, 0.5, 0.5, 0.5, 0.5, 0.5], false, 'v'],
     ]);
@@ -75,7 +75,7 @@ describe('KVMerger', () => {
     const m = p!.heads[0]!.merges!;
     expect(ops(p)).toEqual([[1, [0, 2]], [4, [5]]]);
     // equal distances 0.05 to the pivot → σ² = 0.0025 → g = exp(−½)
-    for (const c of m[0]!.coef!) expect(c).toBeCloseTo(Math.exp(-0.5), 5);
+    for (const c of Array.from(m[0]!.coef!)) expect(c).toBeCloseTo(Math.exp(-0.5), 5);
     expect(m[0]!.selfCoef).toBe(1);
   });
   it('merges only the strongest links the budget needs', () => {
@@ -96,7 +96,7 @@ describe('D2O', () => {
     const first = p.plan(makeCtx(view([0.9, 0.5, 0.95]), makeStats({}), 2));
     // keep heavy slot 0 + recent slot 4; evicted 1..3 have best similarities 0.9, 0.5, 0.95 → τ₁ = their mean 0.783
     const m = first!.heads[0]!.merges!;
-    expect(m.map((o) => [o.into, [...o.from]])).toEqual([[0, [1, 3]]]);
+    expect(m.map((o) => [o.into, Array.from(o.from)])).toEqual([[0, [1, 3]]]);
     expect(m[0]!.selfCoef).toBeCloseTo(Math.E, 6);
     expect(m[0]!.coef![0]).toBeCloseTo(Math.exp(0.9), 5);
     // second call: all 0.7 ≥ their own mean, but τ₂ = 0.9·0.783 + 0.1·0.7 > 0.7 → nothing merges

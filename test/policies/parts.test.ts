@@ -77,7 +77,7 @@ describe('similarity and merging', () => {
   const w = [1, 1, 1, 1];
   it('average reproduces LOOK-M scatter-mean (target included once)', () => {
     const ops = mergeIntoNearest(Float32Array.from([1, 0, 0, 1, 1, 0.1, 1, 0.2]), 2, [2, 3], [0, 1], 'average');
-    expect(ops.map((o) => [o.into, [...o.from]])).toEqual([[0, [2, 3]]]);
+    expect(ops.map((o) => [o.into, Array.from(o.from)])).toEqual([[0, [2, 3]]]);
     const out = applyMergesReference(x, w, ops);
     expect(out[0]).toEqual([(2 + 4 + 6) / 3, (0 + 2 + 6) / 3]);
   });
@@ -99,7 +99,7 @@ describe('similarity and merging', () => {
   it('minSimilarity "mean" drops the below-mean evicted slots', () => {
     const k = Float32Array.from([1, 0, 0, 1, 1, 0.05, 1, 1]);
     const ops = mergeIntoNearest(k, 2, [2, 3], [0, 1], 'average', { minSimilarity: 'mean' });
-    expect(ops.map((o) => [o.into, [...o.from]])).toEqual([[0, [2]]]);
+    expect(ops.map((o) => [o.into, Array.from(o.from)])).toEqual([[0, [2]]]);
   });
   it('candidatesOf restricts targets (e.g. same modality)', () => {
     const ops = mergeIntoNearest(keys, 2, [2], [0, 1], 'average', { candidatesOf: () => [1] });
