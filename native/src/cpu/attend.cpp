@@ -15,13 +15,13 @@ size_t g_scoreCacheFloats = size_t(8) << 20;
 
 static int prefetch_rows_from_env() {
   const char *e = std::getenv("KVPRISM_PREFETCH");
-  const int v = e ? std::atoi(e) : 0;
+  const int v = e ? std::atoi(e) : 16;
   return v < 0 ? 0 : v > 64 ? 64 : v;
 }
 int g_prefetchRows = prefetch_rows_from_env();
 
 void plan_attend(AttendPlan &p, int threads) {
-  p.bk = std::max(16, std::min(128, 8192 / std::max(1, p.D)));
+  p.bk = std::max(16, std::min(256, 32768 / std::max(1, p.D)));
   p.chunk = 256;
   p.qBlock = p.n <= 16 ? std::max(1, p.n) : std::max(1, 64 / p.G);
   p.nQBlocks = (p.n + p.qBlock - 1) / p.qBlock;

@@ -11,6 +11,11 @@ namespace kvp {
 /** Rows ahead that qk_rows / pv_rows software-prefetch: KVPRISM_PREFETCH=<rows>, default 0
  *  (off: 8–64 rows measured no gain on AMD EPYC or Xeon). Defined in attend.cpp. */
 extern int g_prefetchRows;
+#ifndef KVP_PFL
+#define KVP_PFL 2
+#endif
+constexpr int PFL = KVP_PFL;
+constexpr bool kPvPrefetch = false;
 
 template <class S> struct Vec {
   using V = typename S::V;
@@ -135,12 +140,18 @@ template <class S> struct Vec {
     for (; j + NS <= nb; j += NS) {
       V a[R][NS];
       for (int r = 0; r < R; r++) for (int t = 0; t < NS; t++) a[r][t] = S::zero();
-      if (g_prefetchRows)
+      // Decode streams K and V from DRAM and is latency-bound: prefetch both g_prefetchRows
+      // slots ahead (into L2), so that V is in cache when P·V walks it column-chunk-wise and K
+      // arrives before the FMAs need it.
+      if (touchV) {
+        const size_t ahead = size_t(j + g_prefetchRows) * D;
+        for (int b = 0; b < NS * D; b += 16) {
+          __builtin_prefetch(K + ahead + b, 0, PFL);
+          __builtin_prefetch(touchV + ahead + b, 0, PFL);
+        }
+      } else if (g_prefetchRows) {
         for (int b = 0; b < NS * D; b += 16) __builtin_prefetch(K + size_t(j + g_prefetchRows) * D + b);
-      // Stream the same slots' V rows in order while K is consumed, so P·V later finds them
-      // in cache (P·V walks V column-chunk-wise, a pattern the hardware prefetcher handles badly).
-      if (touchV)
-        for (int b = 0; b < NS * D; b += 16) __builtin_prefetch(touchV + size_t(j) * D + b);
+      }
       int d = 0;
       for (; d + W <= D; d += W) {
         V kv[NS];
@@ -148,6 +159,15 @@ template <class S> struct Vec {
         for (int r = 0; r < R; r++) {
           const V qv = S::load(q[r] + d);
           for (int t = 0; t < NS; t++) a[r][t] = S::fma(qv, kv[t], a[r][t]);
+        }
+      }
+      if constexpr (W == 16 && R * NS == 16) {
+        if (d == D) {
+          alignas(64) float sums[16];
+          S::hsum16(&a[0][0], sums);
+          for (int r = 0; r < R; r++)
+            for (int t = 0; t < NS; t++) s[r][j + t] = scale * sums[r * NS + t];
+          continue;
         }
       }
       for (int r = 0; r < R; r++)
@@ -169,7 +189,7 @@ template <class S> struct Vec {
       V a[R][C];
       for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + d + c * W);
       for (int j = 0; j < nb; j++) {
-        if (g_prefetchRows && d == 0)
+        if (kPvPrefetch && g_prefetchRows && d == 0)
           for (int b = 0; b < D; b += 16) __builtin_prefetch(Vb + size_t(j + g_prefetchRows) * D + b);
         bool any = false;
         for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;

@@ -18,6 +18,15 @@ struct SimdAvx512 {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
+  /** out[i] = Σ lanes of v[i], i < 16: one transpose-add tree instead of 16 reductions. */
+  static void hsum16(const V *v, float *out) {
+    V x[8], y[4];
+    for (int i = 0; i < 8; i++) x[i] = add(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 4; i++) y[i] = add(_mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0x44), _mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0xEE));
+    V z0 = add(_mm512_shuffle_f32x4(y[0], y[1], 0x88), _mm512_shuffle_f32x4(y[0], y[1], 0xDD));
+    V z1 = add(_mm512_shuffle_f32x4(y[2], y[3], 0x88), _mm512_shuffle_f32x4(y[2], y[3], 0xDD));
+    store(out, add(_mm512_shuffle_f32x4(z0, z1, 0x88), _mm512_shuffle_f32x4(z0, z1, 0xDD)));
+  }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
   static V exp(V x) {
     using namespace kvp_exp;
