@@ -13,7 +13,7 @@ import { heldBackCount, splitPrompt } from './held-prompt.js';
 import type { Model } from './model.js';
 import type { QASample } from './prompt.js';
 import { logSoftmax, logSumExp } from './sampling.js';
-import type { RuntimeSessionOptions } from './sequence.js';
+import type { RuntimeSessionOptions, Sequence } from './sequence.js';
 
 export interface ChoiceScores {
   /** Per choice, Σ log p of its tokens (nats). */
@@ -22,6 +22,8 @@ export interface ChoiceScores {
   predicted: number;
   /** softmax(logProbs): the model's distribution over the choices. */
   answerDistribution: Float64Array;
+  /** The compressed sequence the choices were scored from (prompt fed, no choice token yet). */
+  sequence: Sequence;
 }
 
 export function scoreChoices(model: Model, sample: QASample, sessionOptions: RuntimeSessionOptions = {}, decoder = new Decoder(model)): ChoiceScores {
@@ -51,5 +53,5 @@ export function scoreChoices(model: Model, sample: QASample, sessionOptions: Run
   for (let i = 1; i < logProbs.length; i++) if (logProbs[i]! > logProbs[predicted]!) predicted = i;
   const lse = logSumExp(logProbs);
   const answerDistribution = Float64Array.from(logProbs, (x) => Math.exp(x - lse));
-  return { logProbs, predicted, answerDistribution };
+  return { logProbs, predicted, answerDistribution, sequence: seq };
 }

@@ -28,10 +28,7 @@ class MeasuringDecoder extends Decoder {
   compressionMs = 0;
   decodeMs = 0;
   decodeTokens = 0;
-  promptTokens = 0;
   bytes: CacheBytes | null = null;
-  /** The sequence that was prefilled (choices branch off clones of it). */
-  root: Sequence | null = null;
 
   constructor(
     model: Model,
@@ -53,9 +50,7 @@ class MeasuringDecoder extends Decoder {
     const compression = seq.session.timings().compressionMs;
     this.compressionMs += compression;
     this.prefillMs += total - compression;
-    this.promptTokens = prompt.n;
     this.bytes = seq.session.bytes();
-    this.root = seq;
     return logits;
   }
 
@@ -85,10 +80,11 @@ export class ModelExecutor implements TrialExecutor {
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     const decoder = new MeasuringDecoder(model, capture);
     const scores = scoreChoices(model, sample, this.sessionOptions(trial), decoder);
-    const promptTokens = decoder.root?.length ?? decoder.promptTokens;
-    if (decoder.root && trial.decodeTokens > 0) {
-      let logits = decoder.decodeOne(decoder.root, firstToken(model, sample.choices[scores.predicted]!));
-      for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(decoder.root, argmax(logits));
+    const root = scores.sequence;
+    const promptTokens = root.length;
+    if (trial.decodeTokens > 0) {
+      let logits = decoder.decodeOne(root, firstToken(model, sample.choices[scores.predicted]!));
+      for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(root, argmax(logits));
     }
     return {
       predicted: scores.predicted,

@@ -12,7 +12,7 @@ import { referenceAttend } from '../../src/attention/reference-attention.js';
 import { loadAddon } from '../../src/attention/native/addon.js';
 import { NativeBackend } from '../../src/attention/native/native-backend.js';
 import type { KVDType } from '../../src/attention/backend.js';
-import { buildArgs, worstRatio, type Problem } from './fixtures.js';
+import { availableIsas, buildArgs, worstRatio, type Problem } from './fixtures.js';
 
 const addon = loadAddon();
 const ATOL = 2e-5;
@@ -55,14 +55,7 @@ function compareStats(a: AttentionStats, b: AttentionStats): number {
 }
 
 describe.skipIf(!addon)('native attend matches the TS reference', () => {
-  const isas = ['scalar', 'avx2', 'avx512', 'neon'].filter((isa) => {
-    try {
-      addon!.setIsa(isa);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const isas = availableIsas((isa) => addon!.setIsa(isa));
   afterAll(() => addon!.setIsa(isas[isas.length - 1]!));
   // The reference is the slow side: compute each problem's answer once for all ISAs.
   const cases = problems().map((p, idx) => {

@@ -68,3 +68,15 @@ export function worstRatio(a: ArrayLike<number>, b: ArrayLike<number>, atol: num
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!)));
   return worst;
 }
+
+/** The ISAs this CPU can run, found by asking the addon to switch to each (best last). */
+export function availableIsas(setIsa: (isa: string) => void): string[] {
+  return ['scalar', 'avx2', 'avx512', 'neon'].filter((isa) => {
+    try {
+      setIsa(isa);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}

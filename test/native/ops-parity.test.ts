@@ -10,7 +10,7 @@ import { loadAddon } from '../../src/attention/native/addon.js';
 import { NativeBackend } from '../../src/attention/native/native-backend.js';
 import { allocKV, decodeToF32, encodeFromF32 } from '../../src/util/half.js';
 import { mulberry32 } from '../../src/util/random.js';
-import { worstRatio } from './fixtures.js';
+import { availableIsas, worstRatio } from './fixtures.js';
 
 const addon = loadAddon();
 
@@ -25,14 +25,7 @@ function weight(dtype: KVDType, outFeatures: number, inFeatures: number, rand: (
 }
 
 describe.skipIf(!addon)('native model ops match reference-ops', () => {
-  const isas = ['scalar', 'avx2', 'avx512', 'neon'].filter((isa) => {
-    try {
-      addon!.setIsa(isa);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const isas = availableIsas((isa) => addon!.setIsa(isa));
   afterAll(() => addon!.setIsa(isas[isas.length - 1]!));
 
   for (const isa of isas) {

@@ -20,7 +20,7 @@ import { loadModel, type Model } from '../model.js';
 import type { QASample } from '../prompt.js';
 import { createPolicy } from '../policy-for-model.js';
 import { scoreChoices } from '../score.js';
-import type { RuntimeSessionOptions, Sequence } from '../sequence.js';
+import type { RuntimeSessionOptions } from '../sequence.js';
 import { OrtKernels } from './ort-kernels.js';
 import { loadOrganism } from './hf-folder.js';
 import { accuracyReport, formatAccuracy, type AccuracyReport, type ScoredSample } from './evaluate.js';
@@ -57,22 +57,13 @@ export interface SettingResult {
   kvBytes: number[];
 }
 
-/** A Decoder that remembers the sequence scoreChoices opens, to read its cache size afterwards. */
-class RecordingDecoder extends Decoder {
-  last: Sequence | undefined;
-  override open(opts: RuntimeSessionOptions = {}): Sequence {
-    this.last = super.open(opts);
-    return this.last;
-  }
-}
-
 /**
  * Scores every sample under every setting with the real runtime. The policy and the session
  * are seeded per (seed, sample index), so random eviction is reproducible per seed.
  */
 export function runtimeEvictionSweep(model: Model, samples: readonly QASample[], settings: readonly EvictionSetting[], seed = 0, onSample?: (done: number) => void): Map<string, SettingResult> {
   const out = new Map<string, SettingResult>(settings.map((s) => [settingKey(s), { setting: s, scored: [], kvBytes: [] }]));
-  const decoder = new RecordingDecoder(model);
+  const decoder = new Decoder(model);
   samples.forEach((sample, i) => {
     const sampleSeed = seed * 1_000_003 + i;
     for (const s of settings) {
@@ -81,7 +72,7 @@ export function runtimeEvictionSweep(model: Model, samples: readonly QASample[],
       const r = scoreChoices(model, sample, options, decoder);
       const res = out.get(settingKey(s))!;
       res.scored.push({ id: sample.id, family: sample.family, predicted: r.predicted, answer: sample.answer, scores: r.logProbs });
-      res.kvBytes.push(decoder.last!.session.bytes().kvBytes);
+      res.kvBytes.push(r.sequence.session.bytes().kvBytes);
     }
     onSample?.(i + 1);
   });
