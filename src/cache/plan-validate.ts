@@ -10,7 +10,8 @@
  *   target counted once); a slot is folded into at most one *normalized* merge (otherwise its
  *   weight would be counted twice; additive merges may reuse a source).
  * - retain: Int32Array of distinct, in-range, not-kept slots; `retainStrength` (if given) one
- *   finite value ≥ 0 per retained slot; a RetentionStore must be present.
+ *   finite value ≥ 0 per retained slot; `retainShare` (if given) in [0, 1]; a RetentionStore
+ *   must be present.
  */
 import type { HeadPlan, MergeOp, Plan } from '../policies/types.js';
 
@@ -59,6 +60,9 @@ function validateHeadPlan(hp: HeadPlan, h: number, c: PlanCheckContext): void {
       seen[s] = 1;
     }
     if (hp.retain.length > 0 && !c.hasRetention) err(c, h, `retains ${hp.retain.length} slots but the policy has no RetentionStore`);
+  }
+  if (hp.retainShare !== undefined && !(typeof hp.retainShare === 'number' && hp.retainShare >= 0 && hp.retainShare <= 1)) {
+    err(c, h, `retainShare = ${String(hp.retainShare)}; expected a number in [0, 1]`);
   }
   if (hp.retainStrength !== undefined) {
     const n = hp.retain?.length ?? 0;

@@ -84,6 +84,11 @@ export interface HeadPlan {
   retain?: Int32Array;
   /** Per retained slot absorption strength (default 1), aligned with `retain`. */
   retainStrength?: Float32Array;
+  /**
+   * Share in [0, 1] of the head's attention mass (as the policy measured it) that the
+   * retained slots held: a store that reads back by mass weighs its readout with it.
+   */
+  retainShare?: number;
 }
 
 /** One HeadPlan per KV head of the layer. `null` means: leave the layer as it is. */
@@ -124,8 +129,11 @@ export interface LayerAllocationArgs {
  * a readout to add to the attention output.
  */
 export interface RetentionStore {
-  /** Absorb retained slots of (layer, kvHead): keys/values [count][headDim] f32. */
-  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array): void;
+  /**
+   * Absorb retained slots of (layer, kvHead): keys/values [count][headDim] f32; `share` is the
+   * plan's retainShare (the attention mass they held), when the policy gave one.
+   */
+  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array, share?: number): void;
   /**
    * Add the store's readout for queries q [n][qHeads][headDim] to out (same layout), given
    * the attention statistics (row entropy) of the local attention just computed.

@@ -10,10 +10,16 @@
  * the layer's latest attention call (the paper's entropy-modulated H_t), then writes
  * a_i·φ(k_i)ᵀv_i with the strength the policy chose (attention × grid decay).
  * Readout for query q of KV head h:  O_S = Σ_states φ(q)S / (Σ_states φ(q)z)   and
- *   out += γ·O_S (additive)  or  out = (1−γ)·out + γ·O_S (convex),  γ = σ(gateWeight·H̄_q + gateBias).
+ *   out += γ·O_S (additive, the paper's form)  or  out = (1−γ)·out + γ·O_S (convex)  or
+ *   out = (1−γm)·out + γm·O_S (mass),  γ = σ(gateWeight·H̄_q + gateBias),
+ * where m is the attention mass the absorbed slots held (the plans' retainShare, decayed with
+ * the state: m ← 1 − (1 − r·m)(1 − share)). 'mass' is the softmax identity
+ * O_full = (1−m)·O_kept + m·O_evicted with the state standing in for O_evicted, so it
+ * neither doubles the output (additive with γ≈1) nor replaces it (convex).
  *
  * Ours [INF] (the sources are silent): φ (elu1 | identity), the shared normaliser z, decay once
- * per absorb event from the latest row entropy, gate w=1, b=0 fixed (nothing is trained),
+ * per absorb event from the latest row entropy, gate w=1, b=0 fixed (nothing is trained), the
+ * mass combine (default of the policy),
  * "without query retrieval" = no readout. Nothing is read while a head's states are empty.
  */
 import type { AttentionStats } from '../attention/stats.js';
@@ -25,7 +31,7 @@ import { LinearState } from './linear-state.js';
 
 export type StateLayout = 'dual' | 'unified';
 export type Retrieval = 'gated' | 'ungated' | 'off';
-export type Combine = 'additive' | 'convex';
+export type Combine = 'additive' | 'convex' | 'mass';
 
 export interface StateMemoryOptions {
   numLayers: number;
@@ -56,6 +62,8 @@ export class StateSpaceMemory implements RetentionStore {
   private readonly states: (LinearState | undefined)[];
   /** [layer·kvHeads + head] mean row entropy (nats) of the latest attention call; NaN = none yet. */
   private readonly lastEntropy: Float32Array;
+  /** [layer·kvHeads + head] attention mass m held by what the states absorbed (mass combine). */
+  private readonly absorbedMass: Float32Array;
   private readonly phi: Float64Array;
   private readonly num: Float64Array;
 
@@ -67,6 +75,7 @@ export class StateSpaceMemory implements RetentionStore {
     this.perHead = options.states === 'dual' ? 2 : 1;
     this.states = new Array(numLayers * kvHeads * this.perHead).fill(undefined);
     this.lastEntropy = new Float32Array(numLayers * kvHeads).fill(Number.NaN);
+    this.absorbedMass = new Float32Array(numLayers * kvHeads);
     this.phi = new Float64Array(headDim);
     this.num = new Float64Array(headDim);
   }
@@ -87,7 +96,12 @@ export class StateSpaceMemory implements RetentionStore {
     return sigmoid(this.options.decayWeight * (Number.isNaN(h) ? 0 : h) + this.options.decayBias);
   }
 
-  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array): void {
+  /** The attention mass m the mass combine weighs (layer, head)'s readout with. */
+  massOf(layer: number, head: number): number {
+    return this.absorbedMass[this.index(layer, head)]!;
+  }
+
+  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array, share?: number): void {
     const d = this.options.headDim;
     const count = meta.position.length;
     const where = `RetentionStore.absorb(layer ${layer}, kvHead ${kvHead})`;
@@ -95,9 +109,13 @@ export class StateSpaceMemory implements RetentionStore {
       throw new RangeError(`${where}: keys/values have ${keys.length}/${values.length} floats; expected count·headDim = ${count}·${d}`);
     }
     if (strength.length !== count) throw new RangeError(`${where}: strength has ${strength.length} entries; expected ${count}`);
+    if (share !== undefined && !(share >= 0 && share <= 1)) throw new RangeError(`${where}: share must be in [0, 1]; got ${share}`);
+    if (this.options.combine === 'mass' && share === undefined) throw new Error(`${where}: the mass combine needs the plan's retainShare`);
     if (count === 0) return;
     const base = this.index(layer, kvHead) * this.perHead;
     const r = this.decayFor(layer, kvHead);
+    const mi = this.index(layer, kvHead);
+    this.absorbedMass[mi] = 1 - (1 - r * this.absorbedMass[mi]!) * (1 - (share ?? 0));
     const decayed = [false, false];
     for (let i = 0; i < count; i++) {
       const a = strength[i]!;
@@ -142,7 +160,7 @@ export class StateSpaceMemory implements RetentionStore {
         const gamma = o.retrieval === 'gated' ? sigmoid(o.gateWeight * rows![i]! + o.gateBias) : 1;
         for (let g = 0; g < group; g++) {
           const off = (i * qHeads + h * group + g) * headDim;
-          this.readOne(live, q, off, gamma, out);
+          this.readOne(live, q, off, o.combine === 'mass' ? gamma * this.absorbedMass[this.index(layer, h)]! : gamma, out);
         }
       }
     }
@@ -150,7 +168,7 @@ export class StateSpaceMemory implements RetentionStore {
 
   /** Bytes held: every allocated state (S, z, scale) and the per-(layer, head) entropy record. */
   bytes(): number {
-    let b = this.lastEntropy.byteLength;
+    let b = this.lastEntropy.byteLength + this.absorbedMass.byteLength;
     for (const s of this.states) if (s) b += s.byteLength;
     return b;
   }
@@ -160,6 +178,7 @@ export class StateSpaceMemory implements RetentionStore {
     const c = new StateSpaceMemory(this.options);
     this.states.forEach((s, i) => (c.states[i] = s?.clone()));
     c.lastEntropy.set(this.lastEntropy);
+    c.absorbedMass.set(this.absorbedMass);
     return c;
   }
 
@@ -170,7 +189,7 @@ export class StateSpaceMemory implements RetentionStore {
     let den = 0;
     for (const s of live) den += s.readInto(phi, this.num);
     if (!(Math.abs(den) > DEN_EPS)) return;
-    const keepLocal = this.options.combine === 'convex' ? 1 - gamma : 1;
+    const keepLocal = this.options.combine === 'additive' ? 1 : 1 - gamma;
     for (let j = 0; j < d; j++) out[off + j] = keepLocal * out[off + j]! + (gamma * this.num[j]!) / den;
   }
 

@@ -78,7 +78,7 @@ describe('state-space memory (RetentiveKV substrate)', () => {
   it('holds constant memory in sequence length, counted exactly', () => {
     const mem = memory();
     const perState = (D * D + D) * 4 + 16; // S, z in f32 + log-scale and scale in f64
-    const record = 2 * 2 * 4; // last row entropy per (layer, kvHead), f32
+    const record = 2 * (2 * 2 * 4); // last row entropy and absorbed mass per (layer, kvHead), f32
     expect(mem.bytes()).toBe(record);
     mem.absorb(1, 0, randomRows(10, D, 4), randomRows(10, D, 5), metaOf(new Array(10).fill(ModalityCode.video)), new Float32Array(10).fill(1));
     expect(mem.bytes()).toBe(record + perState);
@@ -154,6 +154,25 @@ describe('state-space memory (RetentiveKV substrate)', () => {
     const off = memory({ retrieval: 'off' });
     off.absorb(0, 0, k, v, metaOf([ModalityCode.image]), Float32Array.of(1));
     expect(Array.from(readOne(off, k, 0, stats, local))).toEqual(Array.from(local));
+  });
+
+  it('mass combine: out = (1−γm)·out + γm·O_S with m the attention mass absorbed, decayed with the state', () => {
+    const local = Float32Array.from({ length: D }, (_, t) => t + 1);
+    const k = basisKeys([2]);
+    const v = randomRows(1, D, 8);
+    const stats = noStats([[1.5], [0]]);
+    const gamma = 1 / (1 + Math.exp(-(2 * 1.5 - 1)));
+    const mem = memory({ retrieval: 'gated', combine: 'mass', gateWeight: 2, gateBias: -1, decayWeight: 0, decayBias: 0 });
+    expect(() => mem.absorb(0, 0, k, v, metaOf([ModalityCode.image]), Float32Array.of(1))).toThrow(/needs the plan's retainShare/);
+    expect(() => mem.absorb(0, 0, k, v, metaOf([ModalityCode.image]), Float32Array.of(1), 1.5)).toThrow(/share must be in \[0, 1\]/);
+    mem.absorb(0, 0, k, v, metaOf([ModalityCode.image]), Float32Array.of(1), 0.3);
+    expect(mem.massOf(0, 0)).toBeCloseTo(0.3, 6);
+    const out = readOne(mem, k, 0, stats, local);
+    for (let t = 0; t < D; t++) expect(out[t]).toBeCloseTo((1 - gamma * 0.3) * local[t]! + gamma * 0.3 * v[t]!, 5);
+    // decay r = σ(0) = 0.5 shrinks the old mass before the new share joins it.
+    mem.absorb(0, 0, k, v, metaOf([ModalityCode.image]), Float32Array.of(1), 0.2);
+    expect(mem.massOf(0, 0)).toBeCloseTo(1 - (1 - 0.5 * 0.3) * (1 - 0.2), 6);
+    expect(mem.massOf(0, 1)).toBe(0);
   });
 
   it('rejects malformed input naming the argument, and clones independently', () => {

@@ -85,6 +85,7 @@ describe('flagship methods on stories260K (real checkpoint, multimodal prompt)',
     ['retentivekv unified state', 'retentivekv', { window: 8, states: 'unified' }, after],
     ['retentivekv w/o entropy', 'retentivekv', { window: 8, entropy: false }, after],
     ['retentivekv gateBias -4', 'retentivekv', { window: 8, gateBias: -4 }, after],
+    ['retentivekv additive (paper form)', 'retentivekv', { window: 8, combine: 'additive' }, after],
   ];
 
   it('the full cache continues the story (the reference for every method)', () => {

@@ -9,7 +9,10 @@
  * Ours where the paper is silent [INF] (options below; scores in ./retentive-scores.ts, state
  * in src/ssm/): window 32, λ = 0.5, min-max mixing, absorption gate q = 0.5, write strength =
  * accumulated attention / its head maximum, γ_s = 0.9, φ = elu+1, gate w = 1, b = 0, decay
- * r = σ(H̄ + 0) per absorb event, additive readout. Runs at prefill and, with an 'every' or
+ * r = σ(H̄ + 0) per absorb event, and the 'mass' readout (1−γm)·out + γm·O_S, m = attention
+ * mass the absorbed slots held: the paper's additive out + γ·O_S (combine 'additive') adds a
+ * whole second attention output when γ = σ(H̄) ≈ 1 and made stories260K's next-token KL 8×
+ * worse than no readout at all. Runs at prefill and, with an 'every' or
  * 'over-budget' schedule, at decode (each step's evictions are absorbed).
  * Ablations: retrieval 'off' (no state, no readout: "w/o query retrieval"), states 'unified'
  * (one state, no grid decay), entropy false (R = α, every evicted slot absorbed, constant decay).
@@ -39,7 +42,7 @@ export const retentiveKVOptions = z.object({
   gridDecay: z.number().gt(0).max(1).default(0.9).describe('γ_s: visual writes scale by γ_s^(Manhattan distance to the root patch); 1 = off [INF]'),
   states: z.enum(['dual', 'unified']).default('dual').describe('dual: visual state + recall state; unified: one state, no grid decay (ablation)'),
   retrieval: z.enum(['gated', 'ungated', 'off']).default('gated').describe('readout gate γ = σ(w·H̄ + b), γ = 1, or no state at all (ablation "w/o query retrieval")'),
-  combine: z.enum(['additive', 'convex']).default('additive').describe('out + γ·O_S (paper) or (1−γ)·out + γ·O_S [INF]'),
+  combine: z.enum(['additive', 'convex', 'mass']).default('mass').describe('out + γ·O_S (paper), (1−γ)·out + γ·O_S, or mass: (1−γm)·out + γm·O_S with m the attention mass the absorbed slots held [INF]'),
   featureMap: z.enum(FEATURE_MAPS).default('elu1').describe('linear-attention feature map φ of keys and queries [INF]'),
   gateWeight: z.number().default(1).describe('w of the readout gate (fixed, not trained) [INF]'),
   gateBias: z.number().default(0).describe('b of the readout gate [INF]'),
@@ -57,6 +60,7 @@ export function planRetentiveKV(ctx: PolicyContext, o: RetentiveKVOptions): Plan
   const keep: Int32Array[] = [];
   const retain: Int32Array[] = [];
   const strengths: Float32Array[] = [];
+  const shares: number[] = [];
   for (let h = 0; h < view.kvHeads; h++) {
     const len = lengths[h]!;
     if (len <= budget) {
@@ -81,10 +85,12 @@ export function planRetentiveKV(ctx: PolicyContext, o: RetentiveKVOptions): Plan
     const absorbed = chooseAbsorbed(complement(len, kept), alpha, entropy, modality, len, { ...o, useEntropy: o.entropy });
     retain.push(absorbed);
     strengths.push(writeStrength(absorbed, accumulated, score, meta, len, o));
+    shares[h] = massShare(absorbed, accumulated, len);
   }
   const plan = planFromKeep(keep, { retain });
   plan!.heads.forEach((hp, h) => {
     if (hp.retain) hp.retainStrength = strengths[h]!;
+    hp.retainShare = shares[h] ?? 0;
   });
   return plan;
 }
@@ -95,6 +101,15 @@ function queryAttention(ctx: PolicyContext, h: number, accumulated: Float32Array
   let sum = 0;
   for (let j = 0; j < text.length; j++) sum += text[j]!;
   return sum > 0 ? text : accumulated;
+}
+
+/** Share of the head's accumulated attention that the absorbed slots held. */
+function massShare(absorbed: Int32Array, accumulated: Float32Array, len: number): number {
+  let all = 0;
+  for (let j = 0; j < len; j++) all += Math.max(0, accumulated[j]!);
+  let part = 0;
+  for (const j of absorbed) part += Math.max(0, accumulated[j]!);
+  return all > 0 ? Math.min(1, part / all) : 0;
 }
 
 function writeStrength(
