@@ -67,4 +67,10 @@ export interface QASample {
   choices: string[];
   /** Index into choices. */
   answer: number;
+  /**
+   * Optional: prompt positions (token index, `<s>` = 0) of the tokens that hold the answer, when
+   * the dataset knows them (the AV world does, by construction); runs report how many of them
+   * a policy kept (`evidence_kept`).
+   */
+  evidence?: number[];
 }

@@ -25,6 +25,8 @@ export interface SampleOutcome {
   decodeTokens: number;
   /** [layer][modality] fraction of prefill attention mass per key modality, when asked for. */
   modalityMass?: number[][];
+  /** Fraction of the sample's evidence tokens the compressed cache kept (see evidence-recall.ts). */
+  evidenceKept?: number;
 }
 
 export interface TrialExecutor {

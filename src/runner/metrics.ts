@@ -29,6 +29,8 @@ export interface TrialMetrics {
   compressionMs: number;
   decodeMsPerToken: number | null;
   modalityMass?: number[][];
+  /** Mean fraction of evidence tokens kept, over samples that name evidence; null if none do. */
+  evidenceKept: number | null;
 }
 
 const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -69,6 +71,7 @@ export function aggregate(samples: QASample[], outcomes: SampleOutcome[], refere
     prefillMs: mean(outcomes.map((o) => o.prefillMs)),
     compressionMs: mean(outcomes.map((o) => o.compressionMs)),
     decodeMsPerToken: decodeTokens > 0 ? outcomes.reduce((a, o) => a + o.decodeMs, 0) / decodeTokens : null,
+    evidenceKept: ((xs) => (xs.length ? mean(xs) : null))(outcomes.flatMap((o) => (o.evidenceKept === undefined ? [] : [o.evidenceKept]))),
     modalityMass: meanMatrix(outcomes.map((o) => o.modalityMass).filter((m): m is number[][] => m !== undefined)),
   };
 }

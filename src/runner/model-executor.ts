@@ -14,6 +14,7 @@ import { loadModel, type Model } from '../model/model.js';
 import type { QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
 import { scoreChoices } from '../model/score.js';
+import { evidenceKept } from './evidence-recall.js';
 import type { RuntimeSessionOptions, Sequence } from '../model/sequence.js';
 import { policies } from '../policies/catalog.js';
 import type { CacheBytes } from '../cache/session-types.js';
@@ -82,6 +83,7 @@ export class ModelExecutor implements TrialExecutor {
     const scores = scoreChoices(model, sample, this.sessionOptions(trial), decoder);
     const root = scores.sequence;
     const promptTokens = root.length;
+    const kept = sample.evidence ? evidenceKept(root.session, sample.evidence) : undefined;
     if (trial.decodeTokens > 0) {
       let logits = decoder.decodeOne(root, firstToken(model, sample.choices[scores.predicted]!));
       for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(root, argmax(logits));
@@ -96,6 +98,7 @@ export class ModelExecutor implements TrialExecutor {
       decodeMs: decoder.decodeMs,
       decodeTokens: decoder.decodeTokens,
       modalityMass: capture?.massByLayer(),
+      evidenceKept: kept,
     };
   }
 

@@ -29,6 +29,8 @@ export interface ResultRow {
   kl: number | null;
   /** Fraction of samples whose top-1 choice equals the full cache's. */
   top1_agreement: number | null;
+  /** Mean fraction of the answer's evidence tokens still in the cache (datasets that name evidence). */
+  evidence_kept?: number | null;
   /** Mean prompt tokens per sample. */
   prompt_tokens: number;
   /** Means over samples of CacheSession.bytes() after the prompt was compressed. */
@@ -58,7 +60,7 @@ export const CSV_COLUMNS = [
   'trial_id', 'trial_index', 'label', 'policy', 'options', 'budget', 'budget_ratio', 'budget_tokens', 'schedule', 'seed',
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
-  'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at',
+  'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {

@@ -81,6 +81,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
     accuracy: on('accuracy') ? m.accuracy : null,
     kl: m.kl,
     top1_agreement: m.top1Agreement,
+    evidence_kept: m.evidenceKept,
     prompt_tokens: m.promptTokens,
     logical_tokens: b?.logicalTokens ?? null,
     slots: b?.slots ?? null,

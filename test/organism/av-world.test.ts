@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   avWorldSamples, clipForFamily, clipWithQuestions, FAMILIES, mediaTokens, PRESETS, sourceObject, withFrames,
   renderVideo, renderAudio, Rng, sampleScene, audioTokensPerFrame, SOUNDS, SHAPES, COLOURS, type Scene, type Question,
+  audioFeatureDim, evidenceTokens, eventSource,
 } from '../../src/datasets/av-world/index.js';
 import type { FeatureSegment } from '../../src/model/prompt.js';
 
@@ -120,6 +121,56 @@ describe('av-world generator', () => {
     const last = s!.prompt.segments.at(-1)!;
     expect(last.kind === 'text' && last.text.endsWith('answer')).toBe(true);
     for (const c of [...SHAPES, ...COLOURS]) expect(c).not.toContain(' ');
+  });
+
+  it('names the evidence tokens of every question: they show what the answer is', () => {
+    const p = withFrames(PRESETS.default, 24);
+    const D = audioFeatureDim(p);
+    for (let i = 0; i < 36; i++) {
+      const family = FAMILIES[i % FAMILIES.length]!;
+      const { clip, question } = clipForFamily(p, 'validation', 4, i, family);
+      const ev = evidenceTokens(clip.scene, question.evidence, p);
+      const answer = question.choices[question.answer]!;
+      const { gridRows: R, gridCols: C } = p;
+      // Every evidence patch is covered by an object with the answer's colour (moved) or both attributes (exists).
+      for (const t of ev.video) {
+        const f = Math.floor(t / (R * C));
+        const o = clip.scene.objects.find((o) => f >= o.start && f < o.end && ((f * R + o.rows[f - o.start]!) * C + o.cols[f - o.start]!) === t);
+        expect(o, `${family} patch ${t}`).toBeDefined();
+        if (family === 'moved-object') expect(o!.colour).toBe(answer);
+        if (family === 'object-exists') expect(question.text).toContain(`${o!.colour} ${o!.shape}`);
+      }
+      // Evidence audio tokens lie inside an event of the asked sound; onset tokens carry the onset feature.
+      for (const t of ev.audio) {
+        const e = clip.scene.events.find((e) => t >= e.onset && t < e.onset + e.duration);
+        expect(e && question.text.includes(e.sound), `${family} audio ${t}`).toBe(true);
+        if (question.evidence.onsetsOnly) expect(clip.audio[t * D + D - 2]).toBeGreaterThan(0.7);
+      }
+      if (family === 'sound-order') expect(clip.scene.events[question.evidence.events[0]!]!.sound).toBe(answer);
+      if (family === 'sound-count') expect(ev.audio).toHaveLength(['one', 'two', 'three'].indexOf(answer) + 1);
+      if (family === 'object-exists') expect(ev.video.length > 0).toBe(answer === 'yes');
+      if (family === 'av-visible' || family === 'sound-source') {
+        const src = clip.scene.objects[eventSource(clip.scene, question.evidence.events[0]!, C)]!;
+        expect(src.shape).toBe(answer);
+      }
+    }
+  });
+
+  it('audio tokens carry an onset strength that marks event onsets only, and their time', () => {
+    const p = withFrames(PRESETS.default, 24);
+    const D = audioFeatureDim(p);
+    const tokenSec = (p.hop * p.melPerToken) / p.sampleRate;
+    for (let i = 0; i < 6; i++) {
+      const { clip } = clipWithQuestions(p, 'test', 9, i);
+      const onsets = new Set(clip.scene.events.map((e) => e.onset));
+      const n = clip.audio.length / D;
+      for (let t = 0; t < n; t++) {
+        const v = clip.audio[t * D + D - 2]!;
+        if (onsets.has(t)) expect(v, `onset ${t}`).toBeGreaterThan(0.7);
+        else expect(v, `token ${t}`).toBeLessThan(0.35);
+        expect(clip.audio[t * D + D - 1]).toBeCloseTo(t * tokenSec, 5);
+      }
+    }
   });
 
   it('rejects bad options with a clear message', () => {

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { OrtKernels } from '../../src/model/organism/ort-kernels.js';
 import { forward, crossEntropy } from '../../src/model/organism/forward.js';
 import { backward } from '../../src/model/organism/backward.js';
-import { initParams, zerosLike, paramShapes } from '../../src/model/organism/params.js';
+import { superviseAttention } from '../../src/model/organism/attention-supervision.js';
+import { readoutProbe } from '../../src/model/organism/readout-probe.js';
+import { ModalityCode } from '../../src/cache/modality.js';
+import { AUX_HEAD, initParams, zerosLike, trainingParamShapes } from '../../src/model/organism/params.js';
 import { encodePrompt, makeBatch, makeVocabulary } from '../../src/model/organism/sequence.js';
 import { saveOrganism, loadOrganism } from '../../src/model/organism/hf-folder.js';
 import { organismConfig } from '../../src/model/organism/train.js';
@@ -17,21 +20,34 @@ import type { OrganismConfig } from '../../src/model/organism/config.js';
 
 const tinyConfig: OrganismConfig = { hidden: 16, intermediate: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 6, vocab: 10, ropeTheta: 10000, rmsEps: 1e-5, maxPositions: 64, bosId: 1, eosId: 2, padId: 0, videoFeatureDim: 5, audioFeatureDim: 3 };
 
+/** Every entry of the analytic gradient g of loss() w.r.t. x equals its central difference. */
+function expectCentralDifferences(x: Float32Array, g: Float32Array, loss: () => number): void {
+  for (let i = 0; i < x.length; i++) {
+    const old = x[i]!;
+    x[i] = old + 1e-3;
+    const lp = loss();
+    x[i] = old - 1e-3;
+    const lm = loss();
+    x[i] = old;
+    expect(Math.abs((lp - lm) / 2e-3 - g[i]!), `index ${i}`).toBeLessThan(2e-3);
+  }
+}
+
 describe('organism training code', () => {
   it('backward equals finite differences of the forward loss for every parameter tensor', async () => {
     const rng = new Rng(1);
-    const params = initParams(tinyConfig, () => rng.normal());
+    const params = initParams(tinyConfig, () => rng.normal(), { auxHead: true, readoutProbe: true });
     for (const t of params.values()) for (let i = 0; i < t.data.length; i++) t.data[i] += 0.3 * rng.normal();
     const model = { config: tinyConfig, params };
     const vocab = makeVocabulary(['<pad>', '<s>', '</s>', '<unk>', 'a', 'b', 'c', 'd', 'e', 'f']);
     const seg = (m: 'video' | 'audio', n: number, F: number) => ({ kind: 'features' as const, modality: m, n, featureDim: F, data: Float32Array.from({ length: n * F }, () => rng.normal()) });
     const p1 = encodePrompt({ segments: [seg('video', 3, 5), { kind: 'text', text: 'a b' }, seg('audio', 2, 3), { kind: 'text', text: 'c d e' }] }, vocab);
     const p2 = encodePrompt({ segments: [seg('audio', 4, 3), seg('video', 2, 5), { kind: 'text', text: 'f a' }] }, vocab);
-    const batch = makeBatch([p1, p2], [[[5, 7], [p1.n - 1, 4]], [[p2.n - 1, 9]]], 0);
+    const batch = makeBatch([p1, p2], [[[5, 7, true], [p1.n - 1, 4]], [[p2.n - 1, 9]]], 0); // one aux target: the aux head too
     const k = await OrtKernels.create(1);
-    const lossOf = async () => crossEntropy((await forward(k, model, batch)).logits, batch.targets, tinyConfig.vocab).loss;
+    const lossOf = async () => crossEntropy((await forward(k, model, batch)).logits, batch.targets, tinyConfig.vocab, 0.5).total;
     const f = await forward(k, model, batch);
-    const ce = crossEntropy(f.logits, batch.targets, tinyConfig.vocab);
+    const ce = crossEntropy(f.logits, batch.targets, tinyConfig.vocab, 0.5);
     const grads = zerosLike(params);
     await backward(k, model, batch, f, ce.dlogits, grads);
     let checked = 0;
@@ -50,7 +66,59 @@ describe('organism training code', () => {
         checked++;
       }
     }
-    expect(checked).toBe(2 * paramShapes(tinyConfig).length);
+    expect(checked).toBe(2 * trainingParamShapes(tinyConfig).length);
+  });
+
+  it('attention supervision: its q/k gradient equals finite differences of −log(evidence mass)', () => {
+    const rng = new Rng(4);
+    const [n, H, d, head] = [7, 3, 4, 1];
+    const q = Float32Array.from({ length: 2 * n * H * d }, () => rng.normal());
+    const k = Float32Array.from({ length: 2 * n * H * d }, () => rng.normal());
+    const rows = [{ row: 5, evidence: [1, 3] }, { row: n + 6, evidence: [n, n + 6] }, { row: n + 2, evidence: [n + 2] }];
+    const loss = () => superviseAttention(q, k, n, H, d, head, rows, 1, new Float32Array(q.length), new Float32Array(k.length)).loss;
+    const dq = new Float32Array(q.length);
+    const dk = new Float32Array(k.length);
+    const r = superviseAttention(q, k, n, H, d, head, rows, 1, dq, dk);
+    expect(r.loss).toBeGreaterThan(0);
+    expect(r.mass).toBeGreaterThan(0);
+    expect(r.mass).toBeLessThan(1);
+    for (const [x, g] of [[q, dq], [k, dk]] as const) expectCentralDifferences(x, g, loss);
+    // Other heads get no gradient; evidence outside the causal window is an error.
+    for (let i = 0; i < dq.length; i++) if (Math.floor(i / d) % H !== head) expect(dq[i]).toBe(0);
+    expect(() => superviseAttention(q, k, n, H, d, head, [{ row: 2, evidence: [4] }], 1, dq, dk)).toThrow(/outside the causal window/);
+  });
+
+  it('readout probe: its gradient equals finite differences of the probe cross-entropy', () => {
+    const rng = new Rng(6);
+    const [M, H, d, V, head] = [5, 3, 4, 6, 2];
+    const o = Float32Array.from({ length: M * H * d }, () => rng.normal());
+    const W = Float32Array.from({ length: V * d }, () => rng.normal());
+    const rows = { rows: [1, 4], labels: [3, 0] };
+    const loss = () => readoutProbe(o, H, d, head, W, V, rows, 1, new Float32Array(o.length), new Float32Array(W.length)).loss;
+    const dO = new Float32Array(o.length);
+    const dW = new Float32Array(W.length);
+    readoutProbe(o, H, d, head, W, V, rows, 1, dO, dW);
+    for (const [x, g] of [[o, dO], [W, dW]] as const) expectCentralDifferences(x, g, loss);
+  });
+
+  it('training sequences supervise answer rows onto the evidence and sound tokens onto their source patch', () => {
+    const vocab = makeVocabulary(worldVocabulary());
+    const seq = trainSequence(16, 1, 2, vocab, new Rng(3), true, 2);
+    const answers = seq.attention.filter((a) => a.kind === 'answer');
+    const binds = seq.attention.filter((a) => a.kind === 'bind');
+    expect(answers.length).toBeGreaterThan(0);
+    expect(binds.length).toBeGreaterThan(0);
+    const answerRows = new Set(seq.targets.filter((t) => !t[2]).map((t) => t[0]));
+    for (const a of answers) {
+      expect(answerRows.has(a.row)).toBe(true);
+      for (const e of a.evidence) expect(e === 0 || seq.encoded.ids[e] === -1).toBe(true);
+    }
+    for (const b of binds) {
+      expect(seq.encoded.modality[b.row]).toBe(ModalityCode.audio);
+      expect(b.evidence).toHaveLength(1);
+      expect(seq.encoded.modality[b.evidence[0]!]).toBe(ModalityCode.video);
+      expect(b.row - b.evidence[0]!).toBeLessThan(26);
+    }
   });
 
   it('padding a sequence in a batch does not change its logits (causal)', async () => {
@@ -80,12 +148,15 @@ describe('organism training code', () => {
     const dir = mkdtempSync(join(tmpdir(), 'organism-'));
     const config = organismConfig({ layers: 1, hidden: 32, intermediate: 48, headDim: 8 });
     const rng = new Rng(4);
-    const model = { config, params: initParams(config, () => rng.normal()) };
+    const model = { config, params: initParams(config, () => rng.normal(), { auxHead: true }) };
     const words = worldVocabulary();
     saveOrganism(dir, model, words, '# card\n');
     const back = loadOrganism(dir);
     expect(back.model.config).toEqual(config);
-    for (const [name, t] of model.params) expect(Array.from(back.model.params.get(name)!.data)).toEqual(Array.from(t.data));
+    for (const [name, t] of model.params) {
+      if (name === AUX_HEAD) expect(back.model.params.has(name)).toBe(false); // training-only
+      else expect(Array.from(back.model.params.get(name)!.data)).toEqual(Array.from(t.data));
+    }
     const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     expect(hf.model_type).toBe('llama');
     expect(hf.kvprism.projectors.video.feature_dim).toBe(config.videoFeatureDim);

@@ -27,6 +27,7 @@ function row(i: number): ResultRow {
     accuracy: i / 7,
     kl: i % 3 ? 0.1 * i : null,
     top1_agreement: 1 - i / 50,
+    evidence_kept: i % 2 ? 0.5 + i / 100 : null,
     prompt_tokens: 50.25,
     logical_tokens: 10 + i,
     slots: 200,

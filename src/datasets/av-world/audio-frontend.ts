@@ -2,12 +2,15 @@
  * Audio front-end: log-mel spectrogram of the mono mix (Hann window, power spectrum,
  * triangular mel filters) plus the inter-aural level difference per STFT frame;
  * `melPerToken` consecutive frames form one audio token.
- * Token features: [melPerToken × melBands log-mel] ++ [melPerToken ILD] (f32, roughly unit scale).
+ * Token features: [melPerToken × melBands log-mel] ++ [melPerToken ILD] ++ [onset strength,
+ * time in seconds] (f32, roughly unit scale). Onset strength is the rise of the mean log-mel
+ * energy from the previous token (spectral flux, as audio encoders' onset detectors give);
+ * the time stamp is the token's start, as time-aligned AV-LLMs give every media token.
  */
 import type { StereoAudio } from './render-audio.js';
 import type { AvPreset } from './presets.js';
 
-export const audioFeatureDim = (p: AvPreset): number => p.melPerToken * (p.melBands + 1);
+export const audioFeatureDim = (p: AvPreset): number => p.melPerToken * (p.melBands + 1) + 2;
 
 const hz2mel = (f: number): number => 2595 * Math.log10(1 + f / 700);
 const mel2hz = (m: number): number => 700 * (10 ** (m / 2595) - 1);
@@ -129,5 +132,28 @@ export function audioFeatures(audio: StereoAudio, preset: AvPreset): Float32Arra
     }
     out[Math.floor(m / G) * D + G * B + (m % G)] = Math.log(eL / eR) / 2;
   }
+  addOnsetAndTime(out, tokens, D, B, G, (hop * G) / audio.sampleRate);
   return out;
+}
+
+/**
+ * Fills the last two features of each token: onset strength (the rise of the frame's total
+ * log-mel energy (nats / 2.5) from the previous token's last frame to this token's first:
+ * an event onset lifts it by ≈ 1, background flicker and a chirp's
+ * sweep barely move it) and start time (seconds).
+ */
+function addOnsetAndTime(out: Float32Array, tokens: number, D: number, B: number, G: number, tokenSec: number): void {
+  // Undo the log-mel scaling ((ln e + 8) / 6) to sum band energies of one STFT frame.
+  const logEnergy = (t: number, frame: number): number => {
+    let e = 0;
+    for (let b = 0; b < B; b++) e += Math.exp(6 * out[t * D + frame * B + b]! - 8);
+    return Math.log(e);
+  };
+  const flux = (t: number): number => {
+    return Math.max(0, logEnergy(t, 0) - logEnergy(t - 1, G - 1)) / 2.5;
+  };
+  for (let t = 0; t < tokens; t++) {
+    out[t * D + D - 2] = t === 0 ? 0 : flux(t);
+    out[t * D + D - 1] = t * tokenSec;
+  }
 }

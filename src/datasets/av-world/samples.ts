@@ -8,6 +8,7 @@ import { clipForFamily, type Clip, type Split } from './clip.js';
 import { presetByName, audioTokensPerFrame, patchesPerFrame, type AvPreset } from './presets.js';
 import { FAMILIES, type Family } from './vocab.js';
 import type { Question } from './questions.js';
+import { evidenceTokens } from './evidence.js';
 
 export interface AvWorldOptions {
   preset?: 'tiny' | 'default' | 'long' | AvPreset;
@@ -52,7 +53,18 @@ export function clipSegments(clip: Clip): FeatureSegment[] {
 
 export function questionSample(id: string, clip: Clip, q: Question): QASample {
   const segments: PromptSegment[] = [...clipSegments(clip), { kind: 'text', text: q.text }];
-  return { id, family: q.family, prompt: { segments, addBos: true }, choices: q.choices, answer: q.answer };
+  return { id, family: q.family, prompt: { segments, addBos: true }, choices: q.choices, answer: q.answer, evidence: evidencePositions(clip, q) };
+}
+
+/** Prompt positions of a question's evidence tokens (after `<s>`, frame by frame: patches, then audio). */
+export function evidencePositions(clip: Clip, q: Question): number[] {
+  const p = clip.preset;
+  const P = patchesPerFrame(p);
+  const A = audioTokensPerFrame(p);
+  const e = evidenceTokens(clip.scene, q.evidence, p);
+  const video = e.video.map((t) => 1 + Math.floor(t / P) * (P + A) + (t % P));
+  const audio = e.audio.map((t) => 1 + Math.floor(t / A) * (P + A) + P + (t % A));
+  return [...video, ...audio].sort((a, b) => a - b);
 }
 
 /**

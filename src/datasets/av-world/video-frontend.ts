@@ -64,7 +64,25 @@ export function videoFeatures(frames: Float32Array, preset: AvPreset): Float32Ar
     }
   }
   addMotion(out, F, R, C);
+  emphasizeObject(out);
   return out;
+}
+
+/**
+ * Gains on the object descriptors (foreground colour ×3, occupancy map ×6), applied last:
+ * an object-centric vision encoder's tokens are dominated by what the object is, while raw
+ * features are dominated by position one-hots and background. Measured while building the
+ * organism: with unit gains the colour of a patch moved its layer-3 representation by ~1/8
+ * of its norm, too little for an attention head to read it out.
+ */
+export const FG_COLOUR_GAIN = 3;
+export const SHAPE_GAIN = 6;
+
+function emphasizeObject(out: Float32Array): void {
+  for (let o = 0; o < out.length; o += VIDEO_FEATURE_DIM) {
+    for (let k = 3; k < 6; k++) out[o + k]! *= FG_COLOUR_GAIN;
+    for (let k = 6; k < 22; k++) out[o + k]! *= SHAPE_GAIN;
+  }
 }
 
 /** Fills features 32 (temporal change) and 33 (inflow from a same-colour neighbour). */

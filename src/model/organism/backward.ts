@@ -2,10 +2,12 @@
  * Hand-written backward pass of the organism (the exact adjoint of forward.ts), from the
  * logits' gradient at the target rows to every parameter. Gradients accumulate into `grads`.
  */
-import { getParam, layerName, projName, type Params, type Media } from './params.js';
+import { AUX_HEAD, READOUT_PROBE, getParam, layerName, projName, type Params, type Media } from './params.js';
+import { readoutProbe, type ProbeResult, type ProbeRows } from './readout-probe.js';
 import type { Batch } from './sequence.js';
 import type { OrtKernels } from './ort-kernels.js';
-import { cachedCausalMask, cachedRope, type ForwardResult, type Organism } from './forward.js';
+import { cachedCausalMask, cachedRope, gatherRows, headRows, scatterRows, type ForwardResult, type Organism } from './forward.js';
+import { superviseAttention, type AttentionSupervisionResult, type SupervisedRow } from './attention-supervision.js';
 import { addInto, geluBackward, reduceKv, rmsNormBackward, ropeBatch, siluMulBackward } from './ops.js';
 
 async function linearBackward(k: OrtKernels, dy: Float32Array, x: Float32Array, rows: number, w: Float32Array, out: number, inp: number, dw: Float32Array): Promise<Float32Array> {
@@ -13,7 +15,24 @@ async function linearBackward(k: OrtKernels, dy: Float32Array, x: Float32Array, 
   return k.linearInputGrad(dy, rows, w, out, inp);
 }
 
-export async function backward(k: OrtKernels, model: Organism, b: Batch, f: ForwardResult, dlogits: Float32Array, grads: Params): Promise<void> {
+/** Attention supervision of one head of one layer (see attention-supervision.ts). */
+export interface HeadSupervision {
+  layer: number;
+  head: number;
+  weight: number;
+  rows: SupervisedRow[];
+}
+
+/** The readout probe of one head of one layer at the answer rows (see readout-probe.ts). */
+export interface HeadProbe extends ProbeRows {
+  layer: number;
+  head: number;
+  weight: number;
+}
+
+/** Returns the attention-supervision results, one per entry of `supervise`, and the probe's. */
+export async function backward(k: OrtKernels, model: Organism, b: Batch, f: ForwardResult, dlogits: Float32Array, grads: Params, supervise: readonly HeadSupervision[] = [], probe?: HeadProbe): Promise<AttentionSupervisionResult[] & { probe?: ProbeResult }> {
+  const results: AttentionSupervisionResult[] & { probe?: ProbeResult } = supervise.map(() => ({ loss: 0, mass: 0 }));
   const c = model.config;
   const { hidden: D, heads: H, kvHeads: Hk, headDim: d, intermediate: I } = c;
   const M = f.M;
@@ -24,7 +43,13 @@ export async function backward(k: OrtKernels, model: Organism, b: Batch, f: Forw
   // LM head and final norm (only target rows carry gradient).
   const hRows = new Float32Array(R * D);
   b.targets.forEach((t, i) => hRows.set(f.hF.subarray(t.row * D, (t.row + 1) * D), i * D));
-  const dhRows = await linearBackward(k, dlogits, hRows, R, getParam(p, 'lm_head.weight'), c.vocab, D, g('lm_head.weight'));
+  const dhRows = new Float32Array(R * D);
+  const rows = headRows(b.targets, p);
+  for (const [name, idx] of [['lm_head.weight', rows.lm], [AUX_HEAD, rows.aux]] as const) {
+    if (idx.length === 0) continue;
+    const dh = await linearBackward(k, gatherRows(dlogits, idx, c.vocab), gatherRows(hRows, idx, D), idx.length, getParam(p, name), c.vocab, D, g(name));
+    scatterRows(dh, idx, D, dhRows);
+  }
   const dhF = new Float32Array(M * D);
   b.targets.forEach((t, i) => {
     for (let j = 0; j < D; j++) dhF[t.row * D + j] += dhRows[i * D + j]!;
@@ -48,7 +73,11 @@ export async function backward(k: OrtKernels, model: Organism, b: Batch, f: Forw
     addInto(dx2, dx);
     // Attention: x2 = x + o_proj(attn(rope(q)·scale, rope(k), v)).
     const dout = await linearBackward(k, dx2, a.o, M, w('self_attn.o_proj.weight'), D, H * d, gw('self_attn.o_proj.weight'));
+    if (probe && probe.layer === l) results.probe = readoutProbe(a.o, H, d, probe.head, getParam(p, READOUT_PROBE), c.vocab, probe, probe.weight, dout, g(READOUT_PROBE));
     const ab = await k.attentionBackward(a.q, a.k, a.v, mask, dout, dims, [1, 1, b.n, b.n]);
+    supervise.forEach((s, i) => {
+      if (s.layer === l) results[i] = superviseAttention(a.q, a.k, b.n, H, d, s.head, s.rows, s.weight, ab.dq, ab.dk);
+    });
     const dq = ab.dq;
     for (let i = 0; i < dq.length; i++) dq[i] *= scale;
     const dk = reduceKv(ab.dk, M, Hk, H, d);
@@ -85,4 +114,5 @@ export async function backward(k: OrtKernels, model: Organism, b: Batch, f: Forw
     for (let i = 0; i < dz1.length; i++) db1[i % D] += dz1[i]!;
     addInto(g(projName(m, 'linear_1.weight')), await k.linearWeightGrad(dz1, feat, rows.length, D, F));
   }
+  return results;
 }

@@ -5,7 +5,7 @@
  * prompt, GQA, SwiGLU) with media rows embedded by linear→GELU(tanh)→linear projectors.
  */
 import type { OrganismConfig } from './config.js';
-import { getParam, layerName, projName, type Params, type Media } from './params.js';
+import { AUX_HEAD, getParam, layerName, projName, type Params, type Media } from './params.js';
 import type { Batch } from './sequence.js';
 import { OrtKernels, causalMask } from './ort-kernels.js';
 import { addBias, addInto, expandKv, geluForward, rmsNormForward, ropeBatch, ropeTables } from './ops.js';
@@ -132,15 +132,46 @@ export async function forward(k: OrtKernels, model: Organism, b: Batch, opts: Fo
   const R = b.targets.length;
   const hRows = new Float32Array(R * D);
   b.targets.forEach((t, i) => hRows.set(hF.subarray(t.row * D, (t.row + 1) * D), i * D));
-  const logits = R > 0 ? await k.linear(hRows, R, getParam(p, 'lm_head.weight'), c.vocab, D) : new Float32Array(0);
+  const logits = await headLogits(k, model, hRows, b.targets);
   return { M, layers, projectors, xL: x, invF, hF, logits, probs: opts.withProbs ? probs : undefined };
+}
+
+/** Rows of `targets` that use each head: answers the LM head, aux targets the aux head if the model has one. */
+export function headRows(targets: readonly { aux?: boolean }[], params: Params): { lm: number[]; aux: number[] } {
+  const lm: number[] = [];
+  const aux: number[] = [];
+  const separate = params.has(AUX_HEAD);
+  targets.forEach((t, i) => (t.aux && separate ? aux : lm).push(i));
+  return { lm, aux };
+}
+
+export function gatherRows(x: Float32Array, rows: readonly number[], dim: number): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
+}
+
+export function scatterRows(src: Float32Array, rows: readonly number[], dim: number, out: Float32Array): void {
+  rows.forEach((r, i) => out.set(src.subarray(i * dim, (i + 1) * dim), r * dim));
+}
+
+async function headLogits(k: OrtKernels, model: Organism, hRows: Float32Array, targets: readonly { aux?: boolean }[]): Promise<Float32Array> {
+  const { hidden: D, vocab: V } = model.config;
+  const logits = new Float32Array(targets.length * V);
+  const rows = headRows(targets, model.params);
+  for (const [name, idx] of [['lm_head.weight', rows.lm], [AUX_HEAD, rows.aux]] as const) {
+    if (idx.length === 0) continue;
+    scatterRows(await k.linear(gatherRows(hRows, idx, D), idx.length, getParam(model.params, name), V, D), idx, V, logits);
+  }
+  return logits;
 }
 
 /**
  * Cross-entropy and its gradient w.r.t. the logits. Answer targets weigh 1 each; auxiliary
- * targets together weigh `auxWeight` × the answers' total. loss/correct count answers only.
+ * targets together weigh `auxWeight` × the answers' total. loss/correct count answers only;
+ * `total` is the weighted objective whose gradient dlogits is.
  */
-export function crossEntropy(logits: Float32Array, targets: readonly { label: number; aux?: boolean }[], vocab: number, auxWeight = 0): { loss: number; dlogits: Float32Array; correct: number; answers: number } {
+export function crossEntropy(logits: Float32Array, targets: readonly { label: number; aux?: boolean }[], vocab: number, auxWeight = 0): { loss: number; total: number; dlogits: Float32Array; correct: number; answers: number } {
   const R = targets.length;
   const dl = new Float32Array(logits.length);
   const nAux = targets.filter((t) => t.aux).length;
@@ -148,6 +179,7 @@ export function crossEntropy(logits: Float32Array, targets: readonly { label: nu
   const auxEach = nAux > 0 ? (auxWeight * Math.max(1, nAns)) / nAux : 0;
   const total = nAns + auxEach * nAux;
   let loss = 0;
+  let weighted = 0;
   let correct = 0;
   for (let r = 0; r < R; r++) {
     const o = r * vocab;
@@ -158,6 +190,7 @@ export function crossEntropy(logits: Float32Array, targets: readonly { label: nu
     for (let j = 0; j < vocab; j++) s += Math.exp(logits[o + j]! - mx);
     const { label, aux } = targets[r]!;
     const w = (aux ? auxEach : 1) / Math.max(1e-12, total);
+    weighted += -w * (logits[o + label]! - mx - Math.log(s));
     if (!aux) {
       loss += -(logits[o + label]! - mx - Math.log(s));
       if (arg === label) correct++;
@@ -165,5 +198,5 @@ export function crossEntropy(logits: Float32Array, targets: readonly { label: nu
     for (let j = 0; j < vocab; j++) dl[o + j] = (w * Math.exp(logits[o + j]! - mx)) / s;
     dl[o + label] -= w;
   }
-  return { loss: nAns > 0 ? loss / nAns : 0, dlogits: dl, correct, answers: nAns };
+  return { loss: nAns > 0 ? loss / nAns : 0, total: weighted, dlogits: dl, correct, answers: nAns };
 }

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHfConfig, toHfConfig } from './config.js';
 import { loadSafetensors, saveSafetensors } from './safetensors-io.js';
-import { paramShapes } from './params.js';
+import { TRAINING_ONLY, paramShapes } from './params.js';
 import { tokenizerConfigJson, tokenizerJson } from './tokenizer-json.js';
 import { makeVocabulary, type Vocabulary } from './sequence.js';
 import type { Organism } from './forward.js';
@@ -14,7 +14,8 @@ import type { Organism } from './forward.js';
 export function saveOrganism(dir: string, model: Organism, words: readonly string[], card?: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify(toHfConfig(model.config), null, 2)}\n`);
-  saveSafetensors(join(dir, 'model.safetensors'), model.params, { format: 'pt' });
+  const saved = new Map([...model.params].filter(([name]) => !TRAINING_ONLY.includes(name)));
+  saveSafetensors(join(dir, 'model.safetensors'), saved, { format: 'pt' });
   writeFileSync(join(dir, 'tokenizer.json'), `${JSON.stringify(tokenizerJson(words), null, 1)}\n`);
   writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfigJson(), null, 2)}\n`);
   if (card !== undefined) writeFileSync(join(dir, 'README.md'), card);

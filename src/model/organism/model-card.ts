@@ -23,8 +23,9 @@ compression measurable without a downloadable audio-video LLM.
   ${c.kvHeads} KV heads (GQA), head_dim ${c.headDim}, RMSNorm (eps ${c.rmsEps}), RoPE rotate-half (theta ${c.ropeTheta}),
   positions = token index in the prompt, untied LM head, vocabulary ${c.vocab} words.
 - Projectors (\`model.projectors.{video,audio}\`): linear_1 [${c.hidden}][F] + bias → GELU (tanh) →
-  linear_2 [${c.hidden}][${c.hidden}] + bias; video F = ${c.videoFeatureDim} (patch colour + 4×4 occupancy), audio F = ${c.audioFeatureDim}
-  (2 log-mel frames × 16 bands + inter-aural level difference).
+  linear_2 [${c.hidden}][${c.hidden}] + bias; video F = ${c.videoFeatureDim} (patch colour, 4×4 occupancy, grid position, motion
+  cues), audio F = ${c.audioFeatureDim} (2 log-mel frames × 16 bands, inter-aural level difference, onset strength,
+  time stamp); see \`datasets/av-world/README.md\`.
 - Prompt: \`<s>\`, then per video frame its 16 patch tokens followed by the 10 audio tokens of the
   same 125 ms, then \`question … answer\`; the answer is the next token (one word).
 
@@ -34,8 +35,17 @@ compression measurable without a downloadable audio-video LLM.
 - Curriculum: clip length uniform in [${o.minFrames}, cap] frames, cap rising to ${o.maxFrames} over the first
   ${Math.round(100 * o.rampFraction)} % of steps; ≈ ${o.tokensPerBatch} tokens per batch; every clip is followed by up to
   ${o.questionsPerFamily} distinct questions per family, each answered in place. Loss: cross-entropy on the answer
-  tokens, plus (weight ${o.auxWeight}) a dense media-label loss (shape of the object in a patch, class of the
-  sound in an audio token) standing in for a pretrained encoder's alignment stage.
+  tokens, plus two auxiliary losses standing in for the pretrained encoders and alignment stage a
+  real AV-LLM starts from (both are training-only; the saved model is a plain decoder):
+  - dense media labels (weight ${o.auxWeight}), predicted by ${o.separateAuxHead ? 'a training-only head' : 'the LM head'}: the shape and colour of
+    the object in a patch; the class of a sound and the shape of its source object at its audio tokens;
+  - attention supervision (weight ${o.attentionWeight}): −log of the attention mass one head puts on tokens
+    known by construction — the answer row's head ${o.answerHead ?? 0} of the last layer on the question's evidence
+    tokens (\`question.evidence\`), its head ${o.questionHead ?? 2} of layer ${o.questionLayer ?? 0} on the question's content words, and
+    head ${o.bindHead ?? 1} of layer ${o.bindLayer ?? 1} of each sound-event token on the patch of its source object in the same frame.
+  Which tokens the *other* heads and layers read is not supervised.${(o.probeWeight ?? 0) > 0 ? `
+  - a readout probe (weight ${o.probeWeight}): a training-only linear map from the answer head's output to the
+    answer word, so that head's value projection learns to carry the answer's attribute.` : ''}
 - AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.
 - Code: \`src/model/organism\` (hand-written forward/backward; GEMMs and attention run as small
   ONNX graphs in onnxruntime-node).
@@ -47,10 +57,7 @@ ${table(r.test)}
 
 Validation split (seed ${o.seed}, ${r.validation.n} samples): ${(100 * r.validation.overall).toFixed(1)} %.
 ${r.test.overall < 0.9 ? `
-**Status: below the 90 % target.** Training plateaus (answer loss ≈ 0.8 nats) after a few hundred
-steps: families that need one retrieval hop over audio (sound order) are learned first, while
-those that need binding across tokens (moved object, sound source, object existence) stay near
-chance within this step budget. Longer training (this run is ${r.steps} steps) is the first thing
-to try; see the kvprism report for what was measured.
+**Status: below the 90 % target** after ${r.steps} steps; see the per-family table above for
+which retrievals the model has not learned yet.
 ` : ''}`;
 }

@@ -41,6 +41,26 @@ export function paramShapes(c: OrganismConfig): Array<[string, number[]]> {
   return out;
 }
 
+/**
+ * Optional training-only tensor: a head of its own for the dense media labels (aux targets),
+ * not part of the saved model. Off by default: with aux labels on lm_head, what an answer
+ * row copies from a media token is already readable by lm_head, and that shortcut is what
+ * lets the answer readout start (with a separate head the answers stayed at their family
+ * priors for 700 steps; measured while building the organism).
+ */
+export const AUX_HEAD = 'aux_head.weight';
+
+/** Training-only readout probe of the answer head (see readout-probe.ts). */
+export const READOUT_PROBE = 'readout_probe.weight';
+export const TRAINING_ONLY: readonly string[] = [AUX_HEAD, READOUT_PROBE];
+
+export function trainingParamShapes(c: OrganismConfig, opts: { auxHead?: boolean; readoutProbe?: boolean } = { auxHead: true, readoutProbe: true }): Array<[string, number[]]> {
+  const out = paramShapes(c);
+  if (opts.auxHead) out.push([AUX_HEAD, [c.vocab, c.hidden]]);
+  if (opts.readoutProbe) out.push([READOUT_PROBE, [c.vocab, c.headDim]]);
+  return out;
+}
+
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Zero tensors of every parameter's shape (gradient and optimizer buffers). */
@@ -55,9 +75,9 @@ export function zerosLike(p: Params): Params {
  * o_proj/down_proj scaled by 1/√(2L), GPT-2 style), embeddings 0.5 and the projectors'
  * first layer 1/√F so that projected media and text embeddings start at similar scales.
  */
-export function initParams(c: OrganismConfig, normal: () => number): Params {
+export function initParams(c: OrganismConfig, normal: () => number, opts: { auxHead?: boolean; readoutProbe?: boolean } = {}): Params {
   const p: Params = new Map();
-  for (const [name, shape] of paramShapes(c)) {
+  for (const [name, shape] of trainingParamShapes(c, opts)) {
     const data = new Float32Array(numel(shape));
     let std = 0.02;
     if (name.endsWith('layernorm.weight') || name === 'model.norm.weight') data.fill(1);

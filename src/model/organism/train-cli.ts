@@ -9,6 +9,14 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { trainOrganism, type TrainOptions } from './train.js';
 import { modelCard } from './model-card.js';
+import { FAMILIES, type Family } from '../../datasets/av-world/index.js';
+
+function parseFamilies(list: string): Family[] {
+  return list.split(',').map((f) => {
+    if (!(FAMILIES as readonly string[]).includes(f)) throw new RangeError(`organism:train: --families: "${f}" is not a family; expected some of ${FAMILIES.join(', ')}`);
+    return f as Family;
+  });
+}
 
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
@@ -31,6 +39,10 @@ async function main(): Promise<void> {
     .option('time-limit-min', { type: 'number', default: 55 })
     .option('aux-weight', { type: 'number', default: 0.5 })
     .option('questions-per-family', { type: 'number', default: 3 })
+    .option('attention-weight', { type: 'number', default: 1, describe: 'weight of the attention-supervision losses (0 = off)' })
+    .option('probe-weight', { type: 'number', default: 1, describe: 'weight of the training-only readout probe on the answer head (0 = off)' })
+    .option('separate-aux-head', { type: 'boolean', default: false, describe: 'predict the dense media labels with a training-only head instead of lm_head' })
+    .option('families', { type: 'string', describe: 'comma-separated question families to train on (default: all)' })
     .option('resume', { type: 'string', describe: 'checkpoint .safetensors to continue from' })
     .strict()
     .parse();
@@ -41,7 +53,8 @@ async function main(): Promise<void> {
     seed: argv.seed, steps: argv.steps, lr: argv.lr, warmup: argv.warmup, tokensPerBatch: argv.tokensPerBatch,
     minFrames: argv.minFrames, maxFrames: argv.maxFrames, rampFraction: argv.rampFraction, threads: argv.threads,
     evalEvery: argv.evalEvery, evalCount: argv.evalCount, testCount: argv.testCount, checkpointEvery: argv.checkpointEvery,
-    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume,
+    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume,
+    families: argv.families ? parseFamilies(argv.families) : undefined,
   };
   const r = await trainOrganism(o);
   const command = `npm run organism:train -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');

@@ -3,8 +3,8 @@
  * place ("question … answer <word> question … answer <word> …"), so one pass over the
  * expensive media trains every family the clip can pose. Clip length follows a curriculum.
  */
-import { clipWithQuestions, clipSegments, PRESETS, withFrames, Rng } from '../../datasets/av-world/index.js';
-import type { Clip, Question } from '../../datasets/av-world/index.js';
+import { COLOURS, SHAPES, SOUNDS, audioTokensPerFrame, clipWithQuestions, clipSegments, eventSource, evidenceTokens, objectPatches, PRESETS, withFrames, Rng } from '../../datasets/av-world/index.js';
+import type { Clip, Family, Question } from '../../datasets/av-world/index.js';
 import { encodePrompt, tokenizeWords, type EncodedPrompt, type Vocabulary } from './sequence.js';
 
 export interface TrainSequence {
@@ -12,10 +12,30 @@ export interface TrainSequence {
   /**
    * (position, label[, aux]): the row of each "answer" word and the id of the word that
    * follows; with aux, media rows labelled with what they show (shape of the object in a
-   * patch, class of the sound in an audio token): dense "alignment" supervision that stands
-   * in for the pretrained encoders a real AV-LLM starts from.
+   * patch and its colour; class of the sound in an audio token and the shape of the object
+   * it comes from): dense "alignment" supervision that stands in for the pretrained
+   * encoders and alignment stage a real AV-LLM starts from.
    */
   targets: Array<[number, number, boolean?]>;
+  /** Family of each answer target, in the order of the answer targets. */
+  families: Family[];
+  /** Attention supervision: rows whose attention should fall on `evidence` (positions). */
+  attention: AttentionTarget[];
+}
+
+/**
+ * `answer`: the row before an answer word should read the question's evidence tokens;
+ * `question`: that row should also read the question's content words (the sound, colour or
+ * shape it names, and the word that tells the family), so it knows what to retrieve;
+ * `bind`: a sound-event token should read the patch of the object it comes from in the same
+ * frame (how an AV model ties "when/where a sound happened" to what is on screen).
+ */
+export type AttentionKind = 'answer' | 'question' | 'bind';
+
+export interface AttentionTarget {
+  kind: AttentionKind;
+  row: number;
+  evidence: number[];
 }
 
 function auxTargets(clip: Clip, encoded: EncodedPrompt, vocab: Vocabulary): Array<[number, number, boolean]> {
@@ -23,14 +43,19 @@ function auxTargets(clip: Clip, encoded: EncodedPrompt, vocab: Vocabulary): Arra
   const { gridCols: C, gridRows: R } = clip.preset;
   const vpos = encoded.media.video.pos;
   for (const o of clip.scene.objects) {
-    const id = vocab.ids.get(o.shape)!;
-    for (let f = o.start; f < o.end; f++) out.push([vpos[(f * R + o.rows[f - o.start]!) * C + o.cols[f - o.start]!]!, id, true]);
+    const shape = vocab.ids.get(o.shape)!;
+    const colour = vocab.ids.get(o.colour)!;
+    for (let f = o.start; f < o.end; f++) {
+      const row = vpos[(f * R + o.rows[f - o.start]!) * C + o.cols[f - o.start]!]!;
+      out.push([row, shape, true], [row, colour, true]);
+    }
   }
   const apos = encoded.media.audio.pos;
-  for (const e of clip.scene.events) {
-    const id = vocab.ids.get(e.sound)!;
-    for (let t = e.onset; t < e.onset + e.duration; t++) out.push([apos[t]!, id, true]);
-  }
+  clip.scene.events.forEach((e, i) => {
+    const sound = vocab.ids.get(e.sound)!;
+    const source = vocab.ids.get(clip.scene.objects[eventSource(clip.scene, i, C)]!.shape)!;
+    for (let t = e.onset; t < e.onset + e.duration; t++) out.push([apos[t]!, sound, true], [apos[t]!, source, true]);
+  });
   return out;
 }
 
@@ -46,16 +71,56 @@ export function packQuestions(questions: readonly Question[], vocab: Vocabulary)
   return { text: parts.join(' '), answerWords: answers };
 }
 
-export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, aux = false, perFamily = 1): TrainSequence {
+export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, aux = false, perFamily = 1, only?: readonly Family[]): TrainSequence {
   const preset = withFrames(PRESETS.default, frames);
-  const { clip, questions } = clipWithQuestions(preset, 'train', seed, index, perFamily);
-  const { text, answerWords } = packQuestions(rng.shuffle([...questions]), vocab);
+  const { clip, questions: all } = clipWithQuestions(preset, 'train', seed, index, perFamily);
+  const questions = rng.shuffle(all.filter((q) => !only || only.includes(q.family)));
+  const { text, answerWords } = packQuestions(questions, vocab);
   const encoded = encodePrompt({ segments: [...clipSegments(clip), { kind: 'text', text }], addBos: true }, vocab);
   const answerId = vocab.ids.get('answer')!;
   const targets: TrainSequence['targets'] = [];
   let k = 0;
   for (let pos = 0; pos < encoded.n; pos++) if (encoded.ids[pos] === answerId) targets.push([pos, answerWords[k++]!]);
-  return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets };
+  const attention = aux ? [...answerAttention(clip, questions, encoded, targets), ...questionAttention(encoded, targets, vocab), ...bindAttention(clip, encoded)] : [];
+  return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets, families: questions.map((q) => q.family), attention };
+}
+
+function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>): AttentionTarget[] {
+  const { video, audio } = encoded.media;
+  return questions.flatMap((q, i) => {
+    const e = evidenceTokens(clip.scene, q.evidence, clip.preset);
+    const evidence = [...e.video.map((t) => video.pos[t]!), ...e.audio.map((t) => audio.pos[t]!), ...(e.withSink ? [0] : [])];
+    return evidence.length > 0 ? [{ kind: 'answer' as const, row: answers[i]![0], evidence }] : [];
+  });
+}
+
+/** Attribute words a question names, and the one word of each template that tells its family. */
+const CONTENT_WORDS = new Set<string>([...SHAPES, ...COLOURS, ...SOUNDS, 'visible', 'first', 'many', 'moved', 'made', 'there']);
+
+function questionAttention(encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, vocab: Vocabulary): AttentionTarget[] {
+  const start = vocab.ids.get('question')!;
+  return answers.flatMap(([row]) => {
+    const evidence: number[] = [];
+    for (let p = row - 1; p >= 0 && encoded.ids[p] !== start; p--) {
+      if (CONTENT_WORDS.has(vocab.words[encoded.ids[p]!] ?? '')) evidence.push(p);
+    }
+    return evidence.length > 0 ? [{ kind: 'question' as const, row, evidence }] : [];
+  });
+}
+
+function bindAttention(clip: Clip, encoded: EncodedPrompt): AttentionTarget[] {
+  const { scene, preset } = clip;
+  const perFrame = audioTokensPerFrame(preset);
+  const { video, audio } = encoded.media;
+  return scene.events.flatMap((e, i) => {
+    const src = eventSource(scene, i, preset.gridCols);
+    const patches = objectPatches(scene, src, preset);
+    const start = scene.objects[src]!.start;
+    return Array.from({ length: e.duration }, (_, j) => {
+      const t = e.onset + j;
+      return { kind: 'bind' as const, row: audio.pos[t]!, evidence: [video.pos[patches[Math.floor(t / perFrame) - start]!]!] };
+    });
+  });
 }
 
 /**

@@ -5,15 +5,16 @@
  */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { avWorldSamples, worldVocabulary, VIDEO_FEATURE_DIM, audioFeatureDim, PRESETS, Rng } from '../../datasets/av-world/index.js';
+import { avWorldSamples, worldVocabulary, VIDEO_FEATURE_DIM, audioFeatureDim, PRESETS, Rng, type Family } from '../../datasets/av-world/index.js';
 import { DEFAULT_ARCH, type OrganismConfig } from './config.js';
 import { initParams, zerosLike, type Params } from './params.js';
 import { OrtKernels } from './ort-kernels.js';
 import { forward, crossEntropy, type Organism } from './forward.js';
-import { backward } from './backward.js';
+import { backward, type HeadProbe, type HeadSupervision } from './backward.js';
+import type { Batch } from './sequence.js';
 import { Adam } from './adam.js';
 import { makeBatch, makeVocabulary } from './sequence.js';
-import { curriculumFrames, trainSequence } from './train-data.js';
+import { curriculumFrames, trainSequence, type AttentionKind, type TrainSequence } from './train-data.js';
 import { accuracyReport, formatAccuracy, scoreSamples, type AccuracyReport } from './evaluate.js';
 import { saveOrganism } from './hf-folder.js';
 import { saveSafetensors, loadSafetensors } from './safetensors-io.js';
@@ -42,6 +43,24 @@ export interface TrainOptions {
   questionsPerFamily: number;
   resume?: string;
   arch?: Partial<OrganismConfig>;
+  /**
+   * Weight of the attention-supervision losses (0 = off): the answer row's head
+   * `answerHead` of the last layer reads the question's evidence tokens, and its head
+   * `questionHead` of layer `questionLayer` the question's content words; sound-event tokens'
+   * head `bindHead` of layer `bindLayer` reads the patch of the object making the sound.
+   */
+  attentionWeight: number;
+  answerHead?: number;
+  questionLayer?: number;
+  questionHead?: number;
+  bindLayer?: number;
+  bindHead?: number;
+  /** Weight of the readout probe on the answer head's output (0 = off; see readout-probe.ts). */
+  probeWeight?: number;
+  /** Predict the aux labels with a training-only head instead of lm_head (see params.ts). */
+  separateAuxHead?: boolean;
+  /** Train on these question families only (default: all). */
+  families?: readonly Family[];
 }
 
 export interface TrainResult {
@@ -50,6 +69,46 @@ export interface TrainResult {
   minutes: number;
   validation: AccuracyReport;
   test: AccuracyReport;
+}
+
+/** Running per-family accuracy of the answer targets (answers come first in a batch's targets, in family order). */
+class FamilyAccuracy {
+  private counts = new Map<string, { ok: number; n: number }>();
+  add(families: readonly string[], logits: Float32Array, targets: readonly { label: number; aux?: boolean }[], V: number): void {
+    let a = 0;
+    targets.forEach((t, r) => {
+      if (t.aux) return;
+      let arg = 0;
+      for (let j = 1; j < V; j++) if (logits[r * V + j]! > logits[r * V + arg]!) arg = j;
+      const c = this.counts.get(families[a]!) ?? { ok: 0, n: 0 };
+      c.n++;
+      if (arg === t.label) c.ok++;
+      this.counts.set(families[a++]!, c);
+    });
+  }
+  format(): string {
+    return [...this.counts].sort().map(([f, c]) => `${f} ${((100 * c.ok) / c.n).toFixed(0)}`).join(' | ');
+  }
+  reset(): void {
+    this.counts.clear();
+  }
+}
+
+/** The supervised heads of a batch: answer rows → evidence, answer rows → question words, sound tokens → source patch. */
+function headSupervision(seqs: readonly TrainSequence[], n: number, c: OrganismConfig, o: TrainOptions): HeadSupervision[] {
+  if (o.attentionWeight <= 0) return [];
+  const rows = (kind: AttentionKind) => seqs.flatMap((s, b) => s.attention.filter((t) => t.kind === kind).map((t) => ({ row: b * n + t.row, evidence: t.evidence.map((e) => b * n + e) })));
+  return [
+    { layer: c.layers - 1, head: o.answerHead ?? 0, weight: o.attentionWeight, rows: rows('answer') },
+    { layer: Math.min(o.bindLayer ?? 1, c.layers - 1), head: o.bindHead ?? 1, weight: o.attentionWeight, rows: rows('bind') },
+    { layer: Math.min(o.questionLayer ?? 0, c.layers - 1), head: o.questionHead ?? 2, weight: o.attentionWeight, rows: rows('question') },
+  ];
+}
+
+/** The readout probe at the answer rows of the supervised answer head. */
+function answerProbe(batch: Batch, c: OrganismConfig, o: TrainOptions): HeadProbe {
+  const answers = batch.targets.filter((t) => !t.aux);
+  return { layer: c.layers - 1, head: o.answerHead ?? 0, weight: o.probeWeight ?? 0, rows: answers.map((t) => t.row), labels: answers.map((t) => t.label) };
 }
 
 export function organismConfig(arch: Partial<OrganismConfig> = {}): OrganismConfig {
@@ -69,7 +128,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   const vocab = makeVocabulary(words);
   const config = organismConfig(o.arch);
   const rng = new Rng(o.seed, 7);
-  const params: Params = initParams(config, () => rng.normal());
+  const params: Params = initParams(config, () => rng.normal(), { auxHead: o.separateAuxHead === true, readoutProbe: (o.probeWeight ?? 0) > 0 });
   const adam = new Adam(params);
   let start = 0;
   if (o.resume) {
@@ -95,6 +154,9 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   let lossAvg = 0;
   let accAvg = 0;
   let tokens = 0;
+  const familyAcc = new FamilyAccuracy();
+  const massAvg = [0, 0, 0];
+  let probeAcc = 0;
   for (; step < o.steps; step++) {
     if ((Date.now() - t0) / 60000 > o.timeLimitMin) {
       log(`time limit ${o.timeLimitMin} min reached at step ${step}`);
@@ -105,20 +167,28 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const frames = curriculumFrames(step, o.steps, srng, o.minFrames, o.maxFrames, o.rampFraction);
     const clipBase = step * 256;
     const aux = o.auxWeight > 0;
-    const seqs = [trainSequence(frames, o.seed, clipBase, vocab, srng, aux, o.questionsPerFamily)];
-    while ((seqs.length + 1) * seqs[0]!.encoded.n <= o.tokensPerBatch && seqs.length < 256) seqs.push(trainSequence(frames, o.seed, clipBase + seqs.length, vocab, srng, aux, o.questionsPerFamily));
+    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, aux, o.questionsPerFamily, o.families);
+    const seqs = [next(0)];
+    while ((seqs.length + 1) * seqs[0]!.encoded.n <= o.tokensPerBatch && seqs.length < 256) seqs.push(next(seqs.length));
     const batch = makeBatch(seqs.map((s) => s.encoded), seqs.map((s) => s.targets), vocab.pad);
     const f = await forward(k, model, batch);
     const ce = crossEntropy(f.logits, batch.targets, config.vocab, o.auxWeight);
     const grads = zerosLike(params);
-    await backward(k, model, batch, f, ce.dlogits, grads);
+    const supervise = headSupervision(seqs, batch.n, config, o);
+    const probe = (o.probeWeight ?? 0) > 0 ? answerProbe(batch, config, o) : undefined;
+    const att = await backward(k, model, batch, f, ce.dlogits, grads, supervise, probe);
+    if (att.probe) probeAcc = step === start ? att.probe.accuracy : 0.98 * probeAcc + 0.02 * att.probe.accuracy;
+    att.forEach((r, i) => (massAvg[i] = step === start ? r.mass : 0.98 * massAvg[i]! + 0.02 * r.mass));
     const gnorm = adam.update(params, grads, lrAt(step, o));
+    familyAcc.add(seqs.flatMap((s) => s.families), f.logits, batch.targets, config.vocab);
     tokens += batch.batch * batch.n;
     lossAvg = step === start ? ce.loss : 0.98 * lossAvg + 0.02 * ce.loss;
     accAvg = step === start ? ce.correct / ce.answers : 0.98 * accAvg + 0.02 * (ce.correct / ce.answers);
     if ((step + 1) % 25 === 0) {
       const min = (Date.now() - t0) / 60000;
       log(`step ${step + 1}/${o.steps} frames ${frames} batch ${batch.batch}×${batch.n} loss ${lossAvg.toFixed(3)} acc ${(100 * accAvg).toFixed(1)} |g| ${gnorm.toFixed(2)} lr ${lrAt(step, o).toExponential(2)} ${(tokens / (min * 60)).toFixed(0)} tok/s ${min.toFixed(1)} min`);
+      log(`  train acc by family (last 25 steps): ${familyAcc.format()}${o.attentionWeight > 0 ? ` | evidence mass: answer ${massAvg[0]!.toFixed(2)} bind ${massAvg[1]!.toFixed(2)} question ${massAvg[2]!.toFixed(2)}` : ''}${(o.probeWeight ?? 0) > 0 ? ` | probe acc ${(100 * probeAcc).toFixed(0)}` : ''}`);
+      familyAcc.reset();
       history.push({ step: step + 1, loss: lossAvg, acc: accAvg, minutes: min });
     }
     if ((step + 1) % o.evalEvery === 0) log(`validation @${step + 1}: ${formatAccuracy(await evalVal())}`);

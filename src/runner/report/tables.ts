@@ -18,6 +18,7 @@ export const REPORT_METRICS: MetricDef[] = [
   { key: 'accuracy', title: 'Task accuracy', digits: 3 },
   { key: 'kl', title: 'Fidelity: KL(full ‖ policy) of the answer distribution (nats)', digits: 4 },
   { key: 'top1_agreement', title: 'Fidelity: top-1 agreement with the full cache', digits: 3 },
+  { key: 'evidence_kept', title: 'Evidence kept: fraction of the tokens holding the answer still in the cache (mean over layers and KV heads)', digits: 3 },
   { key: 'logical_tokens', title: 'Logical tokens in the cache', digits: 1 },
   { key: 'total_bytes', title: 'KV cache size, KiB (K/V + metadata + retention state)', scale: 1 / 1024, digits: 1 },
   { key: 'peak_rss_bytes', title: 'Peak RSS, MiB', scale: 1 / 2 ** 20, digits: 0 },

@@ -1,0 +1,69 @@
+/**
+ * Attention supervision: a loss −log Σ_{j∈E} P(i→j) that asks one head, at chosen rows i, to
+ * put its attention on evidence tokens E, and its gradient w.r.t. that head's queries and
+ * keys. The AV world knows by construction which tokens answer a question, so this trains
+ * the retrieval a pretrained AV-LLM already has, instead of waiting for it to emerge.
+ * q and k are the attention inputs after RoPE (q already scaled), [B·n][H][d].
+ */
+export interface SupervisedRow {
+  /** Batch row b·n + i of the query. */
+  row: number;
+  /** Batch rows b·n + j (j ≤ i) whose attention mass is the target. */
+  evidence: number[];
+}
+
+export interface AttentionSupervisionResult {
+  /** Mean −log(evidence mass) over the rows. */
+  loss: number;
+  /** Mean evidence mass over the rows (1 = all attention on the evidence). */
+  mass: number;
+}
+
+/**
+ * Adds weight·∂(mean loss)/∂q and /∂k of head `head` into dq and dk ([B·n][H][d], w.r.t.
+ * the scaled, rotated q and the rotated, GQA-expanded k).
+ */
+export function superviseAttention(q: Float32Array, k: Float32Array, n: number, H: number, d: number, head: number, rows: readonly SupervisedRow[], weight: number, dq: Float32Array, dk: Float32Array): AttentionSupervisionResult {
+  if (rows.length === 0) return { loss: 0, mass: 0 };
+  let loss = 0;
+  let massSum = 0;
+  const w = weight / rows.length;
+  for (const { row, evidence } of rows) {
+    const start = row - (row % n);
+    const len = row - start + 1;
+    const qo = (row * H + head) * d;
+    const s = new Float64Array(len);
+    let mx = -Infinity;
+    for (let j = 0; j < len; j++) {
+      const ko = ((start + j) * H + head) * d;
+      let dot = 0;
+      for (let c = 0; c < d; c++) dot += q[qo + c]! * k[ko + c]!;
+      s[j] = dot;
+      if (dot > mx) mx = dot;
+    }
+    let z = 0;
+    for (let j = 0; j < len; j++) z += (s[j] = Math.exp(s[j]! - mx));
+    for (let j = 0; j < len; j++) s[j]! /= z;
+    const inE = new Uint8Array(len);
+    for (const e of evidence) {
+      if (e < start || e > row) throw new RangeError(`attention supervision: evidence row ${e} is outside the causal window [${start}, ${row}] of row ${row}`);
+      inE[e - start] = 1;
+    }
+    let mass = 0;
+    for (let j = 0; j < len; j++) if (inE[j]) mass += s[j]!;
+    mass = Math.max(mass, 1e-30);
+    loss += -Math.log(mass);
+    massSum += mass;
+    // d(−log mass)/d logit_j = P_j − [j∈E]·P_j / mass.
+    for (let j = 0; j < len; j++) {
+      const g = w * (s[j]! - (inE[j] ? s[j]! / mass : 0));
+      if (g === 0) continue;
+      const ko = ((start + j) * H + head) * d;
+      for (let c = 0; c < d; c++) {
+        dq[qo + c] += g * k[ko + c]!;
+        dk[ko + c] += g * q[qo + c]!;
+      }
+    }
+  }
+  return { loss: loss / rows.length, mass: massSum / rows.length };
+}
