@@ -150,17 +150,20 @@ export class StateSpaceMemory implements RetentionStore {
         this.lastEntropy[this.index(layer, h)] = sum / n;
       }
       if (o.retrieval === 'off') continue;
-      const base = this.index(layer, h) * this.perHead;
+      const slot = this.index(layer, h);
+      const base = slot * this.perHead;
+      // The mass combine weighs every row of this head by the same absorbed mass m.
+      const weight = o.combine === 'mass' ? this.absorbedMass[slot]! : 1;
       const live = this.states.slice(base, base + this.perHead).filter((s): s is LinearState => s !== undefined && !s.isEmpty);
       if (live.length === 0) continue;
       if (o.retrieval === 'gated' && !rows) {
         throw new Error(`${where}: gated retrieval needs rowEntropy statistics; the policy must declare needs.rowEntropy`);
       }
       for (let i = 0; i < n; i++) {
-        const gamma = o.retrieval === 'gated' ? sigmoid(o.gateWeight * rows![i]! + o.gateBias) : 1;
+        const gamma = weight * (o.retrieval === 'gated' ? sigmoid(o.gateWeight * rows![i]! + o.gateBias) : 1);
         for (let g = 0; g < group; g++) {
           const off = (i * qHeads + h * group + g) * headDim;
-          this.readOne(live, q, off, o.combine === 'mass' ? gamma * this.absorbedMass[this.index(layer, h)]! : gamma, out);
+          this.readOne(live, q, off, gamma, out);
         }
       }
     }

@@ -169,9 +169,10 @@ async function headLogits(k: OrtKernels, model: Organism, hRows: Float32Array, t
 /**
  * Cross-entropy and its gradient w.r.t. the logits. Answer targets weigh 1 each; auxiliary
  * targets together weigh `auxWeight` × the answers' total. loss/correct count answers only;
- * `total` is the weighted objective whose gradient dlogits is.
+ * `total` is the weighted objective whose gradient dlogits is; `hits` says, per answer target
+ * in order, whether its top logit is the label.
  */
-export function crossEntropy(logits: Float32Array, targets: readonly { label: number; aux?: boolean }[], vocab: number, auxWeight = 0): { loss: number; total: number; dlogits: Float32Array; correct: number; answers: number } {
+export function crossEntropy(logits: Float32Array, targets: readonly { label: number; aux?: boolean }[], vocab: number, auxWeight = 0): { loss: number; total: number; dlogits: Float32Array; correct: number; answers: number; hits: boolean[] } {
   const R = targets.length;
   const dl = new Float32Array(logits.length);
   const nAux = targets.filter((t) => t.aux).length;
@@ -181,6 +182,7 @@ export function crossEntropy(logits: Float32Array, targets: readonly { label: nu
   let loss = 0;
   let weighted = 0;
   let correct = 0;
+  const hits: boolean[] = [];
   for (let r = 0; r < R; r++) {
     const o = r * vocab;
     let mx = -Infinity;
@@ -194,9 +196,10 @@ export function crossEntropy(logits: Float32Array, targets: readonly { label: nu
     if (!aux) {
       loss += -(logits[o + label]! - mx - Math.log(s));
       if (arg === label) correct++;
+      hits.push(arg === label);
     }
     for (let j = 0; j < vocab; j++) dl[o + j] = (w * Math.exp(logits[o + j]! - mx)) / s;
     dl[o + label] -= w;
   }
-  return { loss: nAns > 0 ? loss / nAns : 0, total: weighted, dlogits: dl, correct, answers: nAns };
+  return { loss: nAns > 0 ? loss / nAns : 0, total: weighted, dlogits: dl, correct, answers: nAns, hits };
 }

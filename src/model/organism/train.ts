@@ -71,19 +71,15 @@ export interface TrainResult {
   test: AccuracyReport;
 }
 
-/** Running per-family accuracy of the answer targets (answers come first in a batch's targets, in family order). */
+/** Running per-family accuracy of the answer targets (`hits` from crossEntropy, aligned with `families`). */
 class FamilyAccuracy {
   private counts = new Map<string, { ok: number; n: number }>();
-  add(families: readonly string[], logits: Float32Array, targets: readonly { label: number; aux?: boolean }[], V: number): void {
-    let a = 0;
-    targets.forEach((t, r) => {
-      if (t.aux) return;
-      let arg = 0;
-      for (let j = 1; j < V; j++) if (logits[r * V + j]! > logits[r * V + arg]!) arg = j;
+  add(families: readonly string[], hits: readonly boolean[]): void {
+    hits.forEach((hit, a) => {
       const c = this.counts.get(families[a]!) ?? { ok: 0, n: 0 };
       c.n++;
-      if (arg === t.label) c.ok++;
-      this.counts.set(families[a++]!, c);
+      if (hit) c.ok++;
+      this.counts.set(families[a]!, c);
     });
   }
   format(): string {
@@ -180,7 +176,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     if (att.probe) probeAcc = step === start ? att.probe.accuracy : 0.98 * probeAcc + 0.02 * att.probe.accuracy;
     att.forEach((r, i) => (massAvg[i] = step === start ? r.mass : 0.98 * massAvg[i]! + 0.02 * r.mass));
     const gnorm = adam.update(params, grads, lrAt(step, o));
-    familyAcc.add(seqs.flatMap((s) => s.families), f.logits, batch.targets, config.vocab);
+    familyAcc.add(seqs.flatMap((s) => s.families), ce.hits);
     tokens += batch.batch * batch.n;
     lossAvg = step === start ? ce.loss : 0.98 * lossAvg + 0.02 * ce.loss;
     accAvg = step === start ? ce.correct / ce.answers : 0.98 * accAvg + 0.02 * (ce.correct / ce.answers);
