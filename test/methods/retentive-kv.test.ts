@@ -42,6 +42,21 @@ describe('RetentiveKV entropy-guided retention', () => {
     expect(expected).toContain(7); // the most attended patch
   });
 
+  it('kernel > 1 pools R over neighbours before the top-k (ours): a run of evidence beats isolated spikes', () => {
+    const modality = [...new Array(18).fill(I), T, T, T, T]; // only the question rows are text queries
+    const n = modality.length;
+    const favour = (j: number) => (j === 4 || j === 10 ? 5 : j >= 13 && j <= 15 ? 4 : 1);
+    const att = causalFromWeights(n, (i, j) => (i >= 18 ? favour(j) : 1));
+    const { view, stats } = buildLayer({ headDim: 4, modality, heads: [{ keys: randomRows(n, 4, 3), attention: att }] });
+    const ctx = context(view, stats, { budget: 7 });
+    const older = (plan: ReturnType<typeof planRetentiveKV>) => Array.from(plan!.heads[0]!.keep).filter((j) => j < 18);
+    // Unpooled (the paper): the two spikes and one slot of the run.
+    expect(older(planRetentiveKV(ctx, opts({ window: 4, entropy: false })))).toEqual([4, 10, 13]);
+    // Pooled over 3: the run's centre scores 4, its edges 3, the spikes only 7/3.
+    expect(older(planRetentiveKV(ctx, opts({ window: 4, entropy: false, kernel: 3 })))).toEqual([13, 14, 15]);
+    expect(() => opts({ kernel: 2 })).toThrow(/odd/);
+  });
+
   it('absorbs the evicted slots whose group entropy reaches the quantile, with attention × grid-decay strength', () => {
     const { view, stats, modality, n, row, col } = imageLayer();
     const budget = 8;

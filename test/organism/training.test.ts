@@ -33,6 +33,8 @@ function expectCentralDifferences(x: Float32Array, g: Float32Array, loss: () => 
   }
 }
 
+const modalityAt = (s: { encoded: { modality: ArrayLike<number> } }, pos: number) => s.encoded.modality[pos];
+
 describe('organism training code', () => {
   it('backward equals finite differences of the forward loss for every parameter tensor', async () => {
     const rng = new Rng(1);
@@ -119,6 +121,33 @@ describe('organism training code', () => {
       expect(seq.encoded.modality[b.evidence[0]!]).toBe(ModalityCode.video);
       expect(b.row - b.evidence[0]!).toBeLessThan(26);
     }
+  });
+
+  it('absentToSink: an object-exists "no" answer row is supervised onto <s>, a "yes" one onto the object', () => {
+    const vocab = makeVocabulary(worldVocabulary());
+    const no = vocab.ids.get('no')!;
+    const yes = vocab.ids.get('yes')!;
+    const seen = { no: 0, yes: 0 };
+    for (let index = 0; index < 12; index++) {
+      const plain = trainSequence(12, 1, index, vocab, new Rng(5, index), true, 3, ['object-exists']);
+      const sink = trainSequence(12, 1, index, vocab, new Rng(5, index), true, 3, ['object-exists'], true);
+      const rowsOf = (s: typeof sink) => new Map(s.attention.filter((a) => a.kind === 'answer').map((a) => [a.row, a.evidence]));
+      const [p, q] = [rowsOf(plain), rowsOf(sink)];
+      for (const [row, label] of sink.targets.filter((t) => !t[2])) {
+        if (label === no) {
+          expect(p.has(row)).toBe(false); // no evidence, no supervision without the option
+          expect(q.get(row)).toEqual([0]);
+          seen.no++;
+        } else {
+          expect(label).toBe(yes);
+          expect(q.get(row)).toEqual(p.get(row));
+          expect(q.get(row)!.every((e) => modalityAt(sink, e) === ModalityCode.video)).toBe(true);
+          seen.yes++;
+        }
+      }
+    }
+    expect(seen.no).toBeGreaterThan(0);
+    expect(seen.yes).toBeGreaterThan(0);
   });
 
   it('padding a sequence in a batch does not change its logits (causal)', async () => {

@@ -19,6 +19,10 @@ static int prefetch_rows_from_env() {
   return v < 0 ? 0 : v > 64 ? 64 : v;
 }
 int g_prefetchRows = prefetch_rows_from_env();
+bool g_prefetchNext = [] {
+  const char *e = std::getenv("KVPRISM_PREFETCH_NEXT");
+  return !(e && e[0] == '0');
+}();
 
 void plan_attend(AttendPlan &p, int threads) {
   p.bk = std::max(16, std::min(256, 32768 / std::max(1, p.D)));

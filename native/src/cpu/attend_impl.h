@@ -84,6 +84,11 @@ template <class S> struct AttendKernels {
       }
       const size_t off = (size_t(h) * p.cap + b0) * D;
       const float *K = O::as_f32(kv.keys, kv.dtype, off, nb * D, tmpK);
+      // Decode (one query token): the next block's K and V stream in while this one computes.
+      const int es = kv.dtype == KVP_F32 ? 4 : 2, rowBytes = D * es;
+      const bool pfNext = g_prefetchNext && i1 - i0 == 1 && b0 + p.bk < j1;
+      const char *nextK = pfNext ? static_cast<const char *>(kv.keys) + (off + size_t(p.bk) * D) * es : nullptr;
+      const char *nextV = pfNext ? static_cast<const char *>(kv.values) + (off + size_t(p.bk) * D) * es : nullptr;
       const float *V = nullptr;
       for (int i = i0; i < i1; i++) {
         const int qp = qpos[i];
@@ -98,8 +103,9 @@ template <class S> struct AttendKernels {
           const float *qs[4];
           float *ss[4];
           for (int k = 0; k < rn; k++) { qs[k] = p.a->q + p.qIndex(i, h, g0 + k); ss[k] = s + size_t(g0 + k) * p.bk; }
-          const float *touchV = g0 == 0 && i == i0 && kv.dtype == KVP_F32 ? static_cast<const float *>(kv.values) + off : nullptr;
-          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value>(qs, K, nb, D, p.a->scale, ss, touchV); });
+          const bool lead = g0 == 0 && i == i0;
+          const float *touchV = lead && !pfNext && kv.dtype == KVP_F32 ? static_cast<const float *>(kv.values) + off : nullptr;
+          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value>(qs, K, nb, D, p.a->scale, ss, touchV, lead ? nextK : nullptr, rowBytes); });
         }
         int live = 0;
         for (int g = 0; g < G; g++) {
@@ -136,7 +142,7 @@ template <class S> struct AttendKernels {
           const float *ps[4];
           float *as[4];
           for (int k = 0; k < rn; k++) { ps[k] = pr + size_t(g0 + k) * p.bk; as[k] = acc + size_t((i - i0) * G + g0 + k) * D; }
-          rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value>(ps, V, nb, D, as); });
+          rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value>(ps, V, nb, D, as, g0 == 0 ? nextV : nullptr, rowBytes); });
         }
       }
     }

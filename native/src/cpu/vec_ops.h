@@ -8,14 +8,18 @@
 
 namespace kvp {
 
-/** Rows ahead that qk_rows / pv_rows software-prefetch: KVPRISM_PREFETCH=<rows>, default 0
- *  (off: 8–64 rows measured no gain on AMD EPYC or Xeon). Defined in attend.cpp. */
+/** Rows ahead that qk_rows software-prefetches K (and V in decode when the next-block
+ *  prefetch is off): KVPRISM_PREFETCH=<rows>, default 16. Defined in attend.cpp. */
 extern int g_prefetchRows;
+/** Decode prefetches the next KV block, its K during this block's Q·K and its V during P·V,
+ *  so DRAM streams while the core computes (≈ 1.3–1.5× at 32k on AMD EPYC, 2 threads; the
+ *  rows-ahead prefetch left memory idle during P·V). KVPRISM_PREFETCH_NEXT=0 turns it off.
+ *  Defined in attend.cpp. */
+extern bool g_prefetchNext;
 #ifndef KVP_PFL
 #define KVP_PFL 2
 #endif
 constexpr int PFL = KVP_PFL;
-constexpr bool kPvPrefetch = false;
 
 template <class S> struct Vec {
   using V = typename S::V;
@@ -134,7 +138,7 @@ template <class S> struct Vec {
    *  each K vector load feeds R FMAs and each q load NS, so the group's query heads share one
    *  pass over the block. */
   template <int R> static void qk_rows(const float *const *q, const float *K, int nb, int D, float scale, float *const *s,
-                                      const float *touchV = nullptr) {
+                                      const float *touchV = nullptr, const char *nextK = nullptr, int rowBytes = 0) {
     constexpr int NS = W == 8 ? 2 : 4;  // slots per pass: R·NS accumulators fit the register file
     int j = 0;
     for (; j + NS <= nb; j += NS) {
@@ -143,7 +147,10 @@ template <class S> struct Vec {
       // Decode streams K and V from DRAM and is latency-bound: prefetch both g_prefetchRows
       // slots ahead (into L2), so that V is in cache when P·V walks it column-chunk-wise and K
       // arrives before the FMAs need it.
-      if (touchV) {
+      if (nextK) {
+        // The next block's K, NS rows per NS rows done: memory streams while this block computes.
+        for (int b = 0; b < NS * rowBytes; b += 64) __builtin_prefetch(nextK + size_t(j) * rowBytes + b, 0, PFL);
+      } else if (touchV) {
         const size_t ahead = size_t(j + g_prefetchRows) * D;
         for (int b = 0; b < NS * D; b += 16) {
           __builtin_prefetch(K + ahead + b, 0, PFL);
@@ -182,15 +189,16 @@ template <class S> struct Vec {
   }
 
   /** acc[r][d] += Σ_j p[r][j]·V[j][d] for r < R rows: each V vector load feeds R FMAs. */
-  template <int R> static void pv_rows(const float *const *p, const float *Vb, int nb, int D, float *const *acc) {
+  template <int R> static void pv_rows(const float *const *p, const float *Vb, int nb, int D, float *const *acc,
+                                      const char *nextV = nullptr, int rowBytes = 0) {
     constexpr int C = W == 8 ? 2 : 4;  // vectors of D per pass
     int d = 0;
     for (; d + C * W <= D; d += C * W) {
       V a[R][C];
       for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + d + c * W);
       for (int j = 0; j < nb; j++) {
-        if (kPvPrefetch && g_prefetchRows && d == 0)
-          for (int b = 0; b < D; b += 16) __builtin_prefetch(Vb + size_t(j + g_prefetchRows) * D + b);
+        if (nextV && d == 0)
+          for (int b = 0; b < rowBytes; b += 64) __builtin_prefetch(nextV + size_t(j) * rowBytes + b, 0, PFL);
         bool any = false;
         for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
         if (!any) continue;

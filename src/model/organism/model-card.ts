@@ -31,7 +31,8 @@ compression measurable without a downloadable audio-video LLM.
 
 ## Training
 - Command: \`${command}\`
-- Seed ${o.seed}; ${r.steps} steps (of ${o.steps} planned); ${r.minutes.toFixed(1)} minutes on ${o.threads} CPU threads (wall clock; the machine may be shared).
+${o.init ? `- Warm start (stage 2): weights from \`${o.init}\`${o.initCommand ? `, the checkpoint of stage 1: \`${o.initCommand}\`` : ''}; fresh optimizer and schedule. Training time is the sum of both stages.
+` : ''}- Seed ${o.seed}; ${r.steps} steps (of ${o.steps} planned); ${r.minutes.toFixed(1)} minutes on ${o.threads} CPU threads (wall clock; the machine may be shared).
 - Curriculum: clip length uniform in [${o.minFrames}, cap] frames, cap rising to ${o.maxFrames} over the first
   ${Math.round(100 * o.rampFraction)} % of steps; ≈ ${o.tokensPerBatch} tokens per batch; every clip is followed by up to
   ${o.questionsPerFamily} distinct questions per family, each answered in place. Loss: cross-entropy on the answer
@@ -43,7 +44,7 @@ compression measurable without a downloadable audio-video LLM.
     known by construction — the answer row's head ${o.answerHead ?? 0} of the last layer on the question's evidence
     tokens (\`question.evidence\`), its head ${o.questionHead ?? 2} of layer ${o.questionLayer ?? 0} on the question's content words, and
     head ${o.bindHead ?? 1} of layer ${o.bindLayer ?? 1} of each sound-event token on the patch of its source object in the same frame.
-  Which tokens the *other* heads and layers read is not supervised.${(o.probeWeight ?? 0) > 0 ? `
+  Which tokens the *other* heads and layers read is not supervised.${o.absentToSink ? ' An object-exists question answered "no" has no evidence; its answer row is supervised onto `<s>` (the sink), so "nothing matched" is a state the head can read.' : ''}${(o.probeWeight ?? 0) > 0 ? `
   - a readout probe (weight ${o.probeWeight}): a training-only linear map from the answer head's output to the
     answer word, so that head's value projection learns to carry the answer's attribute.` : ''}
 - AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.

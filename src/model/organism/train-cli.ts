@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     .option('separate-aux-head', { type: 'boolean', default: false, describe: 'predict the dense media labels with a training-only head instead of lm_head' })
     .option('families', { type: 'string', describe: 'comma-separated question families to train on (default: all)' })
     .option('resume', { type: 'string', describe: 'checkpoint .safetensors to continue from' })
+    .option('init', { type: 'string', describe: 'checkpoint .safetensors whose weights start a new run (fresh optimizer and schedule)' })
+    .option('init-command', { type: 'string', describe: 'the command that produced --init, recorded in the model card' })
+    .option('absent-to-sink', { type: 'boolean', default: false, describe: 'supervise object-exists "no" answers onto the sequence start' })
     .strict()
     .parse();
   for (const k of ['steps', 'warmup', 'tokensPerBatch', 'minFrames', 'maxFrames', 'threads', 'evalEvery', 'evalCount', 'testCount', 'checkpointEvery', 'questionsPerFamily'] as const) {
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
     seed: argv.seed, steps: argv.steps, lr: argv.lr, warmup: argv.warmup, tokensPerBatch: argv.tokensPerBatch,
     minFrames: argv.minFrames, maxFrames: argv.maxFrames, rampFraction: argv.rampFraction, threads: argv.threads,
     evalEvery: argv.evalEvery, evalCount: argv.evalCount, testCount: argv.testCount, checkpointEvery: argv.checkpointEvery,
-    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume,
+    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume, init: argv.init, initCommand: argv.initCommand, absentToSink: argv.absentToSink,
     families: argv.families ? parseFamilies(argv.families) : undefined,
   };
   const r = await trainOrganism(o);

@@ -42,6 +42,15 @@ export interface TrainOptions {
   /** Distinct questions per family packed after each clip. */
   questionsPerFamily: number;
   resume?: string;
+  /**
+   * Warm start: weights (and the readout probe) from a checkpoint .safetensors, with a fresh
+   * optimizer, step count and schedule; a second stage that fine-tunes a trained organism.
+   */
+  init?: string;
+  /** The command that produced `init`, for the model card. */
+  initCommand?: string;
+  /** Supervise object-exists "no" answers onto the sequence start (see trainSequence). */
+  absentToSink?: boolean;
   arch?: Partial<OrganismConfig>;
   /**
    * Weight of the attention-supervision losses (0 = off): the answer row's head
@@ -127,6 +136,16 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   const params: Params = initParams(config, () => rng.normal(), { auxHead: o.separateAuxHead === true, readoutProbe: (o.probeWeight ?? 0) > 0 });
   const adam = new Adam(params);
   let start = 0;
+  if (o.resume && o.init) throw new Error('organism:train: --resume continues a run and --init starts a new one from its weights; give one');
+  if (o.init) {
+    const ck = loadSafetensors(o.init);
+    for (const [name, t] of params) {
+      const s = ck.params.get(name);
+      if (!s || s.data.length !== t.data.length) throw new Error(`${o.init}: tensor "${name}" is missing or has the wrong size (${s?.data.length ?? 0} values, expected ${t.data.length}); --init needs a checkpoint of the same architecture`);
+      t.data.set(s.data);
+    }
+    log(`initialised from ${o.init} (step ${ck.metadata.step ?? '?'} of its run); fresh optimizer and schedule`);
+  }
   if (o.resume) {
     // Exact resume: weights, optimizer moments and step; per-step data streams below.
     const ck = loadSafetensors(o.resume);
@@ -163,7 +182,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const frames = curriculumFrames(step, o.steps, srng, o.minFrames, o.maxFrames, o.rampFraction);
     const clipBase = step * 256;
     const aux = o.auxWeight > 0;
-    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, aux, o.questionsPerFamily, o.families);
+    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, aux, o.questionsPerFamily, o.families, o.absentToSink === true);
     const seqs = [next(0)];
     while ((seqs.length + 1) * seqs[0]!.encoded.n <= o.tokensPerBatch && seqs.length < 256) seqs.push(next(seqs.length));
     const batch = makeBatch(seqs.map((s) => s.encoded), seqs.map((s) => s.targets), vocab.pad);

@@ -14,6 +14,8 @@
  * whole second attention output when γ = σ(H̄) ≈ 1 and made stories260K's next-token KL 8×
  * worse than no readout at all. Runs at prefill and, with an 'every' or
  * 'over-budget' schedule, at decode (each step's evictions are absorbed).
+ * Not in the paper: `kernel` > 1 pools R over neighbouring slots before the top-k (SnapKV's
+ * clustering), since evidence in audio-video clips comes in runs of adjacent tokens; default 1.
  * Ablations: retrieval 'off' (no state, no readout: "w/o query retrieval"), states 'unified'
  * (one state, no grid decay), entropy false (R = α, every evicted slot absorbed, constant decay).
  */
@@ -22,7 +24,9 @@ import type { TokenMeta } from '../../cache/token-meta.js';
 import { FEATURE_MAPS } from '../../ssm/feature-map.js';
 import { StateSpaceMemory } from '../../ssm/state-memory.js';
 import { checkBudget } from '../parts/compose.js';
+import { kernelOption, poolingOption } from '../parts/options.js';
 import { planFromKeep } from '../parts/plan.js';
+import { pool1d } from '../parts/pool.js';
 import { accumulatedScores, slotStat } from '../parts/scores.js';
 import { allSlots, complement, keepTopWithRecent } from '../parts/select.js';
 import { definePolicy } from '../registry.js';
@@ -33,6 +37,8 @@ const NAME = 'retentivekv';
 
 export const retentiveKVOptions = z.object({
   window: z.number().int().min(0).default(32).describe('recent slots always kept exactly (clamped to the budget) [INF: not reported]'),
+  kernel: kernelOption(1).describe('pooling of R over neighbouring slots before the top-k, as SnapKV pools its scores; 1 = none, as published [ours, not the paper]'),
+  pooling: poolingOption('avg'),
   lambda: z.number().min(0).max(1).default(0.5).describe('R = λ·attention + (1−λ)·entropy, both min-max normalised per head [INF]'),
   entropy: z.boolean().default(true).describe('entropy guidance of score, absorption and decay; off = R = attention, absorb all, constant decay (ablation)'),
   entropyMode: z.enum(['token', 'distribution']).default('token').describe("token: −p log p per slot; distribution: R = attention and the group's entropy sets the absorbed fraction [INF]"),
@@ -75,7 +81,7 @@ export function planRetentiveKV(ctx: PolicyContext, o: RetentiveKVOptions): Plan
     const alpha = queryAttention(ctx, h, accumulated);
     const entropy = groupTokenEntropy(alpha, modality, len);
     const score = retentionScores(alpha, entropy, modality, len, { ...o, useEntropy: o.entropy });
-    const kept = keepTopWithRecent(score, len, budget, o.window);
+    const kept = keepTopWithRecent(o.kernel > 1 ? pool1d(score, o.kernel, o.pooling) : score, len, budget, o.window);
     keep.push(kept);
     if (o.retrieval === 'off') {
       retain.push(new Int32Array(0));
