@@ -7,6 +7,7 @@ import { accuracyReport, formatAccuracy, scoreSamples } from '../../src/model/or
 import { avWorldSamples } from '../../src/datasets/av-world/index.js';
 import { loadModel } from '../../src/model/model.js';
 import { scoreChoices } from '../../src/model/score.js';
+import { matchAttention, MATCH_KINDS } from '../../src/model/organism/match-attention.js';
 
 const dir = fileURLToPath(new URL('../../models/av-organism', import.meta.url));
 const hasModel = existsSync(`${dir}/model.safetensors`);
@@ -35,5 +36,21 @@ describe('the committed AV organism', () => {
       r.logProbs.forEach((lp, c) => expect(lp - off).toBeCloseTo(mine[i]!.scores[c]!, 2));
       expect(r.predicted).toBe(mine[i]!.predicted);
     });
+  });
+
+  it.skipIf(!hasModel)('object-exists diagnostic: "no" questions have no full match; masses are shares of one softmax row', async () => {
+    const { model, vocab } = loadOrganism(dir);
+    const k = await OrtKernels.create(2);
+    const rows = await matchAttention(k, model, vocab, { frames: 10, clips: 6 });
+    expect(rows.map((r) => r.answer)).toEqual(['yes', 'no']);
+    for (const r of rows) {
+      expect(r.n).toBeGreaterThan(0);
+      const total = MATCH_KINDS.reduce((s, m) => s + r.mass[m], 0);
+      expect(total).toBeLessThanOrEqual(1 + 1e-6);
+      for (const m of MATCH_KINDS) expect(r.mass[m]).toBeGreaterThanOrEqual(0);
+    }
+    expect(rows[0]!.mass.both).toBeGreaterThan(0); // the asked object is on screen
+    expect(rows[1]!.mass.both).toBe(0); // by construction no object has both attributes
+    await expect(matchAttention(k, model, vocab, { frames: 10, clips: 1, layer: model.config.layers })).rejects.toThrow(/outside the model/);
   });
 });
