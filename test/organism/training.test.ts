@@ -123,25 +123,26 @@ describe('organism training code', () => {
     }
   });
 
-  it('absentToSink: an object-exists "no" answer row is supervised onto <s>, a "yes" one onto the object', () => {
+  it('absent evidence: an object-exists "no" answer row is supervised onto <s> or itself, a "yes" one onto the object', () => {
     const vocab = makeVocabulary(worldVocabulary());
     const no = vocab.ids.get('no')!;
     const yes = vocab.ids.get('yes')!;
     const seen = { no: 0, yes: 0 };
     for (let index = 0; index < 12; index++) {
-      const plain = trainSequence(12, 1, index, vocab, new Rng(5, index), true, 3, ['object-exists']);
-      const sink = trainSequence(12, 1, index, vocab, new Rng(5, index), true, 3, ['object-exists'], true);
-      const rowsOf = (s: typeof sink) => new Map(s.attention.filter((a) => a.kind === 'answer').map((a) => [a.row, a.evidence]));
-      const [p, q] = [rowsOf(plain), rowsOf(sink)];
-      for (const [row, label] of sink.targets.filter((t) => !t[2])) {
+      const make = (absent: 'none' | 'sink' | 'self') => trainSequence(12, 1, index, vocab, new Rng(5, index), true, 3, ['object-exists'], absent);
+      const rowsOf = (s: ReturnType<typeof make>) => new Map(s.attention.filter((a) => a.kind === 'answer').map((a) => [a.row, a.evidence]));
+      const [plain, sink, self] = [rowsOf(make('none')), rowsOf(make('sink')), rowsOf(make('self'))];
+      const seq = make('self');
+      for (const [row, label] of seq.targets.filter((t) => !t[2])) {
         if (label === no) {
-          expect(p.has(row)).toBe(false); // no evidence, no supervision without the option
-          expect(q.get(row)).toEqual([0]);
+          expect(plain.has(row)).toBe(false); // no evidence, no supervision by default
+          expect(sink.get(row)).toEqual([0]);
+          expect(self.get(row)).toEqual([row]);
           seen.no++;
         } else {
           expect(label).toBe(yes);
-          expect(q.get(row)).toEqual(p.get(row));
-          expect(q.get(row)!.every((e) => modalityAt(sink, e) === ModalityCode.video)).toBe(true);
+          for (const m of [sink, self]) expect(m.get(row)).toEqual(plain.get(row));
+          expect(plain.get(row)!.every((e) => modalityAt(seq, e) === ModalityCode.video)).toBe(true);
           seen.yes++;
         }
       }

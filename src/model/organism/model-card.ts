@@ -44,7 +44,7 @@ ${o.init ? `- Warm start (stage 2): weights from \`${o.init}\`${o.initCommand ? 
     known by construction — the answer row's head ${o.answerHead ?? 0} of the last layer on the question's evidence
     tokens (\`question.evidence\`), its head ${o.questionHead ?? 2} of layer ${o.questionLayer ?? 0} on the question's content words, and
     head ${o.bindHead ?? 1} of layer ${o.bindLayer ?? 1} of each sound-event token on the patch of its source object in the same frame.
-  Which tokens the *other* heads and layers read is not supervised.${o.absentToSink ? ' An object-exists question answered "no" has no evidence; its answer row is supervised onto `<s>` (the sink), so "nothing matched" is a state the head can read.' : ''}${(o.probeWeight ?? 0) > 0 ? `
+  Which tokens the *other* heads and layers read is not supervised.${o.absentEvidence && o.absentEvidence !== 'none' ? ` An object-exists question answered "no" has no evidence; its answer row is supervised onto ${o.absentEvidence === 'sink' ? '`<s>` (the sink)' : 'its own key'}, so "nothing matched" is a state the head can read.` : ''}${(o.probeWeight ?? 0) > 0 ? `
   - a readout probe (weight ${o.probeWeight}): a training-only linear map from the answer head's output to the
     answer word, so that head's value projection learns to carry the answer's attribute.` : ''}
 - AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { trainOrganism, type TrainOptions } from './train.js';
 import { modelCard } from './model-card.js';
 import { FAMILIES, type Family } from '../../datasets/av-world/index.js';
+import { ABSENT_EVIDENCE, type AbsentEvidence } from './train-data.js';
 
 function parseFamilies(list: string): Family[] {
   return list.split(',').map((f) => {
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     .option('resume', { type: 'string', describe: 'checkpoint .safetensors to continue from' })
     .option('init', { type: 'string', describe: 'checkpoint .safetensors whose weights start a new run (fresh optimizer and schedule)' })
     .option('init-command', { type: 'string', describe: 'the command that produced --init, recorded in the model card' })
-    .option('absent-to-sink', { type: 'boolean', default: false, describe: 'supervise object-exists "no" answers onto the sequence start' })
+    .option('absent-evidence', { type: 'string', default: 'none', choices: [...ABSENT_EVIDENCE], describe: 'where object-exists "no" answers are supervised to look: nowhere, <s>, or the answer row itself' })
     .strict()
     .parse();
   for (const k of ['steps', 'warmup', 'tokensPerBatch', 'minFrames', 'maxFrames', 'threads', 'evalEvery', 'evalCount', 'testCount', 'checkpointEvery', 'questionsPerFamily'] as const) {
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     seed: argv.seed, steps: argv.steps, lr: argv.lr, warmup: argv.warmup, tokensPerBatch: argv.tokensPerBatch,
     minFrames: argv.minFrames, maxFrames: argv.maxFrames, rampFraction: argv.rampFraction, threads: argv.threads,
     evalEvery: argv.evalEvery, evalCount: argv.evalCount, testCount: argv.testCount, checkpointEvery: argv.checkpointEvery,
-    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume, init: argv.init, initCommand: argv.initCommand, absentToSink: argv.absentToSink,
+    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume, init: argv.init, initCommand: argv.initCommand, absentEvidence: argv.absentEvidence as AbsentEvidence,
     families: argv.families ? parseFamilies(argv.families) : undefined,
   };
   const r = await trainOrganism(o);

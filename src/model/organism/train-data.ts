@@ -72,11 +72,16 @@ export function packQuestions(questions: readonly Question[], vocab: Vocabulary)
 }
 
 /**
- * `absentToSink`: an object-exists question answered "no" has no evidence in the clip; with
- * this on, its answer row is supervised onto the sequence start instead, so "nothing matched"
- * becomes a state the answer head can read (as counting reads evidence against the sink).
+ * Where an object-exists "no" answer row is supervised to look, since its question has no
+ * evidence in the clip: 'none' (not supervised), 'sink' (`<s>`, as counting reads evidence
+ * against the sink) or 'self' (the answer row's own key, which carries the asked words and so
+ * can score between a partial and a full match for every question). Either makes "nothing
+ * matched" a state the answer head can read.
  */
-export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, aux = false, perFamily = 1, only?: readonly Family[], absentToSink = false): TrainSequence {
+export type AbsentEvidence = 'none' | 'sink' | 'self';
+export const ABSENT_EVIDENCE: readonly AbsentEvidence[] = ['none', 'sink', 'self'];
+
+export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, aux = false, perFamily = 1, only?: readonly Family[], absent: AbsentEvidence = 'none'): TrainSequence {
   const preset = withFrames(PRESETS.default, frames);
   const { clip, questions: all } = clipWithQuestions(preset, 'train', seed, index, perFamily);
   const questions = rng.shuffle(all.filter((q) => !only || only.includes(q.family)));
@@ -86,17 +91,19 @@ export function trainSequence(frames: number, seed: number, index: number, vocab
   const targets: TrainSequence['targets'] = [];
   let k = 0;
   for (let pos = 0; pos < encoded.n; pos++) if (encoded.ids[pos] === answerId) targets.push([pos, answerWords[k++]!]);
-  const attention = aux ? [...answerAttention(clip, questions, encoded, targets, absentToSink), ...questionAttention(encoded, targets, vocab), ...bindAttention(clip, encoded)] : [];
+  const attention = aux ? [...answerAttention(clip, questions, encoded, targets, absent), ...questionAttention(encoded, targets, vocab), ...bindAttention(clip, encoded)] : [];
   return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets, families: questions.map((q) => q.family), attention };
 }
 
-function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absentToSink: boolean): AttentionTarget[] {
+function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absent: AbsentEvidence): AttentionTarget[] {
   const { video, audio } = encoded.media;
   return questions.flatMap((q, i) => {
     const e = evidenceTokens(clip.scene, q.evidence, clip.preset);
-    const absent = absentToSink && q.family === 'object-exists' && e.video.length === 0;
-    const evidence = [...e.video.map((t) => video.pos[t]!), ...e.audio.map((t) => audio.pos[t]!), ...(e.withSink || absent ? [0] : [])];
-    return evidence.length > 0 ? [{ kind: 'answer' as const, row: answers[i]![0], evidence }] : [];
+    const row = answers[i]![0];
+    const none = absent !== 'none' && q.family === 'object-exists' && e.video.length === 0;
+    const extra = e.withSink || (none && absent === 'sink') ? [0] : none && absent === 'self' ? [row] : [];
+    const evidence = [...e.video.map((t) => video.pos[t]!), ...e.audio.map((t) => audio.pos[t]!), ...extra];
+    return evidence.length > 0 ? [{ kind: 'answer' as const, row, evidence }] : [];
   });
 }
 

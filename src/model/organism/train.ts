@@ -14,7 +14,7 @@ import { backward, type HeadProbe, type HeadSupervision } from './backward.js';
 import type { Batch } from './sequence.js';
 import { Adam } from './adam.js';
 import { makeBatch, makeVocabulary } from './sequence.js';
-import { curriculumFrames, trainSequence, type AttentionKind, type TrainSequence } from './train-data.js';
+import { curriculumFrames, trainSequence, type AbsentEvidence, type AttentionKind, type TrainSequence } from './train-data.js';
 import { accuracyReport, formatAccuracy, scoreSamples, type AccuracyReport } from './evaluate.js';
 import { saveOrganism } from './hf-folder.js';
 import { saveSafetensors, loadSafetensors } from './safetensors-io.js';
@@ -49,8 +49,8 @@ export interface TrainOptions {
   init?: string;
   /** The command that produced `init`, for the model card. */
   initCommand?: string;
-  /** Supervise object-exists "no" answers onto the sequence start (see trainSequence). */
-  absentToSink?: boolean;
+  /** Where object-exists "no" answers are supervised to look (see trainSequence; default 'none'). */
+  absentEvidence?: AbsentEvidence;
   arch?: Partial<OrganismConfig>;
   /**
    * Weight of the attention-supervision losses (0 = off): the answer row's head
@@ -182,7 +182,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const frames = curriculumFrames(step, o.steps, srng, o.minFrames, o.maxFrames, o.rampFraction);
     const clipBase = step * 256;
     const aux = o.auxWeight > 0;
-    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, aux, o.questionsPerFamily, o.families, o.absentToSink === true);
+    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, aux, o.questionsPerFamily, o.families, o.absentEvidence ?? 'none');
     const seqs = [next(0)];
     while ((seqs.length + 1) * seqs[0]!.encoded.n <= o.tokensPerBatch && seqs.length < 256) seqs.push(next(seqs.length));
     const batch = makeBatch(seqs.map((s) => s.encoded), seqs.map((s) => s.targets), vocab.pad);
