@@ -36,6 +36,9 @@ function problems(): Problem[] {
   }
   out.push({ kvHeads: 2, group: 4, headDim: 128, capacity: 3000, lengths: [3000, 1777], n: 1, dtype: 'f16', decode: true, needs: ALL_STAT_NEEDS });
   out.push({ kvHeads: 1, group: 7, headDim: 80, capacity: 1200, lengths: [1199], n: 40, dtype: 'bf16', decode: false, needs: ALL_STAT_NEEDS });
+  // Modality in runs: whole KV blocks of one modality (their flow is the block's Σp) next to mixed ones.
+  out.push({ kvHeads: 2, group: 4, headDim: 64, capacity: 2100, lengths: [2100, 1500], n: 1, dtype: 'f32', decode: true, needs: ALL_STAT_NEEDS, modalityRuns: 700 });
+  out.push({ kvHeads: 1, group: 2, headDim: 32, capacity: 1300, lengths: [1300], n: 9, dtype: 'f32', decode: false, needs: ALL_STAT_NEEDS, modalityRuns: 520 });
   return out;
 }
 

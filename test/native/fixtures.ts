@@ -14,6 +14,8 @@ export interface Problem {
   dtype: KVDType;
   decode: boolean;
   needs: StatNeeds;
+  /** Modality codes in runs of this many slots (as media spans lie in a cache); default: random per slot. */
+  modalityRuns?: number;
 }
 
 /** Builds AttendArgs for a problem: K/V, q in [-1.5, 1.5]; positions ascending with gaps. */
@@ -36,7 +38,8 @@ export function buildArgs(p: Problem, seed: number): AttendArgs {
     let pos = Math.floor(rand() * 3);
     for (let j = 0; j < capacity; j++) {
       positions[h * capacity + j] = pos;
-      modality[h * capacity + j] = Math.floor(rand() * 4);
+      const code = Math.floor(rand() * 4);
+      modality[h * capacity + j] = p.modalityRuns ? Math.floor(j / p.modalityRuns) % 4 : code;
       if (j < p.lengths[h]!) maxPos = Math.max(maxPos, pos);
       pos += 1 + Math.floor(rand() * 3);
     }

@@ -77,9 +77,16 @@ int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp
 
 namespace {
 
-void zero_stats(const kvp_stats_out &st, size_t slots, size_t rows, size_t flows) {
-  for (float *f : {st.cumulative, st.window, st.last_query, st.text_column, st.redistributed})
-    if (f) std::fill(f, f + slots, 0.f);
+/** Zeroes the statistics. With `tailsOnly`, slot arrays only past each head's length: pass 2
+ *  zeroes the slots it covers itself, in parallel, right before accumulating into them. */
+void zero_stats(const kvp_stats_out &st, const kvp_kv_layout &kv, bool tailsOnly, size_t rows, size_t flows) {
+  for (float *f : {st.cumulative, st.window, st.last_query, st.text_column, st.redistributed}) {
+    if (!f) continue;
+    for (int h = 0; h < kv.kv_heads; h++) {
+      float *head = f + size_t(h) * kv.capacity;
+      std::fill(head + (tailsOnly ? kv.lengths[h] : 0), head + kv.capacity, 0.f);
+    }
+  }
   if (st.row_entropy) std::fill(st.row_entropy, st.row_entropy + rows, 0.f);
   if (st.flows) std::fill(st.flows, st.flows + flows, 0.0);
 }
@@ -94,7 +101,7 @@ extern "C" int kvp_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, kvp
   kvp_stats_out st = stIn ? *stIn : none;
   if (st.window && st.window_tokens == 0) st.window = nullptr;
   const size_t M2 = KVP_MODALITIES * KVP_MODALITIES;
-  zero_stats(st, size_t(kv->kv_heads) * kv->capacity, size_t(kv->kv_heads) * a->n, kv->kv_heads * M2);
+  zero_stats(st, *kv, a->n > 0, size_t(kv->kv_heads) * a->n, kv->kv_heads * M2);
   if (a->n == 0) return KVP_OK;
 
   AttendPlan p{};

@@ -51,6 +51,28 @@ static inline void finish_row(const AttendPlan &p, int h, int qb, int i, int g, 
   }
 }
 
+/** The block's modality code when every slot has the same one, else -1. */
+static inline int uniform_modality(const uint8_t *mod, int nb) {
+  for (int j = 1; j < nb; j++) if (mod[j] != mod[0]) return -1;
+  return nb > 0 ? mod[0] : -1;
+}
+
+/** fl[m] += Σ_{j: mod[j] = m} p[j]: four independent sums (a scatter into fl would chain every
+ *  slot through one memory location). */
+static inline void add_flows(const float *p, const uint8_t *mod, int nb, float *fl) {
+  static_assert(KVP_MODALITIES == 4, "add_flows sums four modalities");
+  float f0 = 0.f, f1 = 0.f, f2 = 0.f, f3 = 0.f;
+  for (int j = 0; j < nb; j++) {
+    const float x = p[j];
+    const uint8_t m = mod[j];
+    f0 += m == 0 ? x : 0.f;
+    f1 += m == 1 ? x : 0.f;
+    f2 += m == 2 ? x : 0.f;
+    f3 += m == 3 ? x : 0.f;
+  }
+  fl[0] += f0; fl[1] += f1; fl[2] += f2; fl[3] += f3;
+}
+
 template <class S> struct AttendKernels {
   using O = Vec<S>;
 
@@ -90,6 +112,7 @@ template <class S> struct AttendKernels {
       const char *nextK = pfNext ? static_cast<const char *>(kv.keys) + (off + size_t(p.bk) * D) * es : nullptr;
       const char *nextV = pfNext ? static_cast<const char *>(kv.values) + (off + size_t(p.bk) * D) * es : nullptr;
       const float *V = nullptr;
+      const int blockMod = p.wantFlows ? uniform_modality(kmod + b0, nb) : -1;
       for (int i = i0; i < i1; i++) {
         const int qp = qpos[i];
         if (minP > qp) {
@@ -131,7 +154,10 @@ template <class S> struct AttendKernels {
           if (rowExtras) {
             if (allVis) t[r] += O::dot(pg, sg, nb);
             else for (int j = 0; j < nb; j++) if (pg[j] > 0.f) t[r] += pg[j] * sg[j];
-            if (p.wantFlows) for (int j = 0; j < nb; j++) flr[kmod[b0 + j]] += pg[j];
+            if (p.wantFlows) {
+              if (blockMod >= 0) flr[blockMod] += sum;  // one modality: the block's mass is Σp
+              else add_flows(pg, kmod + b0, nb, flr);
+            }
           }
         }
         if (!live) continue;
@@ -197,12 +223,14 @@ template <class S> struct AttendKernels {
     const kvp_kv_layout &kv = *p.kv;
     const int32_t *kpos = kv.positions + size_t(h) * p.cap + c0;
     thread_local std::vector<float> buf;
-    buf.resize(size_t(2) * cn + (p.scores ? 0 : size_t(cn) * D));
-    float *s = buf.data(), *pr = s + cn, *tmpK = pr + cn;
+    buf.resize(size_t(3) * cn + (p.scores ? 0 : size_t(cn) * D));
+    float *s = buf.data(), *pr = s + cn, *P = pr + cn, *tmpK = P + cn;
     const float *K = p.scores ? nullptr : O::as_f32(kv.keys, kv.dtype, (size_t(h) * p.cap + c0) * D, cn * D, tmpK);
     int minP = kpos[0], maxP = kpos[0];
     for (int j = 1; j < cn; j++) { minP = std::min(minP, kpos[j]); maxP = std::max(maxP, kpos[j]); }
     const size_t so = size_t(h) * p.cap + c0;
+    for (float *f : {st.cumulative, st.window, st.last_query, st.text_column, st.redistributed})
+      if (f) std::fill_n(f + so, cn, 0.f);
     for (int i = 0; i < n; i++) {
       const int qp = p.a->q_positions[i];
       const float wc = st.cumulative ? 1.f : 0.f, ww = (st.window && i >= p.windowFrom) ? 1.f : 0.f;
@@ -210,6 +238,9 @@ template <class S> struct AttendKernels {
       const float wt = (st.text_column && p.a->q_modality[i] == 0) ? 1.f : 0.f;
       const float wr = st.redistributed ? float(qp) + 1.f : 0.f;
       if ((wc == 0.f && ww == 0.f && wl == 0.f && wt == 0.f && wr == 0.f) || minP > qp) continue;
+      // Every statistic is a per-row multiple of P = Σ_g p_g: sum the group first, then one
+      // accumulate per statistic (not one per statistic and query head).
+      bool any = false;
       for (int g = 0; g < G; g++) {
         const float L = p.lse[(size_t(h) * n + i) * G + g];
         if (L == kNegInf) continue;
@@ -223,13 +254,16 @@ template <class S> struct AttendKernels {
             s[j] = (allVis || kpos[j] <= qp) ? p.a->scale * O::dot(qr, K + size_t(j) * D, D) : kNegInf;
           sr = s;
         }
-        O::exp_sub(sr, pr, cn, L);
-        if (wc != 0.f) O::axpy(wc, pr, st.cumulative + so, cn);
-        if (ww != 0.f) O::axpy(ww, pr, st.window + so, cn);
-        if (wl != 0.f) O::axpy(wl, pr, st.last_query + so, cn);
-        if (wt != 0.f) O::axpy(wt, pr, st.text_column + so, cn);
-        if (wr != 0.f) O::axpy(wr, pr, st.redistributed + so, cn);
+        O::exp_sub(sr, any ? pr : P, cn, L);
+        if (any) O::axpy(1.f, pr, P, cn);
+        any = true;
       }
+      if (!any) continue;
+      if (wc != 0.f) O::axpy(wc, P, st.cumulative + so, cn);
+      if (ww != 0.f) O::axpy(ww, P, st.window + so, cn);
+      if (wl != 0.f) O::axpy(wl, P, st.last_query + so, cn);
+      if (wt != 0.f) O::axpy(wt, P, st.text_column + so, cn);
+      if (wr != 0.f) O::axpy(wr, P, st.redistributed + so, cn);
     }
     if (st.redistributed) {
       for (int j = 0; j < cn; j++) {
