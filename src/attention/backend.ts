@@ -52,6 +52,12 @@ export interface AttendArgs {
   needs: StatNeeds;
   /** Optional preallocated output [n][qHeads][headDim]; allocated when absent. */
   out?: Float32Array;
+  /**
+   * Statistics returned by an earlier call that the caller no longer needs: a backend may
+   * overwrite their arrays instead of allocating new ones (the native backend does when the
+   * shapes still match; the TS reference ignores it). They are invalid after this call.
+   */
+  reuse?: AttentionStats;
 }
 
 export interface AttendResult {

@@ -81,7 +81,10 @@ export class CacheSession implements CacheSessionApi {
     return this.layerBudgets.slice();
   }
 
-  /** Statistics of layer l's most recent attend() (undefined before the first). */
+  /**
+   * Statistics of layer l's most recent attend() (undefined before the first). Valid until the
+   * next attend() of layer l, which may overwrite their arrays in place: copy what you keep.
+   */
   lastStats(l: number): AttentionStats | undefined {
     this.layer(l);
     return this.stats[l];
@@ -98,7 +101,8 @@ export class CacheSession implements CacheSessionApi {
     if (!(qPositions instanceof Int32Array)) throw new TypeError(`layer ${l} attend: qPositions must be an Int32Array [n]`);
     const n = qPositions.length;
     const t0 = performance.now();
-    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(), scale: this.resolved.scale, needs: this.needs, out });
+    // The layer's previous statistics are replaced by this call: the backend may write into them.
+    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(), scale: this.resolved.scale, needs: this.needs, out, reuse: this.stats[l] });
     if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
     this.stats[l] = res.stats;
     this.statsVersion[l] = cache.version;

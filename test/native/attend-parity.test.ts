@@ -89,4 +89,36 @@ describe.skipIf(!addon)('native attend matches the TS reference', () => {
     expect(Array.from(out.subarray(0, 32)).every((v) => v === 0)).toBe(true);
     expect(worstRatio(out, referenceAttend(args).out, ATOL, RTOL)).toBeLessThanOrEqual(1);
   });
+
+  it('reuse: statistics of an earlier call are overwritten in place when the shapes still match', () => {
+    const p: Problem = { kvHeads: 2, group: 4, headDim: 32, capacity: 600, lengths: [600, 411], n: 1, dtype: 'f32', decode: true, needs: ALL_STAT_NEEDS };
+    const backend = new NativeBackend(addon!);
+    const first = backend.attend(buildArgs(p, 21));
+    const args = buildArgs(p, 22);
+    const fresh = backend.attend(args);
+    const again = backend.attend({ ...args, reuse: first.stats });
+    for (const key of STAT_KEYS) {
+      const mine = again.stats[key]!;
+      mine.forEach((head, h) => expect(Array.from(head)).toEqual(Array.from(fresh.stats[key]![h]!)));
+      expect(mine[0]!.buffer).toBe(first.stats[key]![0]!.buffer); // written into, not allocated
+    }
+    // A grown cache cannot take the old arrays: fresh ones, same values as without reuse.
+    const grown = buildArgs({ ...p, capacity: 700, lengths: [700, 411] }, 23);
+    const g = backend.attend({ ...grown, reuse: again.stats });
+    expect(g.stats.cumulative![0]!.buffer).not.toBe(again.stats.cumulative![0]!.buffer);
+    expect(worstRatio(g.stats.cumulative![0]!, backend.attend(grown).stats.cumulative![0]!, ATOL, RTOL)).toBeLessThanOrEqual(1);
+  });
+
+  it('statsInto is validated: element type, length and aliasing are errors naming the array', () => {
+    const p: Problem = { kvHeads: 1, group: 2, headDim: 8, capacity: 10, lengths: [10], n: 2, dtype: 'f32', decode: false, needs: { cumulative: true, flows: true } };
+    const args = buildArgs(p, 5);
+    expect(() => addon!.attend({ ...args, statsInto: { cumulative: new Float32Array(9) } })).toThrow(/statsInto\.cumulative .* has 9 elements; expected 10/);
+    expect(() => addon!.attend({ ...args, statsInto: { flows: new Float32Array(16) as unknown as Float64Array } })).toThrow(/statsInto\.flows .* must be a Float64Array/);
+    const out = new Float32Array(args.q.length + 10);
+    expect(() => addon!.attend({ ...args, out: out.subarray(0, args.q.length), statsInto: { cumulative: out.subarray(args.q.length - 2, args.q.length + 8) } })).toThrow(/statsInto\.cumulative overlaps/);
+    const into = { cumulative: new Float32Array(10).fill(7) };
+    const r = addon!.attend({ ...args, statsInto: into });
+    expect(r.stats.cumulative).toBe(into.cumulative);
+    expect(Array.from(into.cumulative)).toEqual(Array.from(addon!.attend(args).stats.cumulative!));
+  });
 });

@@ -53,6 +53,27 @@ describe.skipIf(!addon)('native boundary fuzz', () => {
     expect(ran + threw).toBe(3000);
   });
 
+  it('attend survives junk statsInto (types, lengths, aliases of q/out/K/V)', () => {
+    const rand = mulberry32(77);
+    const base = buildArgs({ kvHeads: 2, group: 2, headDim: 8, capacity: 6, lengths: [6, 3], n: 3, dtype: 'f32', decode: false, needs: { cumulative: true, window: 2, flows: true, rowEntropy: true } }, 1);
+    const views = (a: Float32Array) => [a, a.subarray(1), a.subarray(0, 12)];
+    const candidates: unknown[] = [undefined, null, 3, 'x', [], {}, new Float32Array(12), new Float32Array(11), new Float64Array(32), new Float64Array(12), new Uint8Array(12), ...views(base.q), ...views(base.kv.keys as Float32Array), ...views(base.kv.values as Float32Array)];
+    const keys = ['cumulative', 'window', 'flows', 'rowEntropy', 'lastQuery'];
+    let threw = 0;
+    for (let t = 0; t < 600; t++) {
+      const into: Record<string, unknown> = {};
+      for (const k of keys) if (rand() < 0.5) into[k] = candidates[Math.floor(rand() * candidates.length)];
+      try {
+        addon!.attend({ ...base, statsInto: (rand() < 0.1 ? candidates[Math.floor(rand() * candidates.length)] : into) as never });
+      } catch (err) {
+        expect(err).toBeInstanceOf(Error);
+        expect((err as Error).message).toMatch(/^kvprism native /);
+        threw++;
+      }
+    }
+    expect(threw).toBeGreaterThan(200);
+  });
+
   it('ops and cache functions reject junk with errors, never crash', () => {
     const rand = mulberry32(7);
     const values: unknown[] = [undefined, null, -1, 0, 3, 1e12, NaN, 'f32', 'x', {}, new Float32Array(4), new Uint16Array(4), new Int32Array([0, 9]), new Uint8Array(2)];

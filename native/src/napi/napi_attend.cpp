@@ -1,7 +1,9 @@
 // attend(args) for Node: args mirrors AttendArgs (src/attention/backend.ts). Returns
 // { out, stats } with slot-aligned statistics as flat [kvHeads][capacity] Float32Arrays
 // (the TS side takes each head's first lengths[h] entries), flows as [kvHeads][16] Float64Array
-// and rowEntropy as [kvHeads][n] Float32Array.
+// and rowEntropy as [kvHeads][n] Float32Array. args.statsInto (optional, same keys and shapes)
+// hands in arrays to overwrite instead of allocating.
+#include <vector>
 #include "napi_bindings.h"
 #include "napi_util.h"
 
@@ -103,9 +105,40 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   const size_t slots = size_t(kv.kv_heads) * kv.capacity;
   Napi::Object stats = Napi::Object::New(env);
   kvp_stats_out st{};
+  // args.statsInto: caller-owned arrays the kernels overwrite instead of allocating fresh
+  // ones (a decode step would otherwise page-fault in megabytes of new arrays per layer).
+  Napi::Value intoV = o.Get("statsInto");
+  const bool haveInto = !intoV.IsUndefined() && !intoV.IsNull();
+  Napi::Object into = haveInto ? object_arg(env, intoV, "attend: args.statsInto") : Napi::Object();
+  // A reused array must not alias what the kernels read or write elsewhere.
+  std::vector<std::pair<const void *, size_t>> taken = {{a.q, size_t(qLen) * 4}, {a.out, size_t(qLen) * 4}};
+  const size_t kvBytes = slots * size_t(kv.head_dim) * (kv.dtype == KVP_F32 ? 4 : 2);
+  taken.push_back({kv.keys, kvBytes});
+  taken.push_back({kv.values, kvBytes});
+  auto claim = [&](Napi::TypedArray arr, const char *name) {
+    const void *p = static_cast<uint8_t *>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+    const size_t bytes = arr.ByteLength();
+    for (auto &[q, n] : taken)
+      if (ranges_overlap(p, bytes, q, n))
+        throw_range(env, std::string("attend: args.statsInto.") + name + " overlaps q, out, the K/V buffers or another statistic");
+    taken.push_back({p, bytes});
+  };
+  auto reused = [&](const char *name) -> Napi::Value {
+    if (!haveInto) return env.Undefined();
+    Napi::Value v = into.Get(name);
+    return v.IsUndefined() || v.IsNull() ? env.Undefined() : v;
+  };
   auto slotStat = [&](bool on, const char *name) -> float * {
     if (!on) return nullptr;
-    Napi::Float32Array arr = Napi::Float32Array::New(env, slots);
+    Napi::Value r = reused(name);
+    Napi::Float32Array arr;
+    if (r.IsUndefined()) {
+      arr = Napi::Float32Array::New(env, slots);
+    } else {
+      typed_arg<float>(env, r, std::string("attend: args.statsInto.") + name + " ([kvHeads][capacity])", napi_float32_array, int64_t(slots));
+      arr = r.As<Napi::Float32Array>();
+      claim(arr, name);
+    }
     stats.Set(name, arr);
     return arr.Data();
   };
@@ -116,12 +149,30 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   st.text_column = slotStat(needs.textColumn, "textColumn");
   st.redistributed = slotStat(needs.redistributed, "redistributed");
   if (needs.flows) {
-    Napi::Float64Array f = Napi::Float64Array::New(env, size_t(kv.kv_heads) * KVP_MODALITIES * KVP_MODALITIES);
+    const size_t count = size_t(kv.kv_heads) * KVP_MODALITIES * KVP_MODALITIES;
+    Napi::Value r = reused("flows");
+    Napi::Float64Array f;
+    if (r.IsUndefined()) {
+      f = Napi::Float64Array::New(env, count);
+    } else {
+      typed_arg<double>(env, r, "attend: args.statsInto.flows ([kvHeads][16])", napi_float64_array, int64_t(count));
+      f = r.As<Napi::Float64Array>();
+      claim(f, "flows");
+    }
     stats.Set("flows", f);
     st.flows = f.Data();
   }
   if (needs.rowEntropy) {
-    Napi::Float32Array e = Napi::Float32Array::New(env, size_t(kv.kv_heads) * a.n);
+    const size_t count = size_t(kv.kv_heads) * a.n;
+    Napi::Value r = reused("rowEntropy");
+    Napi::Float32Array e;
+    if (r.IsUndefined()) {
+      e = Napi::Float32Array::New(env, count);
+    } else {
+      typed_arg<float>(env, r, "attend: args.statsInto.rowEntropy ([kvHeads][n])", napi_float32_array, int64_t(count));
+      e = r.As<Napi::Float32Array>();
+      claim(e, "rowEntropy");
+    }
     stats.Set("rowEntropy", e);
     st.row_entropy = e.Data();
   }

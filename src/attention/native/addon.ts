@@ -24,7 +24,8 @@ export interface RawStats {
 }
 
 /** The addon takes exactly the backend's AttendArgs. */
-export type RawAttendArgs = AttendArgs;
+/** AttendArgs as the addon takes them; `statsInto` holds flat arrays of earlier calls to overwrite. */
+export type RawAttendArgs = AttendArgs & { statsInto?: RawStats };
 
 export interface AddonInfo {
   /** Instruction set of the CPU kernels: avx512 | avx2 | neon | scalar. */

@@ -35,6 +35,36 @@ export function unpackStats(raw: RawStats, args: AttendArgs): AttentionStats {
   return stats;
 }
 
+/**
+ * The flat [kvHeads][stride] array behind per-head views this backend returned, when it still
+ * has exactly `total` entries (the cache may have grown since); else undefined.
+ */
+function flatBehind<T extends Float32Array | Float64Array>(views: T[] | undefined, total: number, make: (b: ArrayBufferLike, n: number) => T): T | undefined {
+  const v0 = views?.[0];
+  if (!v0 || v0.byteOffset !== 0 || v0.buffer.byteLength !== total * v0.BYTES_PER_ELEMENT) return undefined;
+  if (!views!.every((v) => v.buffer === v0.buffer)) return undefined;
+  return make(v0.buffer, total);
+}
+
+/** RawStats to overwrite, from statistics an earlier call returned (see AttendArgs.reuse). */
+export function reusableStats(reuse: AttentionStats | undefined, args: AttendArgs): RawStats | undefined {
+  if (!reuse) return undefined;
+  const { kvHeads, capacity } = args.kv;
+  const slots = kvHeads * capacity;
+  const f32 = (b: ArrayBufferLike, n: number) => new Float32Array(b, 0, n);
+  const raw: RawStats = {
+    cumulative: flatBehind(reuse.cumulative, slots, f32),
+    window: flatBehind(reuse.window, slots, f32),
+    lastQuery: flatBehind(reuse.lastQuery, slots, f32),
+    textColumn: flatBehind(reuse.textColumn, slots, f32),
+    redistributed: flatBehind(reuse.redistributed, slots, f32),
+    flows: flatBehind(reuse.flows, kvHeads * FLOW_STRIDE * FLOW_STRIDE, (b, n) => new Float64Array(b, 0, n)),
+    rowEntropy: flatBehind(reuse.rowEntropy, kvHeads * args.n, f32),
+  };
+  for (const k of Object.keys(raw) as (keyof RawStats)[]) if (!raw[k]) delete raw[k];
+  return raw;
+}
+
 export class NativeBackend implements ComputeBackend {
   readonly name: 'cpu' | 'cuda';
 
@@ -48,7 +78,9 @@ export class NativeBackend implements ComputeBackend {
 
   attend(args: AttendArgs): AttendResult {
     if (!args || typeof args !== 'object') throw new TypeError('attend: args must be an AttendArgs object');
-    const raw = this.name === 'cuda' ? this.addon.attendCuda(args) : this.addon.attend(args);
+    const { reuse, ...rest } = args;
+    const call = reuse ? { ...rest, statsInto: reusableStats(reuse, args) } : rest;
+    const raw = this.name === 'cuda' ? this.addon.attendCuda(call) : this.addon.attend(call);
     return { out: raw.out, stats: unpackStats(raw.stats, args) };
   }
 
