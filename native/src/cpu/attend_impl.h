@@ -77,15 +77,21 @@ template <class S> struct AttendKernels {
   using O = Vec<S>;
 
   static void pass1(const AttendPlan &p, int task) {
+    with_loader<S>(p.kv->dtype, [&](auto ld) { pass1_as<decltype(ld)>(p, task); });
+  }
+
+  /** Pass 1 reading K/V through loader Ld (16-bit rows are widened in the loads). */
+  template <class Ld> static void pass1_as(const AttendPlan &p, int task) {
+    using T = typename Ld::T;
     const int h = task / (p.nQBlocks * p.splits), qb = (task / p.splits) % p.nQBlocks, sp = task % p.splits;
     const int i0 = qb * p.qBlock, i1 = std::min(p.n, i0 + p.qBlock), G = p.G, D = p.D;
     const int R = (i1 - i0) * G;
     int j0, j1;
     p.splitRange(h, sp, j0, j1);
     thread_local std::vector<float> buf;
-    buf.resize(size_t(R) * (D + 7) + size_t(p.bk) * (2 * D + 2 * G));
+    buf.resize(size_t(R) * (D + 7) + size_t(p.bk) * 2 * G);
     float *m = buf.data(), *l = m + R, *t = l + R, *fl = t + R, *acc = fl + size_t(R) * 4;
-    float *tmpK = acc + size_t(R) * D, *tmpV = tmpK + size_t(p.bk) * D, *s = tmpV + size_t(p.bk) * D, *pr = s + size_t(p.bk) * G;
+    float *s = acc + size_t(R) * D, *pr = s + size_t(p.bk) * G;
     std::fill(m, m + R, kNegInf);
     std::fill(l, fl + size_t(R) * 4 + size_t(R) * D, 0.f);
     const kvp_kv_layout &kv = *p.kv;
@@ -105,13 +111,13 @@ template <class S> struct AttendKernels {
         continue;
       }
       const size_t off = (size_t(h) * p.cap + b0) * D;
-      const float *K = O::as_f32(kv.keys, kv.dtype, off, nb * D, tmpK);
+      const T *K = static_cast<const T *>(kv.keys) + off;
       // Decode (one query token): the next block's K and V stream in while this one computes.
       const int es = kv.dtype == KVP_F32 ? 4 : 2, rowBytes = D * es;
       const bool pfNext = g_prefetchNext && i1 - i0 == 1 && b0 + p.bk < j1;
       const char *nextK = pfNext ? static_cast<const char *>(kv.keys) + (off + size_t(p.bk) * D) * es : nullptr;
       const char *nextV = pfNext ? static_cast<const char *>(kv.values) + (off + size_t(p.bk) * D) * es : nullptr;
-      const float *V = nullptr;
+      const T *V = static_cast<const T *>(kv.values) + off;
       const int blockMod = p.wantFlows ? uniform_modality(kmod + b0, nb) : -1;
       for (int i = i0; i < i1; i++) {
         const int qp = qpos[i];
@@ -128,7 +134,7 @@ template <class S> struct AttendKernels {
           for (int k = 0; k < rn; k++) { qs[k] = p.a->q + p.qIndex(i, h, g0 + k); ss[k] = s + size_t(g0 + k) * p.bk; }
           const bool lead = g0 == 0 && i == i0;
           const float *touchV = lead && !pfNext && kv.dtype == KVP_F32 ? static_cast<const float *>(kv.values) + off : nullptr;
-          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value>(qs, K, nb, D, p.a->scale, ss, touchV, lead ? nextK : nullptr, rowBytes); });
+          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, nb, D, p.a->scale, ss, touchV, lead ? nextK : nullptr, rowBytes); });
         }
         int live = 0;
         for (int g = 0; g < G; g++) {
@@ -162,13 +168,12 @@ template <class S> struct AttendKernels {
         }
         if (!live) continue;
         // P·V for the group: each V vector feeds every head's accumulator.
-        if (!V) V = O::as_f32(kv.values, kv.dtype, off, nb * D, tmpV);
         for (int g0 = 0; g0 < G; g0 += 4) {
           const int rn = std::min(4, G - g0);
           const float *ps[4];
           float *as[4];
           for (int k = 0; k < rn; k++) { ps[k] = pr + size_t(g0 + k) * p.bk; as[k] = acc + size_t((i - i0) * G + g0 + k) * D; }
-          rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value>(ps, V, nb, D, as, g0 == 0 ? nextV : nullptr, rowBytes); });
+          rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, Ld>(ps, V, nb, D, as, g0 == 0 ? nextV : nullptr, rowBytes); });
         }
       }
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include "../../include/kvprism.h"
+#include "half.h"
 
 namespace kvp {
 
@@ -21,9 +22,48 @@ extern bool g_prefetchNext;
 #endif
 constexpr int PFL = KVP_PFL;
 
+/** How a kernel reads K/V elements of one storage dtype as f32: a vector of W (`vec`) or one
+ *  (`one`). 16-bit rows are widened inside the load, so they stream at half the bytes. */
+template <class S> struct LoadF32 {
+  using T = float;
+  static typename S::V vec(const float *p) { return S::load(p); }
+  static float one(const float *p) { return *p; }
+};
+template <class S> struct LoadF16 {
+  using T = uint16_t;
+  static typename S::V vec(const uint16_t *p) { return S::load_f16(p); }
+  static float one(const uint16_t *p) { return kvp::f16_to_f32(*p); }
+};
+template <class S> struct LoadBF16 {
+  using T = uint16_t;
+  static typename S::V vec(const uint16_t *p) { return S::load_bf16(p); }
+  static float one(const uint16_t *p) { return kvp::bf16_to_f32(*p); }
+};
+
+/** Calls fn(Loader{}) with the loader of a K/V dtype. */
+template <class S, class F> inline void with_loader(kvp_dtype dt, F &&fn) {
+  if (dt == KVP_F16) fn(LoadF16<S>{});
+  else if (dt == KVP_BF16) fn(LoadBF16<S>{});
+  else fn(LoadF32<S>{});
+}
+
 template <class S> struct Vec {
   using V = typename S::V;
   static constexpr int W = S::W;
+
+  /** Σ a[i]·b[i] with b read through loader Ld (K rows of any storage dtype). */
+  template <class Ld> static float dot_ld(const float *a, const typename Ld::T *b, int n) {
+    V s0 = S::zero(), s1 = S::zero();
+    int i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      s0 = S::fma(S::load(a + i), Ld::vec(b + i), s0);
+      s1 = S::fma(S::load(a + i + W), Ld::vec(b + i + W), s1);
+    }
+    for (; i + W <= n; i += W) s0 = S::fma(S::load(a + i), Ld::vec(b + i), s0);
+    float r = S::hsum(S::add(s0, s1));
+    for (; i < n; i++) r += a[i] * Ld::one(b + i);
+    return r;
+  }
 
   /** Σ a[i]·b[i], i < n. Four accumulators hide FMA latency. */
   static float dot(const float *a, const float *b, int n) {
@@ -89,26 +129,26 @@ template <class S> struct Vec {
 
   /** acc[d] += Σ_j p[j]·V[j·ld + d] for j < nb, d < D: the P·V product of one block, with the
    *  accumulator held in registers C vectors at a time (no store→load chain per slot). */
-  template <int C> static void pv_chunk(const float *p, const float *Vb, int nb, int ld, float *acc) {
+  template <int C, class Ld = LoadF32<S>> static void pv_chunk(const float *p, const typename Ld::T *Vb, int nb, int ld, float *acc) {
     V a[C];
     for (int c = 0; c < C; c++) a[c] = S::load(acc + c * W);
     for (int j = 0; j < nb; j++) {
       if (p[j] == 0.f) continue;
       const V pj = S::set1(p[j]);
-      const float *v = Vb + size_t(j) * ld;
-      for (int c = 0; c < C; c++) a[c] = S::fma(pj, S::load(v + c * W), a[c]);
+      const typename Ld::T *v = Vb + size_t(j) * ld;
+      for (int c = 0; c < C; c++) a[c] = S::fma(pj, Ld::vec(v + c * W), a[c]);
     }
     for (int c = 0; c < C; c++) S::store(acc + c * W, a[c]);
   }
 
   /** As pv_chunk over `width` columns of V rows with stride ld. */
-  static void pv(const float *p, const float *Vb, int nb, int ld, float *acc, int width) {
+  template <class Ld = LoadF32<S>> static void pv(const float *p, const typename Ld::T *Vb, int nb, int ld, float *acc, int width) {
     int d = 0;
-    for (; d + 4 * W <= width; d += 4 * W) pv_chunk<4>(p, Vb + d, nb, ld, acc + d);
-    for (; d + W <= width; d += W) pv_chunk<1>(p, Vb + d, nb, ld, acc + d);
+    for (; d + 4 * W <= width; d += 4 * W) pv_chunk<4, Ld>(p, Vb + d, nb, ld, acc + d);
+    for (; d + W <= width; d += W) pv_chunk<1, Ld>(p, Vb + d, nb, ld, acc + d);
     for (; d < width; d++) {
       float a = acc[d];
-      for (int j = 0; j < nb; j++) a += p[j] * Vb[size_t(j) * ld + d];
+      for (int j = 0; j < nb; j++) a += p[j] * Ld::one(Vb + size_t(j) * ld + d);
       acc[d] = a;
     }
   }
@@ -137,8 +177,9 @@ template <class S> struct Vec {
   /** s[r][j] = scale · q[r]·K[j] for r < R query rows and j < nb slots (K rows of stride D):
    *  each K vector load feeds R FMAs and each q load NS, so the group's query heads share one
    *  pass over the block. */
-  template <int R> static void qk_rows(const float *const *q, const float *K, int nb, int D, float scale, float *const *s,
-                                      const float *touchV = nullptr, const char *nextK = nullptr, int rowBytes = 0) {
+  template <int R, class Ld = LoadF32<S>>
+  static void qk_rows(const float *const *q, const typename Ld::T *K, int nb, int D, float scale, float *const *s,
+                      const float *touchV = nullptr, const char *nextK = nullptr, int rowBytes = 0) {
     constexpr int NS = W == 8 ? 2 : 4;  // slots per pass: R·NS accumulators fit the register file
     int j = 0;
     for (; j + NS <= nb; j += NS) {
@@ -162,7 +203,7 @@ template <class S> struct Vec {
       int d = 0;
       for (; d + W <= D; d += W) {
         V kv[NS];
-        for (int t = 0; t < NS; t++) kv[t] = S::load(K + size_t(j + t) * D + d);
+        for (int t = 0; t < NS; t++) kv[t] = Ld::vec(K + size_t(j + t) * D + d);
         for (int r = 0; r < R; r++) {
           const V qv = S::load(q[r] + d);
           for (int t = 0; t < NS; t++) a[r][t] = S::fma(qv, kv[t], a[r][t]);
@@ -180,17 +221,18 @@ template <class S> struct Vec {
       for (int r = 0; r < R; r++)
         for (int t = 0; t < NS; t++) {
           float v = S::hsum(a[r][t]);
-          for (int dd = d; dd < D; dd++) v += q[r][dd] * K[size_t(j + t) * D + dd];
+          for (int dd = d; dd < D; dd++) v += q[r][dd] * Ld::one(K + size_t(j + t) * D + dd);
           s[r][j + t] = scale * v;
         }
     }
     for (; j < nb; j++)
-      for (int r = 0; r < R; r++) s[r][j] = scale * dot(q[r], K + size_t(j) * D, D);
+      for (int r = 0; r < R; r++) s[r][j] = scale * dot_ld<Ld>(q[r], K + size_t(j) * D, D);
   }
 
   /** acc[r][d] += Σ_j p[r][j]·V[j][d] for r < R rows: each V vector load feeds R FMAs. */
-  template <int R> static void pv_rows(const float *const *p, const float *Vb, int nb, int D, float *const *acc,
-                                      const char *nextV = nullptr, int rowBytes = 0) {
+  template <int R, class Ld = LoadF32<S>>
+  static void pv_rows(const float *const *p, const typename Ld::T *Vb, int nb, int D, float *const *acc,
+                      const char *nextV = nullptr, int rowBytes = 0) {
     constexpr int C = W == 8 ? 2 : 4;  // vectors of D per pass
     int d = 0;
     for (; d + C * W <= D; d += C * W) {
@@ -203,7 +245,7 @@ template <class S> struct Vec {
         for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
         if (!any) continue;
         V vv[C];
-        for (int c = 0; c < C; c++) vv[c] = S::load(Vb + size_t(j) * D + d + c * W);
+        for (int c = 0; c < C; c++) vv[c] = Ld::vec(Vb + size_t(j) * D + d + c * W);
         for (int r = 0; r < R; r++) {
           const V pr = S::set1(p[r][j]);
           for (int c = 0; c < C; c++) a[r][c] = S::fma(pr, vv[c], a[r][c]);
@@ -212,7 +254,7 @@ template <class S> struct Vec {
       for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) S::store(acc[r] + d + c * W, a[r][c]);
     }
     if (d < D)
-      for (int r = 0; r < R; r++) pv(p[r], Vb + d, nb, D, acc[r] + d, D - d);
+      for (int r = 0; r < R; r++) pv<Ld>(p[r], Vb + d, nb, D, acc[r] + d, D - d);
   }
 
   /** Returns a pointer to `count` f32 values of a K/V row range: src itself for f32,

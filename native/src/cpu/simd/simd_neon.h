@@ -11,6 +11,9 @@ struct SimdNeon {
   static V zero() { return vdupq_n_f32(0.f); }
   static V set1(float x) { return vdupq_n_f32(x); }
   static V load(const float *p) { return vld1q_f32(p); }
+  /** W f16 / bf16 values widened to f32 in the load. */
+  static V load_f16(const uint16_t *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+  static V load_bf16(const uint16_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
   static void store(float *p, V v) { vst1q_f32(p, v); }
   static V add(V a, V b) { return vaddq_f32(a, b); }
   static V mul(V a, V b) { return vmulq_f32(a, b); }

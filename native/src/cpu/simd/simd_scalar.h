@@ -12,6 +12,8 @@ struct SimdScalar {
   static V zero() { return 0.f; }
   static V set1(float x) { return x; }
   static V load(const float *p) { return *p; }
+  static V load_f16(const uint16_t *p) { return kvp::f16_to_f32(*p); }
+  static V load_bf16(const uint16_t *p) { return kvp::bf16_to_f32(*p); }
   static void store(float *p, V v) { *p = v; }
   static V add(V a, V b) { return a + b; }
   static V mul(V a, V b) { return a * b; }
