@@ -3,6 +3,7 @@
 // (the TS side takes each head's first lengths[h] entries), flows as [kvHeads][16] Float64Array
 // and rowEntropy as [kvHeads][n] Float32Array. args.statsInto (optional, same keys and shapes)
 // hands in arrays to overwrite instead of allocating.
+#include <type_traits>
 #include <vector>
 #include "napi_bindings.h"
 #include "napi_util.h"
@@ -128,19 +129,24 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
     Napi::Value v = into.Get(name);
     return v.IsUndefined() || v.IsNull() ? env.Undefined() : v;
   };
-  auto slotStat = [&](bool on, const char *name) -> float * {
-    if (!on) return nullptr;
+  // One statistic: the caller's array when statsInto has it (checked), else a fresh one.
+  auto statArray = [&](auto *tag, const char *name, const char *shape, size_t count, napi_typedarray_type type) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    using Arr = Napi::TypedArrayOf<T>;
     Napi::Value r = reused(name);
-    Napi::Float32Array arr;
+    Arr arr;
     if (r.IsUndefined()) {
-      arr = Napi::Float32Array::New(env, slots);
+      arr = Arr::New(env, count);
     } else {
-      typed_arg<float>(env, r, std::string("attend: args.statsInto.") + name + " ([kvHeads][capacity])", napi_float32_array, int64_t(slots));
-      arr = r.As<Napi::Float32Array>();
+      typed_arg<T>(env, r, std::string("attend: args.statsInto.") + name + " (" + shape + ")", type, int64_t(count));
+      arr = r.As<Arr>();
       claim(arr, name);
     }
     stats.Set(name, arr);
     return arr.Data();
+  };
+  auto slotStat = [&](bool on, const char *name) -> float * {
+    return on ? statArray(static_cast<float *>(nullptr), name, "[kvHeads][capacity]", slots, napi_float32_array) : nullptr;
   };
   st.cumulative = slotStat(needs.cumulative, "cumulative");
   st.window = slotStat(needs.window > 0, "window");
@@ -148,34 +154,10 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   st.last_query = slotStat(needs.lastQuery, "lastQuery");
   st.text_column = slotStat(needs.textColumn, "textColumn");
   st.redistributed = slotStat(needs.redistributed, "redistributed");
-  if (needs.flows) {
-    const size_t count = size_t(kv.kv_heads) * KVP_MODALITIES * KVP_MODALITIES;
-    Napi::Value r = reused("flows");
-    Napi::Float64Array f;
-    if (r.IsUndefined()) {
-      f = Napi::Float64Array::New(env, count);
-    } else {
-      typed_arg<double>(env, r, "attend: args.statsInto.flows ([kvHeads][16])", napi_float64_array, int64_t(count));
-      f = r.As<Napi::Float64Array>();
-      claim(f, "flows");
-    }
-    stats.Set("flows", f);
-    st.flows = f.Data();
-  }
-  if (needs.rowEntropy) {
-    const size_t count = size_t(kv.kv_heads) * a.n;
-    Napi::Value r = reused("rowEntropy");
-    Napi::Float32Array e;
-    if (r.IsUndefined()) {
-      e = Napi::Float32Array::New(env, count);
-    } else {
-      typed_arg<float>(env, r, "attend: args.statsInto.rowEntropy ([kvHeads][n])", napi_float32_array, int64_t(count));
-      e = r.As<Napi::Float32Array>();
-      claim(e, "rowEntropy");
-    }
-    stats.Set("rowEntropy", e);
-    st.row_entropy = e.Data();
-  }
+  if (needs.flows)
+    st.flows = statArray(static_cast<double *>(nullptr), "flows", "[kvHeads][16]", size_t(kv.kv_heads) * KVP_MODALITIES * KVP_MODALITIES, napi_float64_array);
+  if (needs.rowEntropy)
+    st.row_entropy = statArray(static_cast<float *>(nullptr), "rowEntropy", "[kvHeads][n]", size_t(kv.kv_heads) * a.n, napi_float32_array);
   check_rc(env, cuda ? cuda_attend(a, kv, st) : kvp_attend(&a, &kv, &st));
   Napi::Object result = Napi::Object::New(env);
   result.Set("out", out);
