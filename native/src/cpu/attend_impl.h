@@ -220,6 +220,12 @@ template <class S> struct AttendKernels {
 
   /** Slot-aligned statistics for one (head, slot chunk). */
   static void pass2(const AttendPlan &p, int task) {
+    with_loader<S>(p.kv->dtype, [&](auto ld) { pass2_as<decltype(ld)>(p, task); });
+  }
+
+  /** Pass 2 recomputing scores (when pass 1 could not keep them) through loader Ld. */
+  template <class Ld> static void pass2_as(const AttendPlan &p, int task) {
+    using T = typename Ld::T;
     const int chunks = (p.lmax + p.chunk - 1) / p.chunk;
     const int h = task / chunks, c0 = (task % chunks) * p.chunk, len = p.kv->lengths[h];
     if (c0 >= len) return;
@@ -228,9 +234,9 @@ template <class S> struct AttendKernels {
     const kvp_kv_layout &kv = *p.kv;
     const int32_t *kpos = kv.positions + size_t(h) * p.cap + c0;
     thread_local std::vector<float> buf;
-    buf.resize(size_t(3) * cn + (p.scores ? 0 : size_t(cn) * D));
-    float *s = buf.data(), *pr = s + cn, *P = pr + cn, *tmpK = P + cn;
-    const float *K = p.scores ? nullptr : O::as_f32(kv.keys, kv.dtype, (size_t(h) * p.cap + c0) * D, cn * D, tmpK);
+    buf.resize(size_t(2) * cn + (p.scores ? 0 : size_t(G) * cn));
+    float *pr = buf.data(), *P = pr + cn, *s = P + cn;  // s: [G][cn] recomputed scores
+    const T *K = static_cast<const T *>(kv.keys) + (size_t(h) * p.cap + c0) * D;
     int minP = kpos[0], maxP = kpos[0];
     for (int j = 1; j < cn; j++) { minP = std::min(minP, kpos[j]); maxP = std::max(maxP, kpos[j]); }
     const size_t so = size_t(h) * p.cap + c0;
@@ -243,22 +249,26 @@ template <class S> struct AttendKernels {
       const float wt = (st.text_column && p.a->q_modality[i] == 0) ? 1.f : 0.f;
       const float wr = st.redistributed ? float(qp) + 1.f : 0.f;
       if ((wc == 0.f && ww == 0.f && wl == 0.f && wt == 0.f && wr == 0.f) || minP > qp) continue;
+      if (!p.scores) {
+        // All G query heads of the row against the chunk, K read once per group (as pass 1).
+        for (int g0 = 0; g0 < G; g0 += 4) {
+          const int rn = std::min(4, G - g0);
+          const float *qs[4];
+          float *ss[4];
+          for (int k = 0; k < rn; k++) { qs[k] = p.a->q + p.qIndex(i, h, g0 + k); ss[k] = s + size_t(g0 + k) * cn; }
+          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, cn, D, p.a->scale, ss); });
+        }
+        if (maxP > qp)
+          for (int g = 0; g < G; g++)
+            for (int j = 0; j < cn; j++) if (kpos[j] > qp) s[size_t(g) * cn + j] = kNegInf;
+      }
       // Every statistic is a per-row multiple of P = Σ_g p_g: sum the group first, then one
       // accumulate per statistic (not one per statistic and query head).
       bool any = false;
       for (int g = 0; g < G; g++) {
         const float L = p.lse[(size_t(h) * n + i) * G + g];
         if (L == kNegInf) continue;
-        const float *sr;
-        if (p.scores) {
-          sr = p.scoreRow(h, i * G + g) + c0;
-        } else {
-          const float *qr = p.a->q + p.qIndex(i, h, g);
-          const bool allVis = maxP <= qp;
-          for (int j = 0; j < cn; j++)
-            s[j] = (allVis || kpos[j] <= qp) ? p.a->scale * O::dot(qr, K + size_t(j) * D, D) : kNegInf;
-          sr = s;
-        }
+        const float *sr = p.scores ? p.scoreRow(h, i * G + g) + c0 : s + size_t(g) * cn;
         O::exp_sub(sr, any ? pr : P, cn, L);
         if (any) O::axpy(1.f, pr, P, cn);
         any = true;
