@@ -38,6 +38,18 @@ function readOne(mem: StateSpaceMemory, q: Float32Array, head: number, stats = n
   return out.slice(head * 2 * D, head * 2 * D + D);
 }
 
+/** A local output, one absorbed key/value and statistics whose query entropy is 1.5, so the
+ *  gate with w = 2, b = −1 is γ = σ(2·1.5 − 1). */
+function gateFixture() {
+  return {
+    local: Float32Array.from({ length: D }, (_, t) => t + 1),
+    k: basisKeys([2]),
+    v: randomRows(1, D, 8),
+    stats: noStats([[1.5], [0]]),
+    gamma: 1 / (1 + Math.exp(-(2 * 1.5 - 1))),
+  };
+}
+
 describe('state-space memory (RetentiveKV substrate)', () => {
   it('r = 1, a = 1, one absorbed token: the readout for its key is its value (Appendix B.5)', () => {
     for (const featureMap of ['identity', 'elu1'] as const) {
@@ -135,11 +147,7 @@ describe('state-space memory (RetentiveKV substrate)', () => {
   });
 
   it('gates the readout by γ = σ(w·H̄_q + b), additive or convex; off and empty add nothing', () => {
-    const local = Float32Array.from({ length: D }, (_, t) => t + 1);
-    const k = basisKeys([2]);
-    const v = randomRows(1, D, 8);
-    const stats = noStats([[1.5], [0]]);
-    const gamma = 1 / (1 + Math.exp(-(2 * 1.5 - 1)));
+    const { local, k, v, stats, gamma } = gateFixture();
     for (const combine of ['additive', 'convex'] as const) {
       const mem = memory({ retrieval: 'gated', combine, gateWeight: 2, gateBias: -1 });
       expect(Array.from(readOne(mem, k, 0, stats, local))).toEqual(Array.from(local)); // empty state
@@ -157,11 +165,7 @@ describe('state-space memory (RetentiveKV substrate)', () => {
   });
 
   it('mass combine: out = (1−γm)·out + γm·O_S with m the attention mass absorbed, decayed with the state', () => {
-    const local = Float32Array.from({ length: D }, (_, t) => t + 1);
-    const k = basisKeys([2]);
-    const v = randomRows(1, D, 8);
-    const stats = noStats([[1.5], [0]]);
-    const gamma = 1 / (1 + Math.exp(-(2 * 1.5 - 1)));
+    const { local, k, v, stats, gamma } = gateFixture();
     const mem = memory({ retrieval: 'gated', combine: 'mass', gateWeight: 2, gateBias: -1, decayWeight: 0, decayBias: 0 });
     expect(() => mem.absorb(0, 0, k, v, metaOf([ModalityCode.image]), Float32Array.of(1))).toThrow(/needs the plan's retainShare/);
     expect(() => mem.absorb(0, 0, k, v, metaOf([ModalityCode.image]), Float32Array.of(1), 1.5)).toThrow(/share must be in \[0, 1\]/);

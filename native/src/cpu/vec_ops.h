@@ -51,35 +51,25 @@ template <class S> struct Vec {
   using V = typename S::V;
   static constexpr int W = S::W;
 
-  /** Σ a[i]·b[i] with b read through loader Ld (K rows of any storage dtype). */
+  /** Σ a[i]·b[i], i < n, with b read through loader Ld (any K/V storage dtype). Four
+   *  accumulators hide FMA latency. */
   template <class Ld> static float dot_ld(const float *a, const typename Ld::T *b, int n) {
-    V s0 = S::zero(), s1 = S::zero();
+    V s0 = S::zero(), s1 = S::zero(), s2 = S::zero(), s3 = S::zero();
     int i = 0;
-    for (; i + 2 * W <= n; i += 2 * W) {
+    for (; i + 4 * W <= n; i += 4 * W) {
       s0 = S::fma(S::load(a + i), Ld::vec(b + i), s0);
       s1 = S::fma(S::load(a + i + W), Ld::vec(b + i + W), s1);
+      s2 = S::fma(S::load(a + i + 2 * W), Ld::vec(b + i + 2 * W), s2);
+      s3 = S::fma(S::load(a + i + 3 * W), Ld::vec(b + i + 3 * W), s3);
     }
     for (; i + W <= n; i += W) s0 = S::fma(S::load(a + i), Ld::vec(b + i), s0);
-    float r = S::hsum(S::add(s0, s1));
+    float r = S::hsum(S::add(S::add(s0, s1), S::add(s2, s3)));
     for (; i < n; i++) r += a[i] * Ld::one(b + i);
     return r;
   }
 
-  /** Σ a[i]·b[i], i < n. Four accumulators hide FMA latency. */
-  static float dot(const float *a, const float *b, int n) {
-    V s0 = S::zero(), s1 = S::zero(), s2 = S::zero(), s3 = S::zero();
-    int i = 0;
-    for (; i + 4 * W <= n; i += 4 * W) {
-      s0 = S::fma(S::load(a + i), S::load(b + i), s0);
-      s1 = S::fma(S::load(a + i + W), S::load(b + i + W), s1);
-      s2 = S::fma(S::load(a + i + 2 * W), S::load(b + i + 2 * W), s2);
-      s3 = S::fma(S::load(a + i + 3 * W), S::load(b + i + 3 * W), s3);
-    }
-    for (; i + W <= n; i += W) s0 = S::fma(S::load(a + i), S::load(b + i), s0);
-    float r = S::hsum(S::add(S::add(s0, s1), S::add(s2, s3)));
-    for (; i < n; i++) r += a[i] * b[i];
-    return r;
-  }
+  /** Σ a[i]·b[i], i < n. */
+  static float dot(const float *a, const float *b, int n) { return dot_ld<LoadF32<S>>(a, b, n); }
 
   /** y[i] += a·x[i]. */
   static void axpy(float a, const float *x, float *y, int n) {
@@ -185,9 +175,8 @@ template <class S> struct Vec {
     for (; j + NS <= nb; j += NS) {
       V a[R][NS];
       for (int r = 0; r < R; r++) for (int t = 0; t < NS; t++) a[r][t] = S::zero();
-      // Decode streams K and V from DRAM and is latency-bound: prefetch both g_prefetchRows
-      // slots ahead (into L2), so that V is in cache when P·V walks it column-chunk-wise and K
-      // arrives before the FMAs need it.
+      // K and V stream from DRAM: prefetch them into L2 before the FMAs need them, either the
+      // next block (decode, nextK; pv_rows does its V) or g_prefetchRows slots ahead.
       if (nextK) {
         // The next block's K, NS rows per NS rows done: memory streams while this block computes.
         for (int b = 0; b < NS * rowBytes; b += 64) __builtin_prefetch(nextK + size_t(j) * rowBytes + b, 0, PFL);
@@ -255,14 +244,6 @@ template <class S> struct Vec {
     }
     if (d < D)
       for (int r = 0; r < R; r++) pv<Ld>(p[r], Vb + d, nb, D, acc[r] + d, D - d);
-  }
-
-  /** Returns a pointer to `count` f32 values of a K/V row range: src itself for f32,
-   *  otherwise converted into tmp. */
-  static const float *as_f32(const void *base, kvp_dtype dt, size_t offset, int count, float *tmp) {
-    if (dt == KVP_F32) return static_cast<const float *>(base) + offset;
-    S::cvt16(static_cast<const uint16_t *>(base) + offset, tmp, count, dt == KVP_BF16);
-    return tmp;
   }
 
   /** out[i] = silu(g[i]) · u[i]. */

@@ -52,7 +52,8 @@ export function reusableStats(reuse: AttentionStats | undefined, args: AttendArg
   const { kvHeads, capacity } = args.kv;
   const slots = kvHeads * capacity;
   const f32 = (b: ArrayBufferLike, n: number) => new Float32Array(b, 0, n);
-  const raw: RawStats = {
+  // An undefined entry is absent for the addon: it allocates that statistic afresh.
+  return {
     cumulative: flatBehind(reuse.cumulative, slots, f32),
     window: flatBehind(reuse.window, slots, f32),
     lastQuery: flatBehind(reuse.lastQuery, slots, f32),
@@ -61,8 +62,6 @@ export function reusableStats(reuse: AttentionStats | undefined, args: AttendArg
     flows: flatBehind(reuse.flows, kvHeads * FLOW_STRIDE * FLOW_STRIDE, (b, n) => new Float64Array(b, 0, n)),
     rowEntropy: flatBehind(reuse.rowEntropy, kvHeads * args.n, f32),
   };
-  for (const k of Object.keys(raw) as (keyof RawStats)[]) if (!raw[k]) delete raw[k];
-  return raw;
 }
 
 export class NativeBackend implements ComputeBackend {
