@@ -8,6 +8,7 @@ import { avWorldSamples } from '../../src/datasets/av-world/index.js';
 import { loadModel } from '../../src/model/model.js';
 import { scoreChoices } from '../../src/model/score.js';
 import { matchAttention, MATCH_KINDS } from '../../src/model/organism/match-attention.js';
+import { countAttention, countAttentionTable, COUNT_KINDS } from '../../src/model/organism/count-attention.js';
 
 const dir = fileURLToPath(new URL('../../models/av-organism', import.meta.url));
 const hasModel = existsSync(`${dir}/model.safetensors`);
@@ -52,5 +53,22 @@ describe('the committed AV organism', () => {
     expect(rows[0]!.mass.both).toBeGreaterThan(0); // the asked object is on screen
     expect(rows[1]!.mass.both).toBe(0); // by construction no object has both attributes
     await expect(matchAttention(k, model, vocab, { frames: 10, clips: 1, layer: model.config.layers })).rejects.toThrow(/outside the model/);
+  });
+
+  it.skipIf(!hasModel)('sound-count diagnostic: one row per true count, masses are shares of one softmax row', async () => {
+    const { model, vocab } = loadOrganism(dir);
+    const k = await OrtKernels.create(2);
+    const rows = await countAttention(k, model, vocab, { frames: 16, clips: 8, head: 1 });
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.map((r) => r.count)).toEqual([...rows.map((r) => r.count)].sort((a, b) => a - b));
+    for (const r of rows) {
+      expect(r.count).toBeGreaterThanOrEqual(1);
+      expect(r.n).toBeGreaterThan(0);
+      const total = COUNT_KINDS.reduce((s, m) => s + r.mass[m], 0);
+      expect(total).toBeLessThanOrEqual(1 + 1e-6);
+      for (const m of COUNT_KINDS) expect(r.mass[m]).toBeGreaterThanOrEqual(0);
+    }
+    expect(countAttentionTable(rows).split('\n')).toHaveLength(2 + rows.length);
+    await expect(countAttention(k, model, vocab, { frames: 10, clips: 1, head: model.config.heads })).rejects.toThrow(/outside the model/);
   });
 });

@@ -14,7 +14,7 @@ import { AUX_HEAD, initParams, zerosLike, trainingParamShapes } from '../../src/
 import { encodePrompt, makeBatch, makeVocabulary } from '../../src/model/organism/sequence.js';
 import { saveOrganism, loadOrganism } from '../../src/model/organism/hf-folder.js';
 import { organismConfig } from '../../src/model/organism/train.js';
-import { packQuestions, trainSequence } from '../../src/model/organism/train-data.js';
+import { packQuestions, trainSequence, type AbsentEvidence } from '../../src/model/organism/train-data.js';
 import { Rng, worldVocabulary, SHAPES, COLOURS, SOUNDS, COUNTS, YES_NO } from '../../src/datasets/av-world/index.js';
 import type { OrganismConfig } from '../../src/model/organism/config.js';
 
@@ -90,22 +90,56 @@ describe('organism training code', () => {
     expect(() => superviseAttention(q, k, n, H, d, head, [{ row: 2, evidence: [4] }], 1, dq, dk)).toThrow(/outside the causal window/);
   });
 
+  it('uniform attention supervision: gradient equals finite differences; it pins the split that the mass loss leaves free', () => {
+    const rng = new Rng(8);
+    const [n, H, d, head] = [6, 2, 4, 0];
+    const q = Float32Array.from({ length: n * H * d }, () => rng.normal());
+    const k = Float32Array.from({ length: n * H * d }, () => rng.normal());
+    const rows = [{ row: 5, evidence: [0, 2, 4], uniform: true }, { row: 3, evidence: [0, 3], uniform: true }];
+    const loss = () => superviseAttention(q, k, n, H, d, head, rows, 1, new Float32Array(q.length), new Float32Array(k.length)).loss;
+    const dq = new Float32Array(q.length);
+    const dk = new Float32Array(k.length);
+    superviseAttention(q, k, n, H, d, head, rows, 1, dq, dk);
+    for (const [x, g] of [[q, dq], [k, dk]] as const) expectCentralDifferences(x, g, loss);
+    // Row 2 attends over keys 0..2; keys 0 and 1 score 9, key 2 scores 0. All mass sits on the
+    // evidence {0, 1}, so the mass loss is ~0 either way, but only an even split is optimal
+    // for the uniform loss (log 2, zero gradient); putting it all on key 0 costs far more.
+    const q1 = new Float32Array(3 * d);
+    const k1 = new Float32Array(3 * d);
+    q1.set([3, 0, 0, 0], 2 * d);
+    k1.set([3, 0, 0, 0], 0);
+    k1.set([3, 0, 0, 0], d);
+    const at = (uniform: boolean) => superviseAttention(q1, k1, 3, 1, d, 0, [{ row: 2, evidence: [0, 1], uniform }], 1, new Float32Array(q1.length), new Float32Array(k1.length));
+    expect(at(false).loss).toBeLessThan(1e-3);
+    expect(at(true).loss).toBeCloseTo(Math.log(2), 3);
+    const g = new Float32Array(k1.length);
+    superviseAttention(q1, k1, 3, 1, d, 0, [{ row: 2, evidence: [0, 1], uniform: true }], 1, new Float32Array(q1.length), g);
+    expect(Math.abs(g[0]! - g[d]!)).toBeLessThan(1e-6); // balanced: no push between the two evidence keys
+    k1.set([5, 0, 0, 0], 0); // key 0 now takes nearly everything
+    expect(at(false).loss).toBeLessThan(1e-3);
+    expect(at(true).loss).toBeGreaterThan(2.5); // ≈ ½·(15 − 9): the starved key pays its log-odds
+  });
+
   it('readout probe: its gradient equals finite differences of the probe cross-entropy', () => {
     const rng = new Rng(6);
     const [M, H, d, V, head] = [5, 3, 4, 6, 2];
     const o = Float32Array.from({ length: M * H * d }, () => rng.normal());
     const W = Float32Array.from({ length: V * d }, () => rng.normal());
-    const rows = { rows: [1, 4], labels: [3, 0] };
-    const loss = () => readoutProbe(o, H, d, head, W, V, rows, 1, new Float32Array(o.length), new Float32Array(W.length)).loss;
+    const rows = { rows: [1, 4, 3], labels: [3, 0, 5], heads: [head, head, 0] };
+    const loss = () => readoutProbe(o, H, d, W, V, rows, 1, new Float32Array(o.length), new Float32Array(W.length)).loss;
     const dO = new Float32Array(o.length);
     const dW = new Float32Array(W.length);
-    readoutProbe(o, H, d, head, W, V, rows, 1, dO, dW);
+    readoutProbe(o, H, d, W, V, rows, 1, dO, dW);
     for (const [x, g] of [[o, dO], [W, dW]] as const) expectCentralDifferences(x, g, loss);
+    // Each row reads only its own head.
+    const read = new Set(rows.rows.map((r, i) => r * H + rows.heads[i]!));
+    for (let i = 0; i < dO.length; i++) if (!read.has(Math.floor(i / d))) expect(dO[i]).toBe(0);
+    expect(() => readoutProbe(o, H, d, W, V, { rows: [1], labels: [0], heads: [H] }, 1, dO, dW)).toThrow(/head 3 of row 1 is outside 0..2/);
   });
 
   it('training sequences supervise answer rows onto the evidence and sound tokens onto their source patch', () => {
     const vocab = makeVocabulary(worldVocabulary());
-    const seq = trainSequence(16, 1, 2, vocab, new Rng(3), true, 2);
+    const seq = trainSequence(16, 1, 2, vocab, new Rng(3), { aux: true, perFamily: 2 });
     const answers = seq.attention.filter((a) => a.kind === 'answer');
     const binds = seq.attention.filter((a) => a.kind === 'bind');
     expect(answers.length).toBeGreaterThan(0);
@@ -123,32 +157,70 @@ describe('organism training code', () => {
     }
   });
 
-  it('absent evidence: an object-exists "no" answer row is supervised onto <s> or itself, a "yes" one onto the object', () => {
+  it('absent evidence: an object-exists "no" answer row is supervised onto <s> or itself, a "yes" one onto the object (with <s>, evenly, when counting)', () => {
     const vocab = makeVocabulary(worldVocabulary());
     const no = vocab.ids.get('no')!;
     const yes = vocab.ids.get('yes')!;
     const seen = { no: 0, yes: 0 };
     for (let index = 0; index < 12; index++) {
-      const make = (absent: 'none' | 'sink' | 'self') => trainSequence(12, 1, index, vocab, new Rng(5, index), true, 3, ['object-exists'], absent);
-      const rowsOf = (s: ReturnType<typeof make>) => new Map(s.attention.filter((a) => a.kind === 'answer').map((a) => [a.row, a.evidence]));
-      const [plain, sink, self] = [rowsOf(make('none')), rowsOf(make('sink')), rowsOf(make('self'))];
+      const make = (absent: AbsentEvidence) => trainSequence(12, 1, index, vocab, new Rng(5, index), { aux: true, perFamily: 3, only: ['object-exists'], absent });
+      const rowsOf = (s: ReturnType<typeof make>) => new Map(s.attention.filter((a) => a.kind === 'answer').map((a) => [a.row, a]));
+      const [plain, sink, self, count] = (['none', 'sink', 'self', 'count'] as const).map((m) => rowsOf(make(m)));
       const seq = make('self');
       for (const [row, label] of seq.targets.filter((t) => !t[2])) {
+        for (const m of [sink, self, count]) expect(m.get(row)!.family).toBe('object-exists');
+        expect(count.get(row)!.uniform).toBe(true);
+        expect(sink.get(row)!.uniform).toBe(false);
         if (label === no) {
           expect(plain.has(row)).toBe(false); // no evidence, no supervision by default
-          expect(sink.get(row)).toEqual([0]);
-          expect(self.get(row)).toEqual([row]);
+          expect(sink.get(row)!.evidence).toEqual([0]);
+          expect(self.get(row)!.evidence).toEqual([row]);
+          expect(count.get(row)!.evidence).toEqual([0]);
           seen.no++;
         } else {
           expect(label).toBe(yes);
-          for (const m of [sink, self]) expect(m.get(row)).toEqual(plain.get(row));
-          expect(plain.get(row)!.every((e) => modalityAt(seq, e) === ModalityCode.video)).toBe(true);
+          for (const m of [sink, self]) expect(m.get(row)!.evidence).toEqual(plain.get(row)!.evidence);
+          expect(count.get(row)!.evidence).toEqual([...plain.get(row)!.evidence, 0]);
+          expect(plain.get(row)!.evidence.every((e) => modalityAt(seq, e) === ModalityCode.video)).toBe(true);
           seen.yes++;
         }
       }
     }
     expect(seen.no).toBeGreaterThan(0);
     expect(seen.yes).toBeGreaterThan(0);
+  });
+
+  it('familyQuestions poses more questions of one family per clip and keeps the others at perFamily', () => {
+    const vocab = makeVocabulary(worldVocabulary());
+    let more = 0;
+    for (let index = 0; index < 6; index++) {
+      const count = (s: ReturnType<typeof trainSequence>) => (f: string) => s.families.filter((x) => x === f).length;
+      const base = count(trainSequence(16, 1, index, vocab, new Rng(4, index), { perFamily: 1 }));
+      const boosted = count(trainSequence(16, 1, index, vocab, new Rng(4, index), { perFamily: 1, familyQuestions: { 'object-exists': 8 } }));
+      for (const f of ['av-visible', 'sound-order', 'sound-count', 'moved-object', 'sound-source']) expect(boosted(f)).toBeLessThanOrEqual(1);
+      expect(boosted('object-exists')).toBeGreaterThanOrEqual(base('object-exists'));
+      expect(boosted('object-exists')).toBeLessThanOrEqual(8);
+      more += boosted('object-exists') - base('object-exists');
+    }
+    expect(more).toBeGreaterThan(6);
+  });
+
+  it('counting questions read their onsets against <s>: evenly with uniformCount, by total mass without', () => {
+    const vocab = makeVocabulary(worldVocabulary());
+    let seen = 0;
+    for (let index = 0; index < 8; index++) {
+      const make = (uniformCount: boolean) => trainSequence(16, 1, index, vocab, new Rng(2, index), { aux: true, only: ['sound-count'], uniformCount });
+      const [mass, even] = [make(false), make(true)].map((s) => s.attention.filter((a) => a.kind === 'answer'));
+      expect(even!.map((a) => a.evidence)).toEqual(mass!.map((a) => a.evidence));
+      for (const a of even!) {
+        expect(a.uniform).toBe(true);
+        expect(a.evidence).toContain(0);
+        expect(a.evidence.filter((e) => e !== 0).every((e) => modalityAt({ encoded: make(true).encoded }, e) === ModalityCode.audio)).toBe(true);
+        seen++;
+      }
+      for (const a of mass!) expect(a.uniform).toBe(false);
+    }
+    expect(seen).toBeGreaterThan(0);
   });
 
   it('padding a sequence in a batch does not change its logits (causal)', async () => {

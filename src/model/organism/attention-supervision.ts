@@ -1,7 +1,10 @@
 /**
  * Attention supervision: a loss −log Σ_{j∈E} P(i→j) that asks one head, at chosen rows i, to
  * put its attention on evidence tokens E, and its gradient w.r.t. that head's queries and
- * keys. The AV world knows by construction which tokens answer a question, so this trains
+ * keys. A `uniform` row instead asks for attention spread evenly over E (cross-entropy to the
+ * uniform distribution on E, −mean_{j∈E} log P(i→j)): counting reads how much of the head's
+ * attention the sink keeps against n matches, 1/(n+1), and the mass loss alone does not pin
+ * that ratio (all attention on the sink satisfies it as well as any split). The AV world knows by construction which tokens answer a question, so this trains
  * the retrieval a pretrained AV-LLM already has, instead of waiting for it to emerge.
  * q and k are the attention inputs after RoPE (q already scaled), [B·n][H][d].
  */
@@ -10,10 +13,12 @@ export interface SupervisedRow {
   row: number;
   /** Batch rows b·n + j (j ≤ i) whose attention mass is the target. */
   evidence: number[];
+  /** Ask for attention spread evenly over the evidence, not just for its total mass. */
+  uniform?: boolean;
 }
 
 export interface AttentionSupervisionResult {
-  /** Mean −log(evidence mass) over the rows. */
+  /** Mean loss over the rows: −log(evidence mass), or the cross-entropy to uniform on E. */
   loss: number;
   /** Mean evidence mass over the rows (1 = all attention on the evidence). */
   mass: number;
@@ -28,7 +33,7 @@ export function superviseAttention(q: Float32Array, k: Float32Array, n: number, 
   let loss = 0;
   let massSum = 0;
   const w = weight / rows.length;
-  for (const { row, evidence } of rows) {
+  for (const { row, evidence, uniform } of rows) {
     const start = row - (row % n);
     const len = row - start + 1;
     const qo = (row * H + head) * d;
@@ -50,13 +55,25 @@ export function superviseAttention(q: Float32Array, k: Float32Array, n: number, 
       inE[e - start] = 1;
     }
     let mass = 0;
-    for (let j = 0; j < len; j++) if (inE[j]) mass += s[j]!;
-    mass = Math.max(mass, 1e-30);
-    loss += -Math.log(mass);
-    massSum += mass;
-    // d(−log mass)/d logit_j = P_j − [j∈E]·P_j / mass.
+    let inCount = 0;
     for (let j = 0; j < len; j++) {
-      const g = w * (s[j]! - (inE[j] ? s[j]! / mass : 0));
+      if (!inE[j]) continue;
+      mass += s[j]!;
+      inCount++;
+    }
+    massSum += mass;
+    // Mass: d(−log mass)/d logit_j = P_j − [j∈E]·P_j / mass. Uniform: d(−mean_E log P)/d logit_j = P_j − [j∈E] / |E|.
+    let target: (j: number) => number;
+    if (uniform) {
+      for (let j = 0; j < len; j++) if (inE[j]) loss += -Math.log(Math.max(s[j]!, 1e-30)) / inCount;
+      target = (j) => (inE[j] ? 1 / inCount : 0);
+    } else {
+      const m = Math.max(mass, 1e-30);
+      loss += -Math.log(m);
+      target = (j) => (inE[j] ? s[j]! / m : 0);
+    }
+    for (let j = 0; j < len; j++) {
+      const g = w * (s[j]! - target(j));
       if (g === 0) continue;
       const ko = ((start + j) * H + head) * d;
       for (let c = 0; c < d; c++) {

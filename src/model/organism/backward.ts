@@ -17,16 +17,17 @@ async function linearBackward(k: OrtKernels, dy: Float32Array, x: Float32Array, 
 
 /** Attention supervision of one head of one layer (see attention-supervision.ts). */
 export interface HeadSupervision {
+  /** Name in the training log ("answer h0", "bind", …). */
+  name: string;
   layer: number;
   head: number;
   weight: number;
   rows: SupervisedRow[];
 }
 
-/** The readout probe of one head of one layer at the answer rows (see readout-probe.ts). */
+/** The readout probe of one layer at the answer rows, each row reading its own head (see readout-probe.ts). */
 export interface HeadProbe extends ProbeRows {
   layer: number;
-  head: number;
   weight: number;
 }
 
@@ -73,7 +74,7 @@ export async function backward(k: OrtKernels, model: Organism, b: Batch, f: Forw
     addInto(dx2, dx);
     // Attention: x2 = x + o_proj(attn(rope(q)·scale, rope(k), v)).
     const dout = await linearBackward(k, dx2, a.o, M, w('self_attn.o_proj.weight'), D, H * d, gw('self_attn.o_proj.weight'));
-    if (probe && probe.layer === l) results.probe = readoutProbe(a.o, H, d, probe.head, getParam(p, READOUT_PROBE), c.vocab, probe, probe.weight, dout, g(READOUT_PROBE));
+    if (probe && probe.layer === l) results.probe = readoutProbe(a.o, H, d, getParam(p, READOUT_PROBE), c.vocab, probe, probe.weight, dout, g(READOUT_PROBE));
     const ab = await k.attentionBackward(a.q, a.k, a.v, mask, dout, dims, [1, 1, b.n, b.n]);
     supervise.forEach((s, i) => {
       if (s.layer === l) results[i] = superviseAttention(a.q, a.k, b.n, H, d, s.head, s.rows, s.weight, ab.dq, ab.dk);

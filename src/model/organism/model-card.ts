@@ -6,6 +6,25 @@ import type { TrainOptions } from './train.js';
 const table = (r: AccuracyReport): string =>
   ['| family | accuracy | n |', '|---|---|---|', ...Object.entries(r.byFamily).map(([k, v]) => `| ${k} | ${(100 * v.accuracy).toFixed(1)} % | ${v.n} |`), `| **overall** | **${(100 * r.overall).toFixed(1)} %** | ${r.n} |`].join('\n');
 
+function familyQuestionsNote(o: TrainOptions): string {
+  const more = Object.entries(o.familyQuestions ?? {});
+  return more.length === 0 ? '' : ` (${more.map(([f, n]) => `${f}: ${n}`).join(', ')})`;
+}
+
+function familyHeadsNote(o: TrainOptions): string {
+  const own = Object.entries(o.familyHeads ?? {});
+  return own.length === 0 ? '' : ` Families with their own last-layer answer head (attention supervision and probe): ${own.map(([f, h]) => `${f} → head ${h}`).join(', ')}.`;
+}
+
+function absentNote(o: TrainOptions): string {
+  switch (o.absentEvidence ?? 'none') {
+    case 'none': return '';
+    case 'sink': return ' An object-exists question answered "no" has no evidence; its answer row is supervised onto `<s>` (the sink), so "nothing matched" is a state the head can read.';
+    case 'self': return ' An object-exists question answered "no" has no evidence; its answer row is supervised onto its own key, so "nothing matched" is a state the head can read.';
+    case 'count': return ' Object-exists is read as a count against the sink: a "yes" row spreads its attention evenly over `<s>` and the object\'s patches, a "no" row puts it on `<s>`.';
+  }
+}
+
 export function modelCard(c: OrganismConfig, o: TrainOptions, r: { steps: number; minutes: number; validation: AccuracyReport; test: AccuracyReport }, command: string): string {
   return `---
 license: mit
@@ -35,7 +54,7 @@ ${o.init ? `- Warm start (stage 2): weights from \`${o.init}\`${o.initCommand ? 
 ` : ''}- Seed ${o.seed}; ${r.steps} steps (of ${o.steps} planned); ${r.minutes.toFixed(1)} minutes on ${o.threads} CPU threads (wall clock; the machine may be shared).
 - Curriculum: clip length uniform in [${o.minFrames}, cap] frames, cap rising to ${o.maxFrames} over the first
   ${Math.round(100 * o.rampFraction)} % of steps; ≈ ${o.tokensPerBatch} tokens per batch; every clip is followed by up to
-  ${o.questionsPerFamily} distinct questions per family, each answered in place. Loss: cross-entropy on the answer
+  ${o.questionsPerFamily} distinct questions per family${familyQuestionsNote(o)}, each answered in place. Loss: cross-entropy on the answer
   tokens, plus two auxiliary losses standing in for the pretrained encoders and alignment stage a
   real AV-LLM starts from (both are training-only; the saved model is a plain decoder):
   - dense media labels (weight ${o.auxWeight}), predicted by ${o.separateAuxHead ? 'a training-only head' : 'the LM head'}: the shape and colour of
@@ -44,7 +63,7 @@ ${o.init ? `- Warm start (stage 2): weights from \`${o.init}\`${o.initCommand ? 
     known by construction — the answer row's head ${o.answerHead ?? 0} of the last layer on the question's evidence
     tokens (\`question.evidence\`), its head ${o.questionHead ?? 2} of layer ${o.questionLayer ?? 0} on the question's content words, and
     head ${o.bindHead ?? 1} of layer ${o.bindLayer ?? 1} of each sound-event token on the patch of its source object in the same frame.
-  Which tokens the *other* heads and layers read is not supervised.${o.absentEvidence && o.absentEvidence !== 'none' ? ` An object-exists question answered "no" has no evidence; its answer row is supervised onto ${o.absentEvidence === 'sink' ? '`<s>` (the sink)' : 'its own key'}, so "nothing matched" is a state the head can read.` : ''}${(o.probeWeight ?? 0) > 0 ? `
+  Which tokens the *other* heads and layers read is not supervised.${familyHeadsNote(o)}${absentNote(o)}${o.uniformCount ? ' Counting questions ask for attention spread evenly over `<s>` and the matching onsets (cross-entropy to that uniform distribution), so the sink keeps 1/(n + 1) of it for n sounds.' : ''}${(o.probeWeight ?? 0) > 0 ? `
   - a readout probe (weight ${o.probeWeight}): a training-only linear map from the answer head's output to the
     answer word, so that head's value projection learns to carry the answer's attribute.` : ''}
 - AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.

@@ -9,6 +9,8 @@ export interface ProbeRows {
   /** Batch rows (b·n + i) of the answer positions. */
   rows: number[];
   labels: number[];
+  /** The head read at each row (its question family's answer head); one probe matrix serves all. */
+  heads: number[];
 }
 
 export interface ProbeResult {
@@ -17,16 +19,18 @@ export interface ProbeResult {
 }
 
 /**
- * o: the layer's attention output [B·n][H][d]; W: probe [V][d]. Adds weight·∂(mean CE)/∂o
+ * o: the layer's attention output [B·n][H][d]; W: probe [V][d]; row i reads head p.heads[i]. Adds weight·∂(mean CE)/∂o
  * into dO (same layout) and ∂/∂W into dW.
  */
-export function readoutProbe(o: Float32Array, H: number, d: number, head: number, W: Float32Array, V: number, p: ProbeRows, weight: number, dO: Float32Array, dW: Float32Array): ProbeResult {
+export function readoutProbe(o: Float32Array, H: number, d: number, W: Float32Array, V: number, p: ProbeRows, weight: number, dO: Float32Array, dW: Float32Array): ProbeResult {
   const n = p.rows.length;
   if (n === 0) return { loss: 0, accuracy: 0 };
   let loss = 0;
   let correct = 0;
   const logits = new Float64Array(V);
   for (let i = 0; i < n; i++) {
+    const head = p.heads[i]!;
+    if (!(Number.isInteger(head) && head >= 0 && head < H)) throw new RangeError(`readout probe: head ${head} of row ${p.rows[i]} is outside 0..${H - 1}`);
     const off = (p.rows[i]! * H + head) * d;
     let mx = -Infinity;
     let arg = 0;

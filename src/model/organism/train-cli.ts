@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { trainOrganism, type TrainOptions } from './train.js';
 import { modelCard } from './model-card.js';
 import { FAMILIES, type Family } from '../../datasets/av-world/index.js';
+import { DEFAULT_ARCH } from './config.js';
 import { ABSENT_EVIDENCE, type AbsentEvidence } from './train-data.js';
 
 function parseFamilies(list: string): Family[] {
@@ -17,6 +18,23 @@ function parseFamilies(list: string): Family[] {
     if (!(FAMILIES as readonly string[]).includes(f)) throw new RangeError(`organism:train: --families: "${f}" is not a family; expected some of ${FAMILIES.join(', ')}`);
     return f as Family;
   });
+}
+
+/** "object-exists=2,sound-count=1" → { 'object-exists': 2, 'sound-count': 1 }, each value an integer ≥ min. */
+function parseFamilyInts(list: string, flag: string, min: number): Partial<Record<Family, number>> {
+  const out: Partial<Record<Family, number>> = {};
+  for (const item of list.split(',')) {
+    const m = /^([a-z-]+)=(\d+)$/.exec(item.trim());
+    if (!m || Number(m[2]) < min) throw new RangeError(`organism:train: --${flag}: "${item}" is not <family>=<integer ≥ ${min}>; expected e.g. object-exists=2`);
+    const [family] = parseFamilies(m[1]!);
+    out[family!] = Number(m[2]);
+  }
+  return out;
+}
+
+function positiveNumber(v: number, flag: string): number {
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`organism:train: --${flag} must be a positive number; got ${v}`);
+  return v;
 }
 
 async function main(): Promise<void> {
@@ -47,6 +65,10 @@ async function main(): Promise<void> {
     .option('resume', { type: 'string', describe: 'checkpoint .safetensors to continue from' })
     .option('init', { type: 'string', describe: 'checkpoint .safetensors whose weights start a new run (fresh optimizer and schedule)' })
     .option('init-command', { type: 'string', describe: 'the command that produced --init, recorded in the model card' })
+    .option('uniform-count', { type: 'boolean', default: false, describe: 'counting questions ask for attention spread evenly over <s> and the matching onsets, not only for their mass' })
+    .option('family-questions', { type: 'string', describe: 'questions per clip for some families, overriding --questions-per-family, e.g. object-exists=10' })
+    .option('family-heads', { type: 'string', describe: 'last-layer answer head per family, e.g. object-exists=2,sound-count=1 (default: --answer-head 0 for all)' })
+    .option('rope-theta', { type: 'number', describe: `RoPE base (default ${DEFAULT_ARCH.ropeTheta}); --resume and --init need the value their checkpoint was trained with` })
     .option('absent-evidence', { type: 'string', default: 'none', choices: [...ABSENT_EVIDENCE], describe: 'where object-exists "no" answers are supervised to look: nowhere, <s>, or the answer row itself' })
     .strict()
     .parse();
@@ -59,6 +81,10 @@ async function main(): Promise<void> {
     evalEvery: argv.evalEvery, evalCount: argv.evalCount, testCount: argv.testCount, checkpointEvery: argv.checkpointEvery,
     checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume, init: argv.init, initCommand: argv.initCommand, absentEvidence: argv.absentEvidence as AbsentEvidence,
     families: argv.families ? parseFamilies(argv.families) : undefined,
+    uniformCount: argv.uniformCount,
+    familyHeads: argv.familyHeads === undefined ? undefined : parseFamilyInts(argv.familyHeads, 'family-heads', 0),
+    familyQuestions: argv.familyQuestions === undefined ? undefined : parseFamilyInts(argv.familyQuestions, 'family-questions', 1),
+    arch: argv.ropeTheta === undefined ? undefined : { ropeTheta: positiveNumber(argv.ropeTheta, 'rope-theta') },
   };
   const r = await trainOrganism(o);
   const command = `npm run organism:train -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');

@@ -36,6 +36,10 @@ export interface AttentionTarget {
   kind: AttentionKind;
   row: number;
   evidence: number[];
+  /** Attention spread evenly over the evidence (counting against the sink), not only its mass. */
+  uniform?: boolean;
+  /** The question family of an `answer` row. */
+  family?: Family;
 }
 
 function auxTargets(clip: Clip, encoded: EncodedPrompt, vocab: Vocabulary): Array<[number, number, boolean]> {
@@ -76,14 +80,43 @@ export function packQuestions(questions: readonly Question[], vocab: Vocabulary)
  * evidence in the clip: 'none' (not supervised), 'sink' (`<s>`, as counting reads evidence
  * against the sink) or 'self' (the answer row's own key, which carries the asked words and so
  * can score between a partial and a full match for every question). Either makes "nothing
- * matched" a state the answer head can read.
+ * matched" a state the answer head can read. 'count' reads existence as counting does: a
+ * "yes" row spreads its attention evenly over `<s>` and the object's patches, a "no" row puts
+ * it on `<s>`, so the sink's share (≈ 1/(patches + 1) against 1) answers, and the sink never
+ * has to score between a partial and a full match, only level with a full one.
  */
-export type AbsentEvidence = 'none' | 'sink' | 'self';
-export const ABSENT_EVIDENCE: readonly AbsentEvidence[] = ['none', 'sink', 'self'];
+export type AbsentEvidence = 'none' | 'sink' | 'self' | 'count';
+export const ABSENT_EVIDENCE: readonly AbsentEvidence[] = ['none', 'sink', 'self', 'count'];
 
-export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, aux = false, perFamily = 1, only?: readonly Family[], absent: AbsentEvidence = 'none'): TrainSequence {
+export interface SequenceOptions {
+  /** Add the dense media labels and the attention targets (default false: answers only). */
+  aux?: boolean;
+  /** Distinct questions per family after the clip (default 1). */
+  perFamily?: number;
+  /** Per-family overrides of perFamily (e.g. more object-exists questions per clip). */
+  familyQuestions?: Partial<Record<Family, number>>;
+  /** Pose only these families (default: all). */
+  only?: readonly Family[];
+  /** See AbsentEvidence (default 'none'). */
+  absent?: AbsentEvidence;
+  /**
+   * Counting questions ask for attention spread evenly over `<s>` and the matching onsets
+   * (default false: only for their total mass, which all-on-`<s>` satisfies too).
+   */
+  uniformCount?: boolean;
+}
+
+export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, opts: SequenceOptions = {}): TrainSequence {
+  const { aux = false, perFamily = 1, familyQuestions = {}, only, absent = 'none', uniformCount = false } = opts;
   const preset = withFrames(PRESETS.default, frames);
-  const { clip, questions: all } = clipWithQuestions(preset, 'train', seed, index, perFamily);
+  const wanted = (f: Family) => familyQuestions[f] ?? perFamily;
+  const { clip, questions: posed } = clipWithQuestions(preset, 'train', seed, index, Math.max(perFamily, ...Object.values(familyQuestions)));
+  const taken = new Map<Family, number>();
+  const all = posed.filter((q) => {
+    const n = taken.get(q.family) ?? 0;
+    taken.set(q.family, n + 1);
+    return n < wanted(q.family);
+  });
   const questions = rng.shuffle(all.filter((q) => !only || only.includes(q.family)));
   const { text, answerWords } = packQuestions(questions, vocab);
   const encoded = encodePrompt({ segments: [...clipSegments(clip), { kind: 'text', text }], addBos: true }, vocab);
@@ -91,19 +124,22 @@ export function trainSequence(frames: number, seed: number, index: number, vocab
   const targets: TrainSequence['targets'] = [];
   let k = 0;
   for (let pos = 0; pos < encoded.n; pos++) if (encoded.ids[pos] === answerId) targets.push([pos, answerWords[k++]!]);
-  const attention = aux ? [...answerAttention(clip, questions, encoded, targets, absent), ...questionAttention(encoded, targets, vocab), ...bindAttention(clip, encoded)] : [];
+  const attention = aux ? [...answerAttention(clip, questions, encoded, targets, absent, uniformCount), ...questionAttention(encoded, targets, vocab), ...bindAttention(clip, encoded)] : [];
   return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets, families: questions.map((q) => q.family), attention };
 }
 
-function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absent: AbsentEvidence): AttentionTarget[] {
+function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absent: AbsentEvidence, uniformCount: boolean): AttentionTarget[] {
   const { video, audio } = encoded.media;
   return questions.flatMap((q, i) => {
     const e = evidenceTokens(clip.scene, q.evidence, clip.preset);
     const row = answers[i]![0];
-    const none = absent !== 'none' && q.family === 'object-exists' && e.video.length === 0;
-    const extra = e.withSink || (none && absent === 'sink') ? [0] : none && absent === 'self' ? [row] : [];
+    const exists = absent !== 'none' && q.family === 'object-exists';
+    const none = exists && e.video.length === 0;
+    const sink = e.withSink || (exists && (absent === 'count' || (none && absent === 'sink')));
+    const extra = sink ? [0] : none && absent === 'self' ? [row] : [];
     const evidence = [...e.video.map((t) => video.pos[t]!), ...e.audio.map((t) => audio.pos[t]!), ...extra];
-    return evidence.length > 0 ? [{ kind: 'answer' as const, row, evidence }] : [];
+    const uniform = (e.withSink && uniformCount) || (exists && absent === 'count');
+    return evidence.length > 0 ? [{ kind: 'answer' as const, row, evidence, uniform, family: q.family }] : [];
   });
 }
 

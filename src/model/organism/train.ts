@@ -41,6 +41,8 @@ export interface TrainOptions {
   auxWeight: number;
   /** Distinct questions per family packed after each clip. */
   questionsPerFamily: number;
+  /** Per-family overrides of questionsPerFamily (e.g. { 'object-exists': 10 }). */
+  familyQuestions?: Partial<Record<Family, number>>;
   resume?: string;
   /**
    * Warm start: weights (and the readout probe) from a checkpoint .safetensors, with a fresh
@@ -49,8 +51,16 @@ export interface TrainOptions {
   init?: string;
   /** The command that produced `init`, for the model card. */
   initCommand?: string;
-  /** Where object-exists "no" answers are supervised to look (see trainSequence; default 'none'). */
+  /** Where object-exists "no" answers are supervised to look (see AbsentEvidence; default 'none'). */
   absentEvidence?: AbsentEvidence;
+  /** Counting questions: attention spread evenly over `<s>` and the onsets (see SequenceOptions). */
+  uniformCount?: boolean;
+  /**
+   * Last-layer head whose attention and readout probe serve a family's answer rows (default:
+   * `answerHead` for every family). Giving a family its own head frees its query/key space
+   * from the other families' retrieval.
+   */
+  familyHeads?: Partial<Record<Family, number>>;
   arch?: Partial<OrganismConfig>;
   /**
    * Weight of the attention-supervision losses (0 = off): the answer row's head
@@ -99,21 +109,30 @@ class FamilyAccuracy {
   }
 }
 
-/** The supervised heads of a batch: answer rows → evidence, answer rows → question words, sound tokens → source patch. */
+const answerHeadOf = (family: Family, o: TrainOptions): number => o.familyHeads?.[family] ?? o.answerHead ?? 0;
+
+/**
+ * The supervised heads of a batch: answer rows → evidence (one entry per last-layer head in
+ * use), answer rows → question words, sound tokens → source patch.
+ */
 function headSupervision(seqs: readonly TrainSequence[], n: number, c: OrganismConfig, o: TrainOptions): HeadSupervision[] {
   if (o.attentionWeight <= 0) return [];
-  const rows = (kind: AttentionKind) => seqs.flatMap((s, b) => s.attention.filter((t) => t.kind === kind).map((t) => ({ row: b * n + t.row, evidence: t.evidence.map((e) => b * n + e) })));
+  const targets = (kind: AttentionKind) => seqs.flatMap((s, b) => s.attention.filter((t) => t.kind === kind).map((t) => ({ t, b })));
+  const rows = (list: ReturnType<typeof targets>) => list.map(({ t, b }) => ({ row: b * n + t.row, evidence: t.evidence.map((e) => b * n + e), uniform: t.uniform }));
+  const answers = targets('answer');
+  const heads = [...new Set([o.answerHead ?? 0, ...answers.map(({ t }) => answerHeadOf(t.family!, o))])].sort();
   return [
-    { layer: c.layers - 1, head: o.answerHead ?? 0, weight: o.attentionWeight, rows: rows('answer') },
-    { layer: Math.min(o.bindLayer ?? 1, c.layers - 1), head: o.bindHead ?? 1, weight: o.attentionWeight, rows: rows('bind') },
-    { layer: Math.min(o.questionLayer ?? 0, c.layers - 1), head: o.questionHead ?? 2, weight: o.attentionWeight, rows: rows('question') },
+    ...heads.map((head) => ({ name: `answer h${head}`, layer: c.layers - 1, head, weight: o.attentionWeight, rows: rows(answers.filter(({ t }) => answerHeadOf(t.family!, o) === head)) })),
+    { name: 'bind', layer: Math.min(o.bindLayer ?? 1, c.layers - 1), head: o.bindHead ?? 1, weight: o.attentionWeight, rows: rows(targets('bind')) },
+    { name: 'question', layer: Math.min(o.questionLayer ?? 0, c.layers - 1), head: o.questionHead ?? 2, weight: o.attentionWeight, rows: rows(targets('question')) },
   ];
 }
 
-/** The readout probe at the answer rows of the supervised answer head. */
-function answerProbe(batch: Batch, c: OrganismConfig, o: TrainOptions): HeadProbe {
+/** The readout probe at the answer rows, each reading its family's answer head. */
+function answerProbe(batch: Batch, families: readonly Family[], c: OrganismConfig, o: TrainOptions): HeadProbe {
   const answers = batch.targets.filter((t) => !t.aux);
-  return { layer: c.layers - 1, head: o.answerHead ?? 0, weight: o.probeWeight ?? 0, rows: answers.map((t) => t.row), labels: answers.map((t) => t.label) };
+  if (answers.length !== families.length) throw new Error(`organism:train: ${answers.length} answer targets but ${families.length} question families in the batch`);
+  return { layer: c.layers - 1, weight: o.probeWeight ?? 0, rows: answers.map((t) => t.row), labels: answers.map((t) => t.label), heads: families.map((f) => answerHeadOf(f, o)) };
 }
 
 export function organismConfig(arch: Partial<OrganismConfig> = {}): OrganismConfig {
@@ -132,6 +151,9 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   const words = worldVocabulary();
   const vocab = makeVocabulary(words);
   const config = organismConfig(o.arch);
+  for (const [family, head] of Object.entries(o.familyHeads ?? {})) {
+    if (!(Number.isInteger(head) && head >= 0 && head < config.heads)) throw new RangeError(`organism:train: answer head ${head} of ${family} is outside the model's heads 0..${config.heads - 1}`);
+  }
   const rng = new Rng(o.seed, 7);
   const params: Params = initParams(config, () => rng.normal(), { auxHead: o.separateAuxHead === true, readoutProbe: (o.probeWeight ?? 0) > 0 });
   const adam = new Adam(params);
@@ -170,7 +192,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   let accAvg = 0;
   let tokens = 0;
   const familyAcc = new FamilyAccuracy();
-  const massAvg = [0, 0, 0];
+  const massAvg = new Map<string, number>();
   let probeAcc = 0;
   for (; step < o.steps; step++) {
     if ((Date.now() - t0) / 60000 > o.timeLimitMin) {
@@ -182,7 +204,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const frames = curriculumFrames(step, o.steps, srng, o.minFrames, o.maxFrames, o.rampFraction);
     const clipBase = step * 256;
     const aux = o.auxWeight > 0;
-    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, aux, o.questionsPerFamily, o.families, o.absentEvidence ?? 'none');
+    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, { aux, perFamily: o.questionsPerFamily, familyQuestions: o.familyQuestions, only: o.families, absent: o.absentEvidence, uniformCount: o.uniformCount });
     const seqs = [next(0)];
     while ((seqs.length + 1) * seqs[0]!.encoded.n <= o.tokensPerBatch && seqs.length < 256) seqs.push(next(seqs.length));
     const batch = makeBatch(seqs.map((s) => s.encoded), seqs.map((s) => s.targets), vocab.pad);
@@ -190,19 +212,20 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const ce = crossEntropy(f.logits, batch.targets, config.vocab, o.auxWeight);
     const grads = zerosLike(params);
     const supervise = headSupervision(seqs, batch.n, config, o);
-    const probe = (o.probeWeight ?? 0) > 0 ? answerProbe(batch, config, o) : undefined;
+    const families = seqs.flatMap((s) => s.families);
+    const probe = (o.probeWeight ?? 0) > 0 ? answerProbe(batch, families, config, o) : undefined;
     const att = await backward(k, model, batch, f, ce.dlogits, grads, supervise, probe);
     if (att.probe) probeAcc = step === start ? att.probe.accuracy : 0.98 * probeAcc + 0.02 * att.probe.accuracy;
-    att.forEach((r, i) => (massAvg[i] = step === start ? r.mass : 0.98 * massAvg[i]! + 0.02 * r.mass));
+    att.forEach((r, i) => massAvg.set(supervise[i]!.name, step === start ? r.mass : 0.98 * (massAvg.get(supervise[i]!.name) ?? r.mass) + 0.02 * r.mass));
     const gnorm = adam.update(params, grads, lrAt(step, o));
-    familyAcc.add(seqs.flatMap((s) => s.families), ce.hits);
+    familyAcc.add(families, ce.hits);
     tokens += batch.batch * batch.n;
     lossAvg = step === start ? ce.loss : 0.98 * lossAvg + 0.02 * ce.loss;
     accAvg = step === start ? ce.correct / ce.answers : 0.98 * accAvg + 0.02 * (ce.correct / ce.answers);
     if ((step + 1) % 25 === 0) {
       const min = (Date.now() - t0) / 60000;
       log(`step ${step + 1}/${o.steps} frames ${frames} batch ${batch.batch}×${batch.n} loss ${lossAvg.toFixed(3)} acc ${(100 * accAvg).toFixed(1)} |g| ${gnorm.toFixed(2)} lr ${lrAt(step, o).toExponential(2)} ${(tokens / (min * 60)).toFixed(0)} tok/s ${min.toFixed(1)} min`);
-      log(`  train acc by family (last 25 steps): ${familyAcc.format()}${o.attentionWeight > 0 ? ` | evidence mass: answer ${massAvg[0]!.toFixed(2)} bind ${massAvg[1]!.toFixed(2)} question ${massAvg[2]!.toFixed(2)}` : ''}${(o.probeWeight ?? 0) > 0 ? ` | probe acc ${(100 * probeAcc).toFixed(0)}` : ''}`);
+      log(`  train acc by family (last 25 steps): ${familyAcc.format()}${o.attentionWeight > 0 ? ` | evidence mass: ${[...massAvg].map(([name, m]) => `${name} ${m.toFixed(2)}`).join(' ')}` : ''}${(o.probeWeight ?? 0) > 0 ? ` | probe acc ${(100 * probeAcc).toFixed(0)}` : ''}`);
       familyAcc.reset();
       history.push({ step: step + 1, loss: lossAvg, acc: accAvg, minutes: min });
     }
