@@ -2,7 +2,8 @@
  * `npm run bench -- kernels [--json] [--threads N] [--quick]`: the native kernels side by
  * side with the machine's limits and references, in one run:
  * - decode attention (1 token, 32 query heads / 8 KV heads, dim 128, f32 and f16 caches) at
- *   1k/8k/32k tokens: our GB/s vs a STREAM triad measured now (target ≥ 0.85 at 32k), vs
+ *   1k/8k/32k tokens: our GB/s vs a STREAM triad measured now (target ≥ 0.85 at 32k) and vs a
+ *   read-only sweep (decode's own traffic: it reads K/V and writes almost nothing), vs
  *   onnxruntime's com.microsoft GroupQueryAttention (target ≥ 1.5×) and vs the TS reference;
  *   all statistics on vs off (target ≤ 1.2×);
  * - causal prefill attention GFLOP/s;
@@ -69,6 +70,8 @@ interface DecodeRow {
   oursMs: number;
   oursGBs: number;
   vsTriad: number;
+  /** Our GB/s ÷ the read-only sweep's. */
+  vsRead: number;
   ortMs?: number;
   oursVsOrt?: number;
   tsMs?: number;
@@ -85,7 +88,7 @@ function allStats(addon: NativeAddon, args: AttendArgs, out: Float32Array): () =
   };
 }
 
-async function decodeRow(addon: NativeAddon, len: number, dtype: KVDType, triad: number, threads: number, refs: boolean): Promise<DecodeRow> {
+async function decodeRow(addon: NativeAddon, len: number, dtype: KVDType, bw: { triad: number; read: number }, threads: number, refs: boolean): Promise<DecodeRow> {
   const args = attendArgs(len, 1, dtype, len);
   const out = new Float32Array(Q_HEADS * HEAD_DIM);
   const bytes = 2 * KV_HEADS * len * HEAD_DIM * (dtype === 'f32' ? 4 : 2);
@@ -93,7 +96,7 @@ async function decodeRow(addon: NativeAddon, len: number, dtype: KVDType, triad:
   const oursMs = await medianMs(() => addon.attend({ ...args, out }), reps, 3);
   const allStatsMs = await medianMs(allStats(addon, args, out), reps, 3);
   const oursGBs = bytes / (oursMs * 1e6);
-  const row: DecodeRow = { tokens: len, dtype, oursMs, oursGBs, vsTriad: oursGBs / triad, allStatsMs, statsOverhead: allStatsMs / oursMs };
+  const row: DecodeRow = { tokens: len, dtype, oursMs, oursGBs, vsTriad: oursGBs / bw.triad, vsRead: oursGBs / bw.read, allStatsMs, statsOverhead: allStatsMs / oursMs };
   if (refs) {
     const ort = await ortGqaDecode(Q_HEADS, KV_HEADS, HEAD_DIM, len - 1, threads);
     row.ortMs = await medianMs(() => ort.run(), len >= 32768 ? 5 : 15, 1);
@@ -177,19 +180,20 @@ export async function main(argv: string[]): Promise<void> {
   const info = addon.info();
   log(`kvprism kernels — isa ${info.isa}, ${threads} threads${quick ? ' (quick)' : ''}`);
   const triad = addon.streamTriad(quick ? 64 : 256, quick ? 3 : 5);
-  log(`memory bandwidth (STREAM triad, 3 arrays): ${fmt(triad, 1)} GB/s\n`);
+  const read = addon.streamRead(quick ? 64 : 256, quick ? 3 : 5);
+  log(`memory bandwidth: STREAM triad (3 arrays) ${fmt(triad, 1)} GB/s, read-only sweep ${fmt(read, 1)} GB/s\n`);
 
   const lengths = quick ? [1024, 8192] : [1024, 8192, 32768];
   const decode: DecodeRow[] = [];
   log('decode attention, 1 token, 32 q heads / 8 KV heads, dim 128');
   log('(all-stats: every statistic, written into the previous call\'s arrays as CacheSession does)');
-  log('tokens dtype  ours ms  GB/s  ÷triad   ORT GQA ms  ours×ORT   TS ms  ours×TS  all-stats ms  stats÷none');
+  log('tokens dtype  ours ms  GB/s  ÷triad ÷read   ORT GQA ms  ours×ORT   TS ms  ours×TS  all-stats ms  stats÷none');
   for (const dtype of ['f32', 'f16'] as const) {
     for (const len of lengths) {
-      const r = await decodeRow(addon, len, dtype, triad, threads, dtype === 'f32');
+      const r = await decodeRow(addon, len, dtype, { triad, read }, threads, dtype === 'f32');
       decode.push(r);
       log(
-        `${String(len).padStart(6)} ${dtype.padEnd(5)} ${fmt(r.oursMs, 3).padStart(8)} ${fmt(r.oursGBs, 1).padStart(5)} ${fmt(r.vsTriad).padStart(6)}   ` +
+        `${String(len).padStart(6)} ${dtype.padEnd(5)} ${fmt(r.oursMs, 3).padStart(8)} ${fmt(r.oursGBs, 1).padStart(5)} ${fmt(r.vsTriad).padStart(6)} ${fmt(r.vsRead).padStart(5)}   ` +
           `${(r.ortMs === undefined ? '—' : fmt(r.ortMs, 2)).padStart(10)} ${(r.oursVsOrt === undefined ? '—' : fmt(r.oursVsOrt, 1)).padStart(9)}   ` +
           `${(r.tsMs === undefined ? '—' : fmt(r.tsMs, 1)).padStart(5)} ${(r.oursVsTs === undefined ? '—' : fmt(r.oursVsTs, 0)).padStart(8)} ` +
           `${fmt(r.allStatsMs, 3).padStart(13)} ${fmt(r.statsOverhead).padStart(11)}`,
@@ -221,6 +225,6 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const at32 = decode.find((r) => r.dtype === 'f32' && r.tokens === lengths[lengths.length - 1]);
-  log(`\ntargets: decode ÷triad ≥ 0.85 at 32k (now ${fmt(at32?.vsTriad ?? NaN)}), ours×ORT ≥ 1.5 (now ${fmt(at32?.oursVsOrt ?? NaN, 1)}), ` + `stats÷none ≤ 1.2 (now ${fmt(at32?.statsOverhead ?? NaN)}), GEMM ours×ORT ≥ 0.7`);
-  if (json) console.log(JSON.stringify({ isa: info.isa, threads, triadGBs: triad, decode, prefill, gemm }, null, 2));
+  log(`\ntargets: decode ÷triad ≥ 0.85 at 32k (now ${fmt(at32?.vsTriad ?? NaN)}; ÷read ${fmt(at32?.vsRead ?? NaN)}), ours×ORT ≥ 1.5 (now ${fmt(at32?.oursVsOrt ?? NaN, 1)}), ` + `stats÷none ≤ 1.2 (now ${fmt(at32?.statsOverhead ?? NaN)}), GEMM ours×ORT ≥ 0.7`);
+  if (json) console.log(JSON.stringify({ isa: info.isa, threads, triadGBs: triad, readGBs: read, decode, prefill, gemm }, null, 2));
 }

@@ -131,6 +131,10 @@ int kvp_set_isa(const char *name);
  *  threads; returns the best of `reps` in GB/s (counting 3 arrays moved), or < 0 on error. */
 double kvp_stream_triad(int32_t mib, int32_t reps);
 
+/** Read-only sweep over one array of `mib` MiB on the pool's threads (the traffic of decode
+ *  attention, which reads K/V and writes almost nothing); best of `reps` in GB/s, < 0 on error. */
+double kvp_stream_read(int32_t mib, int32_t reps);
+
 const char *kvp_last_error(void);
 
 #ifdef __cplusplus

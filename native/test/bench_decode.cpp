@@ -29,7 +29,8 @@ int main(int argc, char **argv) {
   if (argc > 1) kvp_set_threads(std::atoi(argv[1]));
   const int H = 8, G = 4, D = 128;
   const double triad = kvp_stream_triad(256, 5);
-  std::printf("isa %s, %d threads, triad %.1f GB/s\n", kvp_isa(), kvp_threads(), triad);
+  const double read = kvp_stream_read(256, 5);
+  std::printf("isa %s, %d threads, triad %.1f GB/s, read-only %.1f GB/s\n", kvp_isa(), kvp_threads(), triad, read);
   std::printf("tokens dtype  ms(none)  GB/s  ÷triad  ms(all stats)  stats÷none\n");
   for (kvp_dtype dt : {KVP_F32, KVP_F16}) {
     for (int len : {1024, 8192, 32768}) {

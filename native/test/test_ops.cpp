@@ -128,7 +128,10 @@ TEST_CASE("compact, merge, nearest_cosine and topk") {
   CHECK(kvp_topk(sc, 7, 8, top) == KVP_EINVAL, "k > n must fail");
 }
 
-TEST_CASE("stream triad reports a positive bandwidth") {
+TEST_CASE("stream triad and read sweeps report a positive bandwidth and reject bad sizes") {
   const double gbs = kvp_stream_triad(8, 2);
   CHECK(gbs > 0.1, "triad GB/s = " + std::to_string(gbs));
+  const double rd = kvp_stream_read(8, 2);
+  CHECK(rd > 0.1, "read GB/s = " + std::to_string(rd));
+  CHECK(kvp_stream_read(0, 1) < 0 && kvp_stream_read(8, 0) < 0, "read sweep: mib 0 or reps 0 must fail");
 }

@@ -93,6 +93,8 @@ describe.skipIf(!addon)('native boundary fuzz', () => {
     }
     expect(calls).toBeGreaterThan(3000);
     expect(() => addon!.streamTriad(0, 1)).toThrow(/mib/);
+    for (const [mib, reps] of [[0, 1], [4097, 1], [1.5, 1], [1, 0], ['1', 1]] as const) expect(() => addon!.streamRead(mib as number, reps)).toThrow(/streamRead: (mib|reps)/);
+    expect(addon!.streamRead(1, 1)).toBeGreaterThan(0); // the checked sum came back intact
     addon!.setThreads(2);
   });
 });

@@ -1,4 +1,4 @@
-// Node addon entry: registers the kernels and runtime controls (isa, threads, triad, CUDA).
+// Node addon entry: registers the kernels and runtime controls (isa, threads, bandwidth sweeps, CUDA).
 #include "napi_bindings.h"
 #include "napi_util.h"
 #ifdef KVPRISM_WITH_CUDA
@@ -56,13 +56,17 @@ Napi::Value SetIsa(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-Napi::Value StreamTriad(const Napi::CallbackInfo &info) {
+// A bandwidth sweep (mib, reps) → best GB/s; `name` prefixes its argument errors.
+Napi::Value stream_bench(const Napi::CallbackInfo &info, double (*sweep)(int32_t, int32_t), const std::string &name) {
   Napi::Env env = info.Env();
-  const double r = kvp_stream_triad(int32_t(int_arg(env, info[0], "streamTriad: mib", 1, 4096)),
-                                    int32_t(int_arg(env, info[1], "streamTriad: reps", 1, 1000)));
+  const double r = sweep(int32_t(int_arg(env, info[0], name + ": mib", 1, 4096)),
+                         int32_t(int_arg(env, info[1], name + ": reps", 1, 1000)));
   if (r < 0) throw_range(env, kvp_last_error());
   return Napi::Number::New(env, r);
 }
+
+Napi::Value StreamTriad(const Napi::CallbackInfo &info) { return stream_bench(info, kvp_stream_triad, "streamTriad"); }
+Napi::Value StreamRead(const Napi::CallbackInfo &info) { return stream_bench(info, kvp_stream_read, "streamRead"); }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("attend", Napi::Function::New(env, Attend, "attend"));
@@ -79,6 +83,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("streamTriad", Napi::Function::New(env, StreamTriad, "streamTriad"));
+  exports.Set("streamRead", Napi::Function::New(env, StreamRead, "streamRead"));
   return exports;
 }
 

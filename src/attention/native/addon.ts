@@ -52,6 +52,8 @@ export interface NativeAddon {
   setIsa(name: string): void;
   /** STREAM-like triad over 3 arrays of `mib` MiB on the pool's threads; best GB/s of reps. */
   streamTriad(mib: number, reps: number): number;
+  /** Read-only sweep over one array of `mib` MiB (decode attention's traffic); best GB/s of reps. */
+  streamRead(mib: number, reps: number): number;
 }
 
 let cached: NativeAddon | undefined;
