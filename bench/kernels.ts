@@ -15,6 +15,7 @@ import { ALL_STAT_NEEDS } from '../src/attention/stats.js';
 import { referenceAttend } from '../src/attention/reference-attention.js';
 import { loadAddon, addonLoadError, type NativeAddon, type RawStats } from '../src/attention/native/addon.js';
 import { allocKV, encodeFromF32 } from '../src/util/half.js';
+import { allocCacheKV, hugePagesEnabled } from '../src/cache/kv-alloc.js';
 import { mulberry32 } from '../src/util/random.js';
 import { ortGqaDecode, ortMatMul } from './_ort.js';
 import { fmt, medianMs, ratio } from './_timing.js';
@@ -30,13 +31,16 @@ function randomF32(n: number, seed: number): Float32Array {
   return out;
 }
 
-/** Attention args over a cache of `len` tokens per KV head (positions 0..len-1). */
+/**
+ * Attention args over a cache of `len` tokens per KV head (positions 0..len-1). K/V are
+ * allocated as the cache allocates them (allocCacheKV: 2 MiB pages advised unless
+ * KVPRISM_HUGE_PAGES=0), so the kernels read what a CacheSession would hand them.
+ */
 function attendArgs(len: number, n: number, dtype: KVDType, seed: number): AttendArgs {
   const elems = KV_HEADS * len * HEAD_DIM;
-  const toDtype = (x: Float32Array): Float32Array | Uint16Array => {
-    if (dtype === 'f32') return x;
-    const b = allocKV(dtype, x.length);
-    encodeFromF32(x, dtype, b, 0);
+  const kvBuffer = (s: number): Float32Array | Uint16Array => {
+    const b = allocCacheKV(dtype, elems);
+    encodeFromF32(randomF32(elems, s), dtype, b, 0);
     return b;
   };
   const positions = new Int32Array(KV_HEADS * len);
@@ -53,8 +57,8 @@ function attendArgs(len: number, n: number, dtype: KVDType, seed: number): Atten
       headDim: HEAD_DIM,
       capacity: len,
       dtype,
-      keys: toDtype(randomF32(elems, seed + 1)),
-      values: toDtype(randomF32(elems, seed + 2)),
+      keys: kvBuffer(seed + 1),
+      values: kvBuffer(seed + 2),
       lengths: new Int32Array(KV_HEADS).fill(len),
       positions,
       modality: new Uint8Array(KV_HEADS * len),
@@ -178,7 +182,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!json) console.log(s);
   };
   const info = addon.info();
-  log(`kvprism kernels — isa ${info.isa}, ${threads} threads${quick ? ' (quick)' : ''}`);
+  log(`kvprism kernels — isa ${info.isa}, ${threads} threads${quick ? ' (quick)' : ''}, K/V on ${hugePagesEnabled() ? '2 MiB pages where the OS grants them' : '4 KiB pages (KVPRISM_HUGE_PAGES=0)'}`);
   const triad = addon.streamTriad(quick ? 64 : 256, quick ? 3 : 5);
   const read = addon.streamRead(quick ? 64 : 256, quick ? 3 : 5);
   log(`memory bandwidth: STREAM triad (3 arrays) ${fmt(triad, 1)} GB/s, read-only sweep ${fmt(read, 1)} GB/s\n`);

@@ -9,6 +9,7 @@ export { allocTokenMeta, textMeta, concatTokenMeta, sliceTokenMeta, validateToke
 export { parseBudget, resolveBudget, validateBudget, type BudgetSpec } from './cache/budget.js';
 export { DEFAULT_SCHEDULE, shouldCompress, type Schedule } from './cache/schedule.js';
 export { LayerCache, type LayerCacheOptions, type LayerBytes } from './cache/layer-cache.js';
+export { allocCacheKV } from './cache/kv-alloc.js';
 export { CacheSession } from './cache/cache-session.js';
 export { staticLayerView, type StaticHead, type StaticViewSpec } from './cache/static-view.js';
 export type { CacheSessionApi, CacheSessionOptions, CacheBytes } from './cache/session-types.js';

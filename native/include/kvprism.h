@@ -131,6 +131,12 @@ int kvp_set_isa(const char *name);
  *  threads; returns the best of `reps` in GB/s (counting 3 arrays moved), or < 0 on error. */
 double kvp_stream_triad(int32_t mib, int32_t reps);
 
+/** Advises the kernel to back the 2 MiB-aligned interior of [data, data + bytes) with huge
+ *  pages (Linux madvise(MADV_HUGEPAGE); call before the buffer is first written). Returns the
+ *  bytes advised: 0 when the range holds no whole 2 MiB page, the platform has no such advice
+ *  or the kernel refused. Never fails otherwise; purely a performance hint. */
+int64_t kvp_advise_huge_pages(void *data, size_t bytes);
+
 /** Read-only sweep over one array of `mib` MiB on the pool's threads (the traffic of decode
  *  attention, which reads K/V and writes almost nothing); best of `reps` in GB/s, < 0 on error. */
 double kvp_stream_read(int32_t mib, int32_t reps);

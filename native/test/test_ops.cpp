@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numeric>
 #include <string>
+#include <vector>
 #include "harness.h"
 #include "reference.h"
 #include "test_util.h"
@@ -134,4 +135,13 @@ TEST_CASE("stream triad and read sweeps report a positive bandwidth and reject b
   const double rd = kvp_stream_read(8, 2);
   CHECK(rd > 0.1, "read GB/s = " + std::to_string(rd));
   CHECK(kvp_stream_read(0, 1) < 0 && kvp_stream_read(8, 0) < 0, "read sweep: mib 0 or reps 0 must fail");
+}
+
+TEST_CASE("advise_huge_pages advises whole 2 MiB pages inside the range, never more") {
+  CHECK(kvp_advise_huge_pages(nullptr, 1 << 22) == 0, "null buffer: nothing advised");
+  std::vector<float> small(1024);
+  CHECK(kvp_advise_huge_pages(small.data(), small.size() * sizeof(float)) == 0, "4 KiB holds no 2 MiB page");
+  std::vector<float> big(size_t(3) << 20);  // 12 MiB
+  const int64_t got = kvp_advise_huge_pages(big.data(), big.size() * sizeof(float));
+  CHECK(got >= 0 && got % (int64_t(2) << 20) == 0 && got <= int64_t(big.size() * sizeof(float)), "advised " + std::to_string(got) + " bytes");
 }

@@ -10,7 +10,8 @@
  */
 import type { KVBuffer, KVDType, KVLayout } from '../attention/backend.js';
 import type { Plan, RetentionStore } from '../policies/types.js';
-import { allocKV, bytesPerElement, decodeToF32, encodeFromF32 } from '../util/half.js';
+import { bytesPerElement, decodeToF32, encodeFromF32 } from '../util/half.js';
+import { allocCacheKV } from './kv-alloc.js';
 import { LayerCacheView, type LayerViewSource } from './layer-view.js';
 import { computeMerges, type MergedSlots } from './merge-ops.js';
 import { validatePlan } from './plan-validate.js';
@@ -68,8 +69,8 @@ export class LayerCache implements LayerViewSource {
     this.groupSize = opts.groupSize ?? 1;
     this.dtype = opts.dtype ?? 'f32';
     this.cap = opts.initialCapacity ?? 256;
-    this.keys = allocKV(this.dtype, this.kvHeads * this.cap * this.headDim);
-    this.values = allocKV(this.dtype, this.kvHeads * this.cap * this.headDim);
+    this.keys = allocCacheKV(this.dtype, this.kvHeads * this.cap * this.headDim);
+    this.values = allocCacheKV(this.dtype, this.kvHeads * this.cap * this.headDim);
     this.lengths = new Int32Array(this.kvHeads);
     this.meta = allocTokenMeta(this.kvHeads * this.cap);
   }
@@ -270,8 +271,8 @@ export class LayerCache implements LayerViewSource {
 
   private realloc(cap: number): void {
     const { kvHeads, headDim: d } = this;
-    const keys = allocKV(this.dtype, kvHeads * cap * d);
-    const values = allocKV(this.dtype, kvHeads * cap * d);
+    const keys = allocCacheKV(this.dtype, kvHeads * cap * d);
+    const values = allocCacheKV(this.dtype, kvHeads * cap * d);
     const meta = allocTokenMeta(kvHeads * cap);
     const cumulative = this.cumulative ? new Float32Array(kvHeads * cap) : null;
     for (let h = 0; h < kvHeads; h++) {

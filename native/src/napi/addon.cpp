@@ -68,6 +68,14 @@ Napi::Value stream_bench(const Napi::CallbackInfo &info, double (*sweep)(int32_t
 Napi::Value StreamTriad(const Napi::CallbackInfo &info) { return stream_bench(info, kvp_stream_triad, "streamTriad"); }
 Napi::Value StreamRead(const Napi::CallbackInfo &info) { return stream_bench(info, kvp_stream_read, "streamRead"); }
 
+Napi::Value AdviseHugePages(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw_type(env, "adviseHugePages: buffer must be a typed array");
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  void *base = static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  return Napi::Number::New(env, double(kvp_advise_huge_pages(base, ta.ByteLength())));
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("attend", Napi::Function::New(env, Attend, "attend"));
   exports.Set("attendCuda", Napi::Function::New(env, AttendCuda, "attendCuda"));
@@ -84,6 +92,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("streamTriad", Napi::Function::New(env, StreamTriad, "streamTriad"));
   exports.Set("streamRead", Napi::Function::New(env, StreamRead, "streamRead"));
+  exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages, "adviseHugePages"));
   return exports;
 }
 

@@ -54,6 +54,11 @@ export interface NativeAddon {
   streamTriad(mib: number, reps: number): number;
   /** Read-only sweep over one array of `mib` MiB (decode attention's traffic); best GB/s of reps. */
   streamRead(mib: number, reps: number): number;
+  /**
+   * Asks the OS to back the buffer's 2 MiB-aligned interior with huge pages (Linux THP; call
+   * before first writing it). Returns the bytes advised (0: too small, unsupported or refused).
+   */
+  adviseHugePages(buffer: ArrayBufferView): number;
 }
 
 let cached: NativeAddon | undefined;
