@@ -73,6 +73,9 @@ interface DecodeRow {
   dtype: KVDType;
   oursMs: number;
   oursGBs: number;
+  /** Triad and read-only GB/s around this row's timing (mean of a sweep before and after). */
+  triadGBs: number;
+  readGBs: number;
   vsTriad: number;
   /** Our GB/s ÷ the read-only sweep's. */
   vsRead: number;
@@ -92,15 +95,25 @@ function allStats(addon: NativeAddon, args: AttendArgs, out: Float32Array): () =
   };
 }
 
-async function decodeRow(addon: NativeAddon, len: number, dtype: KVDType, bw: { triad: number; read: number }, threads: number, refs: boolean): Promise<DecodeRow> {
+/** The machine's bandwidth now: triad and read-only sweeps, best of `reps` each. */
+interface Bandwidth {
+  triad: number;
+  read: number;
+}
+
+async function decodeRow(addon: NativeAddon, len: number, dtype: KVDType, bandwidth: () => Bandwidth, threads: number, refs: boolean): Promise<DecodeRow> {
   const args = attendArgs(len, 1, dtype, len);
   const out = new Float32Array(Q_HEADS * HEAD_DIM);
   const bytes = 2 * KV_HEADS * len * HEAD_DIM * (dtype === 'f32' ? 4 : 2);
   const reps = len >= 32768 ? 15 : 40;
+  // The machine wanders by tens of percent over minutes: divide by sweeps taken around this row's timing.
+  const before = bandwidth();
   const oursMs = await medianMs(() => addon.attend({ ...args, out }), reps, 3);
+  const after = bandwidth();
+  const bw = { triad: (before.triad + after.triad) / 2, read: (before.read + after.read) / 2 };
   const allStatsMs = await medianMs(allStats(addon, args, out), reps, 3);
   const oursGBs = bytes / (oursMs * 1e6);
-  const row: DecodeRow = { tokens: len, dtype, oursMs, oursGBs, vsTriad: oursGBs / bw.triad, vsRead: oursGBs / bw.read, allStatsMs, statsOverhead: allStatsMs / oursMs };
+  const row: DecodeRow = { tokens: len, dtype, oursMs, oursGBs, triadGBs: bw.triad, readGBs: bw.read, vsTriad: oursGBs / bw.triad, vsRead: oursGBs / bw.read, allStatsMs, statsOverhead: allStatsMs / oursMs };
   if (refs) {
     const ort = await ortGqaDecode(Q_HEADS, KV_HEADS, HEAD_DIM, len - 1, threads);
     row.ortMs = await medianMs(() => ort.run(), len >= 32768 ? 5 : 15, 1);
@@ -183,21 +196,23 @@ export async function main(argv: string[]): Promise<void> {
   };
   const info = addon.info();
   log(`kvprism kernels — isa ${info.isa}, ${threads} threads${quick ? ' (quick)' : ''}, K/V on ${hugePagesEnabled() ? '2 MiB pages where the OS grants them' : '4 KiB pages (KVPRISM_HUGE_PAGES=0)'}`);
-  const triad = addon.streamTriad(quick ? 64 : 256, quick ? 3 : 5);
-  const read = addon.streamRead(quick ? 64 : 256, quick ? 3 : 5);
-  log(`memory bandwidth: STREAM triad (3 arrays) ${fmt(triad, 1)} GB/s, read-only sweep ${fmt(read, 1)} GB/s\n`);
+  const sweepMiB = quick ? 64 : 256;
+  const bandwidth = (reps = 3): Bandwidth => ({ triad: addon.streamTriad(sweepMiB, reps), read: addon.streamRead(sweepMiB, reps) });
+  const { triad, read } = bandwidth(5);
+  log(`memory bandwidth at the start: STREAM triad (3 arrays) ${fmt(triad, 1)} GB/s, read-only sweep ${fmt(read, 1)} GB/s`);
+  log('(each decode row divides by triad and read sweeps taken just before and after its own timing)\n');
 
   const lengths = quick ? [1024, 8192] : [1024, 8192, 32768];
   const decode: DecodeRow[] = [];
   log('decode attention, 1 token, 32 q heads / 8 KV heads, dim 128');
   log('(all-stats: every statistic, written into the previous call\'s arrays as CacheSession does)');
-  log('tokens dtype  ours ms  GB/s  ÷triad ÷read   ORT GQA ms  ours×ORT   TS ms  ours×TS  all-stats ms  stats÷none');
+  log('tokens dtype  ours ms  GB/s  triad  ÷triad ÷read   ORT GQA ms  ours×ORT   TS ms  ours×TS  all-stats ms  stats÷none');
   for (const dtype of ['f32', 'f16'] as const) {
     for (const len of lengths) {
-      const r = await decodeRow(addon, len, dtype, { triad, read }, threads, dtype === 'f32');
+      const r = await decodeRow(addon, len, dtype, bandwidth, threads, dtype === 'f32');
       decode.push(r);
       log(
-        `${String(len).padStart(6)} ${dtype.padEnd(5)} ${fmt(r.oursMs, 3).padStart(8)} ${fmt(r.oursGBs, 1).padStart(5)} ${fmt(r.vsTriad).padStart(6)} ${fmt(r.vsRead).padStart(5)}   ` +
+        `${String(len).padStart(6)} ${dtype.padEnd(5)} ${fmt(r.oursMs, 3).padStart(8)} ${fmt(r.oursGBs, 1).padStart(5)} ${fmt(r.triadGBs, 1).padStart(5)}  ${fmt(r.vsTriad).padStart(6)} ${fmt(r.vsRead).padStart(5)}   ` +
           `${(r.ortMs === undefined ? '—' : fmt(r.ortMs, 2)).padStart(10)} ${(r.oursVsOrt === undefined ? '—' : fmt(r.oursVsOrt, 1)).padStart(9)}   ` +
           `${(r.tsMs === undefined ? '—' : fmt(r.tsMs, 1)).padStart(5)} ${(r.oursVsTs === undefined ? '—' : fmt(r.oursVsTs, 0)).padStart(8)} ` +
           `${fmt(r.allStatsMs, 3).padStart(13)} ${fmt(r.statsOverhead).padStart(11)}`,
