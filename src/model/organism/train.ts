@@ -120,7 +120,7 @@ function headSupervision(seqs: readonly TrainSequence[], n: number, c: OrganismC
   const targets = (kind: AttentionKind) => seqs.flatMap((s, b) => s.attention.filter((t) => t.kind === kind).map((t) => ({ t, b })));
   const rows = (list: ReturnType<typeof targets>) => list.map(({ t, b }) => ({ row: b * n + t.row, evidence: t.evidence.map((e) => b * n + e), uniform: t.uniform }));
   const answers = targets('answer');
-  const heads = [...new Set([o.answerHead ?? 0, ...answers.map(({ t }) => answerHeadOf(t.family!, o))])].sort();
+  const heads = [...new Set([o.answerHead ?? 0, ...answers.map(({ t }) => answerHeadOf(t.family!, o))])].sort((a, b) => a - b);
   return [
     ...heads.map((head) => ({ name: `answer h${head}`, layer: c.layers - 1, head, weight: o.attentionWeight, rows: rows(answers.filter(({ t }) => answerHeadOf(t.family!, o) === head)) })),
     { name: 'bind', layer: Math.min(o.bindLayer ?? 1, c.layers - 1), head: o.bindHead ?? 1, weight: o.attentionWeight, rows: rows(targets('bind')) },
