@@ -80,7 +80,7 @@ namespace {
 /** Zeroes the statistics. With `tailsOnly`, slot arrays only past each head's length: pass 2
  *  zeroes the slots it covers itself, in parallel, right before accumulating into them. */
 void zero_stats(const kvp_stats_out &st, const kvp_kv_layout &kv, bool tailsOnly, size_t rows, size_t flows) {
-  for (float *f : {st.cumulative, st.window, st.last_query, st.text_column, st.redistributed}) {
+  for (float *f : slot_stat_arrays(st)) {
     if (!f) continue;
     for (int h = 0; h < kv.kv_heads; h++) {
       float *head = f + size_t(h) * kv.capacity;

@@ -240,7 +240,7 @@ template <class S> struct AttendKernels {
     int minP = kpos[0], maxP = kpos[0];
     for (int j = 1; j < cn; j++) { minP = std::min(minP, kpos[j]); maxP = std::max(maxP, kpos[j]); }
     const size_t so = size_t(h) * p.cap + c0;
-    for (float *f : {st.cumulative, st.window, st.last_query, st.text_column, st.redistributed})
+    for (float *f : slot_stat_arrays(st))
       if (f) std::fill_n(f + so, cn, 0.f);
     for (int i = 0; i < n; i++) {
       const int qp = p.a->q_positions[i];

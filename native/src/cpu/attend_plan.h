@@ -3,6 +3,7 @@
 // statistics (entropy, flows) that online softmax can carry. Combine: merges the KV splits.
 // Pass 2 (per KV head × slot chunk): slot-aligned statistics from p = exp(s − lse).
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -47,6 +48,11 @@ struct AttendPlan {
   size_t qIndex(int i, int h, int g) const { return (size_t(i) * qHeads + size_t(h) * G + g) * D; }
   float *scoreRow(int h, int r) const { return scores + (size_t(h) * n * G + r) * lmax; }
 };
+
+/** The slot-aligned statistics ([kvHeads][capacity] each; null when not wanted). */
+inline std::array<float *, 5> slot_stat_arrays(const kvp_stats_out &st) {
+  return {st.cumulative, st.window, st.last_query, st.text_column, st.redistributed};
+}
 
 /** Largest score scratch (floats) pass 1 may keep for pass 2; beyond it pass 2 recomputes
  *  scores. Default 8Mi (32 MiB); tests set 0 to exercise the recompute path. */

@@ -4,8 +4,9 @@
  * keys. A `uniform` row instead asks for attention spread evenly over E (cross-entropy to the
  * uniform distribution on E, −mean_{j∈E} log P(i→j)): counting reads how much of the head's
  * attention the sink keeps against n matches, 1/(n+1), and the mass loss alone does not pin
- * that ratio (all attention on the sink satisfies it as well as any split). The AV world knows by construction which tokens answer a question, so this trains
- * the retrieval a pretrained AV-LLM already has, instead of waiting for it to emerge.
+ * that ratio (all attention on the sink satisfies it as well as any split). The AV world knows
+ * by construction which tokens answer a question, so this trains the retrieval a pretrained
+ * AV-LLM already has, instead of waiting for it to emerge.
  * q and k are the attention inputs after RoPE (q already scaled), [B·n][H][d].
  */
 export interface SupervisedRow {

@@ -19,8 +19,9 @@ function familyHeadsNote(o: TrainOptions): string {
 function absentNote(o: TrainOptions): string {
   switch (o.absentEvidence ?? 'none') {
     case 'none': return '';
-    case 'sink': return ' An object-exists question answered "no" has no evidence; its answer row is supervised onto `<s>` (the sink), so "nothing matched" is a state the head can read.';
-    case 'self': return ' An object-exists question answered "no" has no evidence; its answer row is supervised onto its own key, so "nothing matched" is a state the head can read.';
+    case 'sink':
+    case 'self':
+      return ` An object-exists question answered "no" has no evidence; its answer row is supervised onto ${o.absentEvidence === 'sink' ? '`<s>` (the sink)' : 'its own key'}, so "nothing matched" is a state the head can read.`;
     case 'count': return ' Object-exists is read as a count against the sink: a "yes" row spreads its attention evenly over `<s>` and the object\'s patches, a "no" row puts it on `<s>`.';
   }
 }

@@ -67,9 +67,9 @@ async function main(): Promise<void> {
     .option('init-command', { type: 'string', describe: 'the command that produced --init, recorded in the model card' })
     .option('uniform-count', { type: 'boolean', default: false, describe: 'counting questions ask for attention spread evenly over <s> and the matching onsets, not only for their mass' })
     .option('family-questions', { type: 'string', describe: 'questions per clip for some families, overriding --questions-per-family, e.g. object-exists=10' })
-    .option('family-heads', { type: 'string', describe: 'last-layer answer head per family, e.g. object-exists=2,sound-count=1 (default: --answer-head 0 for all)' })
+    .option('family-heads', { type: 'string', describe: 'last-layer answer head per family, e.g. object-exists=2,sound-count=1 (default: head 0 for all)' })
     .option('rope-theta', { type: 'number', describe: `RoPE base (default ${DEFAULT_ARCH.ropeTheta}); --resume and --init need the value their checkpoint was trained with` })
-    .option('absent-evidence', { type: 'string', default: 'none', choices: [...ABSENT_EVIDENCE], describe: 'where object-exists "no" answers are supervised to look: nowhere, <s>, or the answer row itself' })
+    .option('absent-evidence', { type: 'string', default: 'none', choices: [...ABSENT_EVIDENCE], describe: 'where object-exists "no" answers are supervised to look: nowhere, <s>, the answer row itself, or read as a count against <s> (count: "yes" rows spread evenly over <s> and the object)' })
     .strict()
     .parse();
   for (const k of ['steps', 'warmup', 'tokensPerBatch', 'minFrames', 'maxFrames', 'threads', 'evalEvery', 'evalCount', 'testCount', 'checkpointEvery', 'questionsPerFamily'] as const) {
