@@ -9,6 +9,7 @@ import { loadModel } from '../../src/model/model.js';
 import { scoreChoices } from '../../src/model/score.js';
 import { matchAttention, MATCH_KINDS } from '../../src/model/organism/match-attention.js';
 import { countAttention, countAttentionTable, COUNT_KINDS } from '../../src/model/organism/count-attention.js';
+import { questionAttention, questionAttentionTable, questionWordKind } from '../../src/model/organism/question-attention.js';
 
 const dir = fileURLToPath(new URL('../../models/av-organism', import.meta.url));
 const hasModel = existsSync(`${dir}/model.safetensors`);
@@ -70,5 +71,20 @@ describe('the committed AV organism', () => {
     }
     expect(countAttentionTable(rows).split('\n')).toHaveLength(2 + rows.length);
     await expect(countAttention(k, model, vocab, { frames: 10, clips: 1, head: model.config.heads })).rejects.toThrow(/outside the model/);
+  });
+
+  it.skipIf(!hasModel)('question-head diagnostic: the words of the question in order, attribute words by kind, masses of one softmax row', async () => {
+    const { model, vocab } = loadOrganism(dir);
+    const k = await OrtKernels.create(2);
+    const r = await questionAttention(k, model, vocab, 'sound-count', { frames: 8, clips: 6 });
+    expect(r.n).toBeGreaterThan(0);
+    // "question how many times did the <sound> sound answer"
+    expect(r.mass.map(([w]) => w)).toEqual(['question', 'how', 'many', 'times', 'did', 'the', '<sound>', 'sound', 'answer']);
+    const total = r.mass.reduce((s, [, m]) => s + m, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(1 + 1e-6);
+    expect(questionWordKind('red')).toBe('<colour>');
+    expect(questionWordKind('there')).toBe('there');
+    expect(questionAttentionTable(r).split('\n')).toHaveLength(2 + r.mass.length);
   });
 });

@@ -6,11 +6,11 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
 import { OrtKernels } from '../../src/model/organism/ort-kernels.js';
 import { forward, crossEntropy } from '../../src/model/organism/forward.js';
-import { backward } from '../../src/model/organism/backward.js';
+import { backward, type HeadProbe } from '../../src/model/organism/backward.js';
 import { superviseAttention } from '../../src/model/organism/attention-supervision.js';
 import { readoutProbe } from '../../src/model/organism/readout-probe.js';
 import { ModalityCode } from '../../src/cache/modality.js';
-import { AUX_HEAD, initParams, zerosLike, trainingParamShapes } from '../../src/model/organism/params.js';
+import { AUX_HEAD, QUESTION_PROBE, READOUT_PROBE, initParams, zerosLike, trainingParamShapes } from '../../src/model/organism/params.js';
 import { encodePrompt, makeBatch, makeVocabulary } from '../../src/model/organism/sequence.js';
 import { saveOrganism, loadOrganism } from '../../src/model/organism/hf-folder.js';
 import { organismConfig } from '../../src/model/organism/train.js';
@@ -36,9 +36,9 @@ function expectCentralDifferences(x: Float32Array, g: Float32Array, loss: () => 
 const modalityAt = (s: { encoded: { modality: ArrayLike<number> } }, pos: number) => s.encoded.modality[pos];
 
 describe('organism training code', () => {
-  it('backward equals finite differences of the forward loss for every parameter tensor', async () => {
+  it('backward equals finite differences of the forward loss (with both probes) for every parameter tensor', async () => {
     const rng = new Rng(1);
-    const params = initParams(tinyConfig, () => rng.normal(), { auxHead: true, readoutProbe: true });
+    const params = initParams(tinyConfig, () => rng.normal(), { auxHead: true, readoutProbe: true, questionProbe: true });
     for (const t of params.values()) for (let i = 0; i < t.data.length; i++) t.data[i] += 0.3 * rng.normal();
     const model = { config: tinyConfig, params };
     const vocab = makeVocabulary(['<pad>', '<s>', '</s>', '<unk>', 'a', 'b', 'c', 'd', 'e', 'f']);
@@ -47,11 +47,22 @@ describe('organism training code', () => {
     const p2 = encodePrompt({ segments: [seg('audio', 4, 3), seg('video', 2, 5), { kind: 'text', text: 'f a' }] }, vocab);
     const batch = makeBatch([p1, p2], [[[5, 7, true], [p1.n - 1, 4]], [[p2.n - 1, 9]]], 0); // one aux target: the aux head too
     const k = await OrtKernels.create(1);
-    const lossOf = async () => crossEntropy((await forward(k, model, batch)).logits, batch.targets, tinyConfig.vocab, 0.5).total;
+    // The answer probe reads the last layer, the question probe layer 0 (two words for one row).
+    const probes: HeadProbe[] = [
+      { param: READOUT_PROBE, layer: 1, weight: 1, rows: [p1.n - 1, batch.n + p2.n - 1], labels: [4, 9], heads: [1, 0] },
+      { param: QUESTION_PROBE, layer: 0, weight: 0.5, rows: [batch.n + p2.n - 1, batch.n + p2.n - 1], labels: [5, 9], heads: [2, 2] },
+    ];
+    const probeLoss = (fr: Awaited<ReturnType<typeof forward>>) =>
+      probes.reduce((s, pr) => s + pr.weight * readoutProbe(fr.layers[pr.layer]!.o, tinyConfig.heads, tinyConfig.headDim, params.get(pr.param)!.data, tinyConfig.vocab, pr, pr.weight, new Float32Array(fr.layers[pr.layer]!.o.length), new Float32Array(params.get(pr.param)!.data.length)).loss, 0);
+    const lossOf = async () => {
+      const fr = await forward(k, model, batch);
+      return crossEntropy(fr.logits, batch.targets, tinyConfig.vocab, 0.5).total + probeLoss(fr);
+    };
     const f = await forward(k, model, batch);
     const ce = crossEntropy(f.logits, batch.targets, tinyConfig.vocab, 0.5);
     const grads = zerosLike(params);
-    await backward(k, model, batch, f, ce.dlogits, grads);
+    const res = await backward(k, model, batch, f, ce.dlogits, grads, [], probes);
+    expect(res.probes.map((r) => r.loss)).toEqual(probes.map((pr) => readoutProbe(f.layers[pr.layer]!.o, tinyConfig.heads, tinyConfig.headDim, params.get(pr.param)!.data, tinyConfig.vocab, pr, 1, new Float32Array(f.layers[pr.layer]!.o.length), new Float32Array(tinyConfig.vocab * tinyConfig.headDim)).loss));
     let checked = 0;
     for (const [name, t] of params) {
       const g = grads.get(name)!.data;
@@ -188,6 +199,70 @@ describe('organism training code', () => {
     }
     expect(seen.no).toBeGreaterThan(0);
     expect(seen.yes).toBeGreaterThan(0);
+  });
+
+  it('exists by colour: the answer row reads every object of the asked colour (<s> if none) and the probe is taught the shape retrieved', () => {
+    const vocab = makeVocabulary(worldVocabulary());
+    const word = (id: number) => vocab.words[id]!;
+    const seen = { yes: 0, noPartial: 0, noColour: 0 };
+    for (let index = 0; index < 16; index++) {
+      const seq = trainSequence(12, 1, index, vocab, new Rng(6, index), { aux: true, perFamily: 2, existsBy: 'colour' });
+      const plain = trainSequence(12, 1, index, vocab, new Rng(6, index), { aux: true, perFamily: 2 });
+      const answers = seq.targets.filter((t) => !t[2]);
+      expect(seq.probeLabels).toHaveLength(answers.length);
+      // Dense labels say what each patch shows: its colour and shape words.
+      const shown = new Map<number, string[]>();
+      for (const [row, label, aux] of seq.targets) if (aux && modalityAt(seq, row) === ModalityCode.video) shown.set(row, [...(shown.get(row) ?? []), word(label)]);
+      answers.forEach(([row, label], i) => {
+        if (seq.families[i] !== 'object-exists') {
+          expect(seq.probeLabels[i]).toBe(label);
+          expect(seq.askedWords[i]!.length).toBeLessThanOrEqual(2);
+          for (const w of seq.askedWords[i]!) expect([...SOUNDS, ...COLOURS, ...SHAPES]).toContain(word(w));
+          expect(seq.attention.find((a) => a.kind === 'answer' && a.row === row)).toEqual(plain.attention.find((a) => a.kind === 'answer' && a.row === row));
+          return;
+        }
+        const words = Array.from(seq.encoded.ids.slice(0, row), word);
+        const [colour, shape] = words.slice(-2) as [string, string];
+        expect(COLOURS).toContain(colour);
+        expect(SHAPES).toContain(shape);
+        expect(seq.askedWords[i]!.map(word)).toEqual([colour, shape]); // what the question probe asks for
+        const target = seq.attention.find((a) => a.kind === 'answer' && a.row === row)!;
+        const ofColour = [...shown].filter(([, w]) => w.includes(colour)).map(([r]) => r);
+        const probe = word(seq.probeLabels[i]!);
+        if (ofColour.length === 0) {
+          expect(target.evidence).toEqual([0]);
+          expect(probe).toBe('no');
+          expect(word(label)).toBe('no');
+          seen.noColour++;
+          return;
+        }
+        expect([...target.evidence].sort((a, b) => a - b)).toEqual(ofColour.sort((a, b) => a - b));
+        expect(target.uniform).toBeFalsy();
+        expect(ofColour.some((r) => shown.get(r)!.includes(probe))).toBe(true);
+        if (word(label) === 'yes') {
+          expect(probe).toBe(shape);
+          seen.yes++;
+        } else {
+          expect(probe).not.toBe(shape);
+          seen.noPartial++;
+        }
+      });
+    }
+    expect(seen.yes).toBeGreaterThan(0);
+    expect(seen.noPartial).toBeGreaterThan(0);
+    expect(seen.noColour).toBeGreaterThan(0);
+  });
+
+  it('uniformQuestion spreads the question head over every content word (the mass loss is met by the family word alone)', () => {
+    const vocab = makeVocabulary(worldVocabulary());
+    for (let index = 0; index < 4; index++) {
+      const make = (uniformQuestion: boolean) => trainSequence(8, 1, index, vocab, new Rng(3, index), { aux: true, uniformQuestion }).attention.filter((a) => a.kind === 'question');
+      const [mass, even] = [make(false), make(true)];
+      expect(even.map((a) => a.evidence)).toEqual(mass.map((a) => a.evidence));
+      expect(even.length).toBeGreaterThan(0);
+      for (const a of even) expect(a.uniform).toBe(true);
+      for (const a of mass) expect(a.uniform).toBe(false);
+    }
   });
 
   it('familyQuestions poses more questions of one family per clip and keeps the others at perFamily', () => {

@@ -2,7 +2,7 @@
  * Hand-written backward pass of the organism (the exact adjoint of forward.ts), from the
  * logits' gradient at the target rows to every parameter. Gradients accumulate into `grads`.
  */
-import { AUX_HEAD, READOUT_PROBE, getParam, layerName, projName, type Params, type Media } from './params.js';
+import { AUX_HEAD, getParam, layerName, projName, type Params, type Media } from './params.js';
 import { readoutProbe, type ProbeResult, type ProbeRows } from './readout-probe.js';
 import type { Batch } from './sequence.js';
 import type { OrtKernels } from './ort-kernels.js';
@@ -25,15 +25,17 @@ export interface HeadSupervision {
   rows: SupervisedRow[];
 }
 
-/** The readout probe of one layer at the answer rows, each row reading its own head (see readout-probe.ts). */
+/** A training-only linear probe of one layer's head outputs at some rows, each row reading its own head (see readout-probe.ts). */
 export interface HeadProbe extends ProbeRows {
+  /** Its [vocab][headDim] matrix among the training-only tensors (READOUT_PROBE, QUESTION_PROBE). */
+  param: string;
   layer: number;
   weight: number;
 }
 
-/** Returns the attention-supervision results, one per entry of `supervise`, and the probe's. */
-export async function backward(k: OrtKernels, model: Organism, b: Batch, f: ForwardResult, dlogits: Float32Array, grads: Params, supervise: readonly HeadSupervision[] = [], probe?: HeadProbe): Promise<AttentionSupervisionResult[] & { probe?: ProbeResult }> {
-  const results: AttentionSupervisionResult[] & { probe?: ProbeResult } = supervise.map(() => ({ loss: 0, mass: 0 }));
+/** Returns the attention-supervision results, one per entry of `supervise`, and the probes' (same order as `probes`). */
+export async function backward(k: OrtKernels, model: Organism, b: Batch, f: ForwardResult, dlogits: Float32Array, grads: Params, supervise: readonly HeadSupervision[] = [], probes: readonly HeadProbe[] = []): Promise<AttentionSupervisionResult[] & { probes: ProbeResult[] }> {
+  const results: AttentionSupervisionResult[] & { probes: ProbeResult[] } = Object.assign(supervise.map(() => ({ loss: 0, mass: 0 })), { probes: probes.map(() => ({ loss: 0, accuracy: 0 })) });
   const c = model.config;
   const { hidden: D, heads: H, kvHeads: Hk, headDim: d, intermediate: I } = c;
   const M = f.M;
@@ -74,7 +76,9 @@ export async function backward(k: OrtKernels, model: Organism, b: Batch, f: Forw
     addInto(dx2, dx);
     // Attention: x2 = x + o_proj(attn(rope(q)·scale, rope(k), v)).
     const dout = await linearBackward(k, dx2, a.o, M, w('self_attn.o_proj.weight'), D, H * d, gw('self_attn.o_proj.weight'));
-    if (probe && probe.layer === l) results.probe = readoutProbe(a.o, H, d, getParam(p, READOUT_PROBE), c.vocab, probe, probe.weight, dout, g(READOUT_PROBE));
+    probes.forEach((pr, i) => {
+      if (pr.layer === l) results.probes[i] = readoutProbe(a.o, H, d, getParam(p, pr.param), c.vocab, pr, pr.weight, dout, g(pr.param));
+    });
     const ab = await k.attentionBackward(a.q, a.k, a.v, mask, dout, dims, [1, 1, b.n, b.n]);
     supervise.forEach((s, i) => {
       if (s.layer === l) results[i] = superviseAttention(a.q, a.k, b.n, H, d, s.head, s.rows, s.weight, ab.dq, ab.dk);

@@ -52,12 +52,21 @@ export const AUX_HEAD = 'aux_head.weight';
 
 /** Training-only readout probe of the answer head (see readout-probe.ts). */
 export const READOUT_PROBE = 'readout_probe.weight';
-export const TRAINING_ONLY: readonly string[] = [AUX_HEAD, READOUT_PROBE];
+/** Training-only probe of the question head: which attribute words a question asks (see train.ts). */
+export const QUESTION_PROBE = 'question_probe.weight';
+export const TRAINING_ONLY: readonly string[] = [AUX_HEAD, READOUT_PROBE, QUESTION_PROBE];
 
-export function trainingParamShapes(c: OrganismConfig, opts: { auxHead?: boolean; readoutProbe?: boolean } = { auxHead: true, readoutProbe: true }): Array<[string, number[]]> {
+export interface TrainingTensors {
+  auxHead?: boolean;
+  readoutProbe?: boolean;
+  questionProbe?: boolean;
+}
+
+export function trainingParamShapes(c: OrganismConfig, opts: TrainingTensors = { auxHead: true, readoutProbe: true, questionProbe: true }): Array<[string, number[]]> {
   const out = paramShapes(c);
   if (opts.auxHead) out.push([AUX_HEAD, [c.vocab, c.hidden]]);
   if (opts.readoutProbe) out.push([READOUT_PROBE, [c.vocab, c.headDim]]);
+  if (opts.questionProbe) out.push([QUESTION_PROBE, [c.vocab, c.headDim]]);
   return out;
 }
 
@@ -75,7 +84,7 @@ export function zerosLike(p: Params): Params {
  * o_proj/down_proj scaled by 1/√(2L), GPT-2 style), embeddings 0.5 and the projectors'
  * first layer 1/√F so that projected media and text embeddings start at similar scales.
  */
-export function initParams(c: OrganismConfig, normal: () => number, opts: { auxHead?: boolean; readoutProbe?: boolean } = {}): Params {
+export function initParams(c: OrganismConfig, normal: () => number, opts: TrainingTensors = {}): Params {
   const p: Params = new Map();
   for (const [name, shape] of trainingParamShapes(c, opts)) {
     const data = new Float32Array(numel(shape));

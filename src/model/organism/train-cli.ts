@@ -11,7 +11,7 @@ import { trainOrganism, type TrainOptions } from './train.js';
 import { modelCard } from './model-card.js';
 import { FAMILIES, type Family } from '../../datasets/av-world/index.js';
 import { DEFAULT_ARCH } from './config.js';
-import { ABSENT_EVIDENCE, type AbsentEvidence } from './train-data.js';
+import { ABSENT_EVIDENCE, EXISTS_BY, type AbsentEvidence, type ExistsBy } from './train-data.js';
 
 function parseFamilies(list: string): Family[] {
   return list.split(',').map((f) => {
@@ -60,16 +60,19 @@ async function main(): Promise<void> {
     .option('questions-per-family', { type: 'number', default: 3 })
     .option('attention-weight', { type: 'number', default: 1, describe: 'weight of the attention-supervision losses (0 = off)' })
     .option('probe-weight', { type: 'number', default: 1, describe: 'weight of the training-only readout probe on the answer head (0 = off)' })
+    .option('question-probe-weight', { type: 'number', default: 0, describe: 'weight of a training-only probe asking the question head (layer 0, head 2) to carry every attribute word the question names to the answer row (0 = off)' })
     .option('separate-aux-head', { type: 'boolean', default: false, describe: 'predict the dense media labels with a training-only head instead of lm_head' })
     .option('families', { type: 'string', describe: 'comma-separated question families to train on (default: all)' })
     .option('resume', { type: 'string', describe: 'checkpoint .safetensors to continue from' })
     .option('init', { type: 'string', describe: 'checkpoint .safetensors whose weights start a new run (fresh optimizer and schedule)' })
     .option('init-command', { type: 'string', describe: 'the command that produced --init, recorded in the model card' })
     .option('uniform-count', { type: 'boolean', default: false, describe: 'counting questions ask for attention spread evenly over <s> and the matching onsets, not only for their mass' })
+    .option('uniform-question', { type: 'boolean', default: false, describe: 'the question head (layer 0, head 2) spreads its attention evenly over the question\'s content words, not only their total mass (which the family word alone satisfies)' })
     .option('family-questions', { type: 'string', describe: 'questions per clip for some families, overriding --questions-per-family, e.g. object-exists=10' })
     .option('family-heads', { type: 'string', describe: 'last-layer answer head per family, e.g. object-exists=2,sound-count=1 (default: head 0 for all)' })
     .option('rope-theta', { type: 'number', describe: `RoPE base (default ${DEFAULT_ARCH.ropeTheta}); --resume and --init need the value their checkpoint was trained with` })
     .option('absent-evidence', { type: 'string', default: 'none', choices: [...ABSENT_EVIDENCE], describe: 'where object-exists "no" answers are supervised to look: nowhere, <s>, the answer row itself, or read as a count against <s> (count: "yes" rows spread evenly over <s> and the object)' })
+    .option('exists-by', { type: 'string', default: 'object', choices: [...EXISTS_BY], describe: 'how the answer head reads object-exists questions: the named object\'s patches, or (colour) every object of the asked colour, its readout probe taught their shape, so only one attribute is matched per hop' })
     .strict()
     .parse();
   for (const k of ['steps', 'warmup', 'tokensPerBatch', 'minFrames', 'maxFrames', 'threads', 'evalEvery', 'evalCount', 'testCount', 'checkpointEvery', 'questionsPerFamily'] as const) {
@@ -79,9 +82,11 @@ async function main(): Promise<void> {
     seed: argv.seed, steps: argv.steps, lr: argv.lr, warmup: argv.warmup, tokensPerBatch: argv.tokensPerBatch,
     minFrames: argv.minFrames, maxFrames: argv.maxFrames, rampFraction: argv.rampFraction, threads: argv.threads,
     evalEvery: argv.evalEvery, evalCount: argv.evalCount, testCount: argv.testCount, checkpointEvery: argv.checkpointEvery,
-    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume, init: argv.init, initCommand: argv.initCommand, absentEvidence: argv.absentEvidence as AbsentEvidence,
+    checkpointDir: argv.checkpointDir, out: argv.out, timeLimitMin: argv.timeLimitMin, auxWeight: argv.auxWeight, attentionWeight: argv.attentionWeight, separateAuxHead: argv.separateAuxHead, probeWeight: argv.probeWeight, questionProbeWeight: argv.questionProbeWeight, questionsPerFamily: argv.questionsPerFamily, resume: argv.resume, init: argv.init, initCommand: argv.initCommand, absentEvidence: argv.absentEvidence as AbsentEvidence,
     families: argv.families ? parseFamilies(argv.families) : undefined,
     uniformCount: argv.uniformCount,
+    existsBy: argv.existsBy as ExistsBy,
+    uniformQuestion: argv.uniformQuestion,
     familyHeads: argv.familyHeads === undefined ? undefined : parseFamilyInts(argv.familyHeads, 'family-heads', 0),
     familyQuestions: argv.familyQuestions === undefined ? undefined : parseFamilyInts(argv.familyQuestions, 'family-questions', 1),
     arch: argv.ropeTheta === undefined ? undefined : { ropeTheta: positiveNumber(argv.ropeTheta, 'rope-theta') },

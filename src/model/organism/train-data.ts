@@ -19,6 +19,13 @@ export interface TrainSequence {
   targets: Array<[number, number, boolean?]>;
   /** Family of each answer target, in the order of the answer targets. */
   families: Family[];
+  /**
+   * What the readout probe reads at each answer target (same order): the answer word, or
+   * for existence read by colour (ExistsBy) the shape the answer head retrieves.
+   */
+  probeLabels: number[];
+  /** The attribute words (sound, colour, shape) each question names, by answer target (same order). */
+  askedWords: number[][];
   /** Attention supervision: rows whose attention should fall on `evidence` (positions). */
   attention: AttentionTarget[];
 }
@@ -88,6 +95,18 @@ export function packQuestions(questions: readonly Question[], vocab: Vocabulary)
 export type AbsentEvidence = 'none' | 'sink' | 'self' | 'count';
 export const ABSENT_EVIDENCE: readonly AbsentEvidence[] = ['none', 'sink', 'self', 'count'];
 
+/**
+ * How the answer head is taught to read an object-exists question. 'object' (default): its
+ * attention goes to the named object's patches ("yes" only; see AbsentEvidence for "no"),
+ * which needs a key matching colour ∧ shape sharply enough to beat partial matches. 'colour':
+ * two hops that each match one attribute, like the families the model solves — the head
+ * reads every object of the asked colour (`<s>` when none) and its readout probe is taught
+ * the shape it retrieved (the asked one when present); the last MLP then only compares
+ * that shape with the asked word, and the answer loss teaches the comparison.
+ */
+export type ExistsBy = 'object' | 'colour';
+export const EXISTS_BY: readonly ExistsBy[] = ['object', 'colour'];
+
 export interface SequenceOptions {
   /** Add the dense media labels and the attention targets (default false: answers only). */
   aux?: boolean;
@@ -104,10 +123,17 @@ export interface SequenceOptions {
    * (default false: only for their total mass, which all-on-`<s>` satisfies too).
    */
   uniformCount?: boolean;
+  /** See ExistsBy (default 'object'). */
+  existsBy?: ExistsBy;
+  /**
+   * The question head spreads its attention evenly over the question's content words
+   * (default false: only their total mass, which the one family word satisfies alone).
+   */
+  uniformQuestion?: boolean;
 }
 
 export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, opts: SequenceOptions = {}): TrainSequence {
-  const { aux = false, perFamily = 1, familyQuestions = {}, only, absent = 'none', uniformCount = false } = opts;
+  const { aux = false, perFamily = 1, familyQuestions = {}, only, absent = 'none', uniformCount = false, existsBy = 'object', uniformQuestion = false } = opts;
   const preset = withFrames(PRESETS.default, frames);
   const wanted = (f: Family) => familyQuestions[f] ?? perFamily;
   const { clip, questions: posed } = clipWithQuestions(preset, 'train', seed, index, Math.max(perFamily, ...Object.values(familyQuestions)));
@@ -124,15 +150,43 @@ export function trainSequence(frames: number, seed: number, index: number, vocab
   const targets: TrainSequence['targets'] = [];
   let k = 0;
   for (let pos = 0; pos < encoded.n; pos++) if (encoded.ids[pos] === answerId) targets.push([pos, answerWords[k++]!]);
-  const attention = aux ? [...answerAttention(clip, questions, encoded, targets, absent, uniformCount), ...questionAttention(encoded, targets, vocab), ...bindAttention(clip, encoded)] : [];
-  return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets, families: questions.map((q) => q.family), attention };
+  const byColour = (q: Question) => existsBy === 'colour' && q.family === 'object-exists';
+  const attention = aux
+    ? [...answerAttention(clip, questions, encoded, targets, absent, uniformCount, byColour), ...questionAttention(encoded, targets, vocab, uniformQuestion), ...bindAttention(clip, encoded)]
+    : [];
+  const probeLabels = questions.map((q, i) => (byColour(q) ? vocab.ids.get(existsByColour(clip, q).shape)! : targets[i]![1]));
+  const askedWords = questions.map((q) => q.text.split(' ').filter((w) => ATTRIBUTE_WORDS.has(w)).map((w) => vocab.ids.get(w)!));
+  return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets, families: questions.map((q) => q.family), probeLabels, askedWords, attention };
 }
 
-function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absent: AbsentEvidence, uniformCount: boolean): AttentionTarget[] {
+/**
+ * The colour hop of an object-exists question (ExistsBy 'colour'): the objects of the asked
+ * colour, and the shape a head reading them should write — the asked shape when one of them
+ * has it, else the first one's, else "no" (no object of that colour: the head reads `<s>`).
+ */
+export function existsByColour(clip: Clip, q: Question): { objects: number[]; shape: string } {
+  const words = q.text.split(' ');
+  const at = words.indexOf('there');
+  const colour = words[at + 2];
+  const shape = words[at + 3];
+  if (q.family !== 'object-exists' || at < 0 || !(COLOURS as readonly string[]).includes(colour ?? '') || !(SHAPES as readonly string[]).includes(shape ?? '')) {
+    throw new Error(`organism:train: "${q.text}" is not an object-exists question of the form "was there a <colour> <shape>"`);
+  }
+  const objects = clip.scene.objects.flatMap((o, i) => (o.colour === colour ? [i] : []));
+  const shapes = objects.map((i) => clip.scene.objects[i]!.shape as string);
+  return { objects, shape: shapes.includes(shape!) ? shape! : (shapes[0] ?? 'no') };
+}
+
+function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absent: AbsentEvidence, uniformCount: boolean, byColour: (q: Question) => boolean): AttentionTarget[] {
   const { video, audio } = encoded.media;
   return questions.flatMap((q, i) => {
-    const e = evidenceTokens(clip.scene, q.evidence, clip.preset);
     const row = answers[i]![0];
+    if (byColour(q)) {
+      const { objects } = existsByColour(clip, q);
+      const evidence = objects.length > 0 ? objects.flatMap((o) => objectPatches(clip.scene, o, clip.preset).map((t) => video.pos[t]!)) : [0];
+      return [{ kind: 'answer' as const, row, evidence, family: q.family }];
+    }
+    const e = evidenceTokens(clip.scene, q.evidence, clip.preset);
     const exists = absent !== 'none' && q.family === 'object-exists';
     const none = exists && e.video.length === 0;
     const sink = e.withSink || (exists && (absent === 'count' || (none && absent === 'sink')));
@@ -143,17 +197,19 @@ function answerAttention(clip: Clip, questions: readonly Question[], encoded: En
   });
 }
 
+/** Attribute words a question can name. */
+const ATTRIBUTE_WORDS = new Set<string>([...SHAPES, ...COLOURS, ...SOUNDS]);
 /** Attribute words a question names, and the one word of each template that tells its family. */
-const CONTENT_WORDS = new Set<string>([...SHAPES, ...COLOURS, ...SOUNDS, 'visible', 'first', 'many', 'moved', 'made', 'there']);
+const CONTENT_WORDS = new Set<string>([...ATTRIBUTE_WORDS, 'visible', 'first', 'many', 'moved', 'made', 'there']);
 
-function questionAttention(encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, vocab: Vocabulary): AttentionTarget[] {
+function questionAttention(encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, vocab: Vocabulary, uniform: boolean): AttentionTarget[] {
   const start = vocab.ids.get('question')!;
   return answers.flatMap(([row]) => {
     const evidence: number[] = [];
     for (let p = row - 1; p >= 0 && encoded.ids[p] !== start; p--) {
       if (CONTENT_WORDS.has(vocab.words[encoded.ids[p]!] ?? '')) evidence.push(p);
     }
-    return evidence.length > 0 ? [{ kind: 'question' as const, row, evidence }] : [];
+    return evidence.length > 0 ? [{ kind: 'question' as const, row, evidence, uniform }] : [];
   });
 }
 

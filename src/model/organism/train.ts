@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { avWorldSamples, worldVocabulary, VIDEO_FEATURE_DIM, audioFeatureDim, PRESETS, Rng, type Family } from '../../datasets/av-world/index.js';
 import { DEFAULT_ARCH, type OrganismConfig } from './config.js';
-import { initParams, zerosLike, type Params } from './params.js';
+import { initParams, zerosLike, QUESTION_PROBE, READOUT_PROBE, TRAINING_ONLY, type Params } from './params.js';
 import { OrtKernels } from './ort-kernels.js';
 import { forward, crossEntropy, type Organism } from './forward.js';
 import { backward, type HeadProbe, type HeadSupervision } from './backward.js';
 import type { Batch } from './sequence.js';
 import { Adam } from './adam.js';
 import { makeBatch, makeVocabulary } from './sequence.js';
-import { curriculumFrames, trainSequence, type AbsentEvidence, type AttentionKind, type TrainSequence } from './train-data.js';
+import { curriculumFrames, trainSequence, type AbsentEvidence, type AttentionKind, type ExistsBy, type TrainSequence } from './train-data.js';
 import { accuracyReport, formatAccuracy, scoreSamples, type AccuracyReport } from './evaluate.js';
 import { saveOrganism } from './hf-folder.js';
 import { saveSafetensors, loadSafetensors } from './safetensors-io.js';
@@ -55,6 +55,10 @@ export interface TrainOptions {
   absentEvidence?: AbsentEvidence;
   /** Counting questions: attention spread evenly over `<s>` and the onsets (see SequenceOptions). */
   uniformCount?: boolean;
+  /** The question head reads the question's content words evenly (see SequenceOptions). */
+  uniformQuestion?: boolean;
+  /** How object-exists questions are read: the object, or its colour then shape (see ExistsBy; default 'object'). */
+  existsBy?: ExistsBy;
   /**
    * Last-layer head whose attention and readout probe serve a family's answer rows (default:
    * `answerHead` for every family). Giving a family its own head frees its query/key space
@@ -76,6 +80,12 @@ export interface TrainOptions {
   bindHead?: number;
   /** Weight of the readout probe on the answer head's output (0 = off; see readout-probe.ts). */
   probeWeight?: number;
+  /**
+   * Weight of the question probe (0 = off): a training-only linear map from the question
+   * head's output at each answer row to every attribute word the question names, so that
+   * head's value projection carries the asked words into the answer row's query.
+   */
+  questionProbeWeight?: number;
   /** Predict the aux labels with a training-only head instead of lm_head (see params.ts). */
   separateAuxHead?: boolean;
   /** Train on these question families only (default: all). */
@@ -129,10 +139,19 @@ function headSupervision(seqs: readonly TrainSequence[], n: number, c: OrganismC
 }
 
 /** The readout probe at the answer rows, each reading its family's answer head. */
-function answerProbe(batch: Batch, families: readonly Family[], c: OrganismConfig, o: TrainOptions): HeadProbe {
+function answerProbe(batch: Batch, families: readonly Family[], labels: readonly number[], c: OrganismConfig, o: TrainOptions): HeadProbe {
   const answers = batch.targets.filter((t) => !t.aux);
-  if (answers.length !== families.length) throw new Error(`organism:train: ${answers.length} answer targets but ${families.length} question families in the batch`);
-  return { layer: c.layers - 1, weight: o.probeWeight ?? 0, rows: answers.map((t) => t.row), labels: answers.map((t) => t.label), heads: families.map((f) => answerHeadOf(f, o)) };
+  if (answers.length !== families.length || labels.length !== families.length) throw new Error(`organism:train: ${answers.length} answer targets, ${families.length} question families and ${labels.length} probe labels in the batch`);
+  return { param: READOUT_PROBE, layer: c.layers - 1, weight: o.probeWeight ?? 0, rows: answers.map((t) => t.row), labels: [...labels], heads: families.map((f) => answerHeadOf(f, o)) };
+}
+
+/** The question probe at the answer rows: one entry per attribute word the question names. */
+function questionProbe(batch: Batch, asked: readonly number[][], c: OrganismConfig, o: TrainOptions): HeadProbe {
+  const answers = batch.targets.filter((t) => !t.aux);
+  if (answers.length !== asked.length) throw new Error(`organism:train: ${answers.length} answer targets but ${asked.length} questions' asked words in the batch`);
+  const pairs = answers.flatMap((t, i) => asked[i]!.map((w) => [t.row, w] as const));
+  const head = o.questionHead ?? 2;
+  return { param: QUESTION_PROBE, layer: Math.min(o.questionLayer ?? 0, c.layers - 1), weight: o.questionProbeWeight ?? 0, rows: pairs.map(([r]) => r), labels: pairs.map(([, w]) => w), heads: pairs.map(() => head) };
 }
 
 export function organismConfig(arch: Partial<OrganismConfig> = {}): OrganismConfig {
@@ -155,7 +174,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     if (!(Number.isInteger(head) && head >= 0 && head < config.heads)) throw new RangeError(`organism:train: answer head ${head} of ${family} is outside the model's heads 0..${config.heads - 1}`);
   }
   const rng = new Rng(o.seed, 7);
-  const params: Params = initParams(config, () => rng.normal(), { auxHead: o.separateAuxHead === true, readoutProbe: (o.probeWeight ?? 0) > 0 });
+  const params: Params = initParams(config, () => rng.normal(), { auxHead: o.separateAuxHead === true, readoutProbe: (o.probeWeight ?? 0) > 0, questionProbe: (o.questionProbeWeight ?? 0) > 0 });
   const adam = new Adam(params);
   let start = 0;
   if (o.resume && o.init) throw new Error('organism:train: --resume continues a run and --init starts a new one from its weights; give one');
@@ -163,6 +182,11 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const ck = loadSafetensors(o.init);
     for (const [name, t] of params) {
       const s = ck.params.get(name);
+      // A training-only tensor the earlier run did not use starts fresh.
+      if (!s && TRAINING_ONLY.includes(name)) {
+        log(`${name} is not in ${o.init}; it starts from its initialisation`);
+        continue;
+      }
       if (!s || s.data.length !== t.data.length) throw new Error(`${o.init}: tensor "${name}" is missing or has the wrong size (${s?.data.length ?? 0} values, expected ${t.data.length}); --init needs a checkpoint of the same architecture`);
       t.data.set(s.data);
     }
@@ -194,6 +218,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   const familyAcc = new FamilyAccuracy();
   const massAvg = new Map<string, number>();
   let probeAcc = 0;
+  let questionProbeAcc = 0;
   for (; step < o.steps; step++) {
     if ((Date.now() - t0) / 60000 > o.timeLimitMin) {
       log(`time limit ${o.timeLimitMin} min reached at step ${step}`);
@@ -204,7 +229,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const frames = curriculumFrames(step, o.steps, srng, o.minFrames, o.maxFrames, o.rampFraction);
     const clipBase = step * 256;
     const aux = o.auxWeight > 0;
-    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, { aux, perFamily: o.questionsPerFamily, familyQuestions: o.familyQuestions, only: o.families, absent: o.absentEvidence, uniformCount: o.uniformCount });
+    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, { aux, perFamily: o.questionsPerFamily, familyQuestions: o.familyQuestions, only: o.families, absent: o.absentEvidence, uniformCount: o.uniformCount, existsBy: o.existsBy, uniformQuestion: o.uniformQuestion });
     const seqs = [next(0)];
     while ((seqs.length + 1) * seqs[0]!.encoded.n <= o.tokensPerBatch && seqs.length < 256) seqs.push(next(seqs.length));
     const batch = makeBatch(seqs.map((s) => s.encoded), seqs.map((s) => s.targets), vocab.pad);
@@ -213,9 +238,16 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const grads = zerosLike(params);
     const supervise = headSupervision(seqs, batch.n, config, o);
     const families = seqs.flatMap((s) => s.families);
-    const probe = (o.probeWeight ?? 0) > 0 ? answerProbe(batch, families, config, o) : undefined;
-    const att = await backward(k, model, batch, f, ce.dlogits, grads, supervise, probe);
-    if (att.probe) probeAcc = step === start ? att.probe.accuracy : 0.98 * probeAcc + 0.02 * att.probe.accuracy;
+    const probes = [
+      ...((o.probeWeight ?? 0) > 0 ? [answerProbe(batch, families, seqs.flatMap((s) => s.probeLabels), config, o)] : []),
+      ...((o.questionProbeWeight ?? 0) > 0 ? [questionProbe(batch, seqs.flatMap((s) => s.askedWords), config, o)] : []),
+    ];
+    const att = await backward(k, model, batch, f, ce.dlogits, grads, supervise, probes);
+    const ema = (avg: number, x: number) => (step === start ? x : 0.98 * avg + 0.02 * x);
+    probes.forEach((pr, i) => {
+      if (pr.param === READOUT_PROBE) probeAcc = ema(probeAcc, att.probes[i]!.accuracy);
+      else questionProbeAcc = ema(questionProbeAcc, att.probes[i]!.accuracy);
+    });
     att.forEach((r, i) => massAvg.set(supervise[i]!.name, step === start ? r.mass : 0.98 * (massAvg.get(supervise[i]!.name) ?? r.mass) + 0.02 * r.mass));
     const gnorm = adam.update(params, grads, lrAt(step, o));
     familyAcc.add(families, ce.hits);
@@ -225,7 +257,7 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     if ((step + 1) % 25 === 0) {
       const min = (Date.now() - t0) / 60000;
       log(`step ${step + 1}/${o.steps} frames ${frames} batch ${batch.batch}×${batch.n} loss ${lossAvg.toFixed(3)} acc ${(100 * accAvg).toFixed(1)} |g| ${gnorm.toFixed(2)} lr ${lrAt(step, o).toExponential(2)} ${(tokens / (min * 60)).toFixed(0)} tok/s ${min.toFixed(1)} min`);
-      log(`  train acc by family (last 25 steps): ${familyAcc.format()}${o.attentionWeight > 0 ? ` | evidence mass: ${[...massAvg].map(([name, m]) => `${name} ${m.toFixed(2)}`).join(' ')}` : ''}${(o.probeWeight ?? 0) > 0 ? ` | probe acc ${(100 * probeAcc).toFixed(0)}` : ''}`);
+      log(`  train acc by family (last 25 steps): ${familyAcc.format()}${o.attentionWeight > 0 ? ` | evidence mass: ${[...massAvg].map(([name, m]) => `${name} ${m.toFixed(2)}`).join(' ')}` : ''}${(o.probeWeight ?? 0) > 0 ? ` | probe acc ${(100 * probeAcc).toFixed(0)}` : ''}${(o.questionProbeWeight ?? 0) > 0 ? ` | question probe acc ${(100 * questionProbeAcc).toFixed(0)}` : ''}`);
       familyAcc.reset();
       history.push({ step: step + 1, loss: lossAvg, acc: accAvg, minutes: min });
     }
