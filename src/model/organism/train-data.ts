@@ -150,12 +150,12 @@ export function trainSequence(frames: number, seed: number, index: number, vocab
   const targets: TrainSequence['targets'] = [];
   let k = 0;
   for (let pos = 0; pos < encoded.n; pos++) if (encoded.ids[pos] === answerId) targets.push([pos, answerWords[k++]!]);
-  const byColour = (q: Question) => existsBy === 'colour' && q.family === 'object-exists';
+  const hops = questions.map((q) => (existsBy === 'colour' && q.family === 'object-exists' ? existsByColour(clip, q) : undefined));
   const attention = aux
-    ? [...answerAttention(clip, questions, encoded, targets, absent, uniformCount, byColour), ...questionAttention(encoded, targets, vocab, uniformQuestion), ...bindAttention(clip, encoded)]
+    ? [...answerAttention(clip, questions, encoded, targets, absent, uniformCount, hops), ...questionAttention(encoded, targets, vocab, uniformQuestion), ...bindAttention(clip, encoded)]
     : [];
-  const probeLabels = questions.map((q, i) => (byColour(q) ? vocab.ids.get(existsByColour(clip, q).shape)! : targets[i]![1]));
-  const askedWords = questions.map((q) => q.text.split(' ').filter((w) => ATTRIBUTE_WORDS.has(w)).map((w) => vocab.ids.get(w)!));
+  const probeLabels = hops.map((hop, i) => (hop ? vocab.ids.get(hop.shape)! : targets[i]![1]));
+  const askedWords = questions.map((q) => askedAttributes(q).map((w) => vocab.ids.get(w)!));
   return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets, families: questions.map((q) => q.family), probeLabels, askedWords, attention };
 }
 
@@ -165,11 +165,8 @@ export function trainSequence(frames: number, seed: number, index: number, vocab
  * has it, else the first one's, else "no" (no object of that colour: the head reads `<s>`).
  */
 export function existsByColour(clip: Clip, q: Question): { objects: number[]; shape: string } {
-  const words = q.text.split(' ');
-  const at = words.indexOf('there');
-  const colour = words[at + 2];
-  const shape = words[at + 3];
-  if (q.family !== 'object-exists' || at < 0 || !(COLOURS as readonly string[]).includes(colour ?? '') || !(SHAPES as readonly string[]).includes(shape ?? '')) {
+  const [colour, shape] = askedAttributes(q);
+  if (q.family !== 'object-exists' || !(COLOURS as readonly string[]).includes(colour ?? '') || !(SHAPES as readonly string[]).includes(shape ?? '')) {
     throw new Error(`organism:train: "${q.text}" is not an object-exists question of the form "was there a <colour> <shape>"`);
   }
   const objects = clip.scene.objects.flatMap((o, i) => (o.colour === colour ? [i] : []));
@@ -177,13 +174,14 @@ export function existsByColour(clip: Clip, q: Question): { objects: number[]; sh
   return { objects, shape: shapes.includes(shape!) ? shape! : (shapes[0] ?? 'no') };
 }
 
-function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absent: AbsentEvidence, uniformCount: boolean, byColour: (q: Question) => boolean): AttentionTarget[] {
+/** hops[i]: question i's colour hop when it is read by colour (ExistsBy), else undefined. */
+function answerAttention(clip: Clip, questions: readonly Question[], encoded: EncodedPrompt, answers: ReadonlyArray<[number, number, boolean?]>, absent: AbsentEvidence, uniformCount: boolean, hops: ReadonlyArray<{ objects: number[] } | undefined>): AttentionTarget[] {
   const { video, audio } = encoded.media;
   return questions.flatMap((q, i) => {
     const row = answers[i]![0];
-    if (byColour(q)) {
-      const { objects } = existsByColour(clip, q);
-      const evidence = objects.length > 0 ? objects.flatMap((o) => objectPatches(clip.scene, o, clip.preset).map((t) => video.pos[t]!)) : [0];
+    const hop = hops[i];
+    if (hop) {
+      const evidence = hop.objects.length > 0 ? hop.objects.flatMap((o) => objectPatches(clip.scene, o, clip.preset).map((t) => video.pos[t]!)) : [0];
       return [{ kind: 'answer' as const, row, evidence, family: q.family }];
     }
     const e = evidenceTokens(clip.scene, q.evidence, clip.preset);
@@ -199,6 +197,8 @@ function answerAttention(clip: Clip, questions: readonly Question[], encoded: En
 
 /** Attribute words a question can name. */
 const ATTRIBUTE_WORDS = new Set<string>([...SHAPES, ...COLOURS, ...SOUNDS]);
+/** The attribute words a question names, in its word order. */
+const askedAttributes = (q: Question): string[] => q.text.split(' ').filter((w) => ATTRIBUTE_WORDS.has(w));
 /** Attribute words a question names, and the one word of each template that tells its family. */
 const CONTENT_WORDS = new Set<string>([...ATTRIBUTE_WORDS, 'visible', 'first', 'many', 'moved', 'made', 'there']);
 

@@ -139,15 +139,13 @@ function headSupervision(seqs: readonly TrainSequence[], n: number, c: OrganismC
 }
 
 /** The readout probe at the answer rows, each reading its family's answer head. */
-function answerProbe(batch: Batch, families: readonly Family[], labels: readonly number[], c: OrganismConfig, o: TrainOptions): HeadProbe {
-  const answers = batch.targets.filter((t) => !t.aux);
+function answerProbe(answers: Batch['targets'], families: readonly Family[], labels: readonly number[], c: OrganismConfig, o: TrainOptions): HeadProbe {
   if (answers.length !== families.length || labels.length !== families.length) throw new Error(`organism:train: ${answers.length} answer targets, ${families.length} question families and ${labels.length} probe labels in the batch`);
   return { param: READOUT_PROBE, layer: c.layers - 1, weight: o.probeWeight ?? 0, rows: answers.map((t) => t.row), labels: [...labels], heads: families.map((f) => answerHeadOf(f, o)) };
 }
 
 /** The question probe at the answer rows: one entry per attribute word the question names. */
-function questionProbe(batch: Batch, asked: readonly number[][], c: OrganismConfig, o: TrainOptions): HeadProbe {
-  const answers = batch.targets.filter((t) => !t.aux);
+function questionProbe(answers: Batch['targets'], asked: readonly number[][], c: OrganismConfig, o: TrainOptions): HeadProbe {
   if (answers.length !== asked.length) throw new Error(`organism:train: ${answers.length} answer targets but ${asked.length} questions' asked words in the batch`);
   const pairs = answers.flatMap((t, i) => asked[i]!.map((w) => [t.row, w] as const));
   const head = o.questionHead ?? 2;
@@ -238,9 +236,10 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     const grads = zerosLike(params);
     const supervise = headSupervision(seqs, batch.n, config, o);
     const families = seqs.flatMap((s) => s.families);
+    const answers = batch.targets.filter((t) => !t.aux);
     const probes = [
-      ...((o.probeWeight ?? 0) > 0 ? [answerProbe(batch, families, seqs.flatMap((s) => s.probeLabels), config, o)] : []),
-      ...((o.questionProbeWeight ?? 0) > 0 ? [questionProbe(batch, seqs.flatMap((s) => s.askedWords), config, o)] : []),
+      ...((o.probeWeight ?? 0) > 0 ? [answerProbe(answers, families, seqs.flatMap((s) => s.probeLabels), config, o)] : []),
+      ...((o.questionProbeWeight ?? 0) > 0 ? [questionProbe(answers, seqs.flatMap((s) => s.askedWords), config, o)] : []),
     ];
     const att = await backward(k, model, batch, f, ce.dlogits, grads, supervise, probes);
     const ema = (avg: number, x: number) => (step === start ? x : 0.98 * avg + 0.02 * x);
