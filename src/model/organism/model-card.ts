@@ -2,6 +2,7 @@
 import type { OrganismConfig } from './config.js';
 import type { AccuracyReport } from './evaluate.js';
 import type { TrainOptions } from './train.js';
+import type { StageReport } from './recipe.js';
 
 const table = (r: AccuracyReport): string =>
   ['| family | accuracy | n |', '|---|---|---|', ...Object.entries(r.byFamily).map(([k, v]) => `| ${k} | ${(100 * v.accuracy).toFixed(1)} % | ${v.n} |`), `| **overall** | **${(100 * r.overall).toFixed(1)} %** | ${r.n} |`].join('\n');
@@ -26,7 +27,29 @@ function absentNote(o: TrainOptions): string {
   }
 }
 
-export function modelCard(c: OrganismConfig, o: TrainOptions, r: { steps: number; minutes: number; validation: AccuracyReport; test: AccuracyReport }, command: string): string {
+/** The Training section's first lines: one command, or a recipe's stages (each from the one before). */
+function runLines(o: TrainOptions, r: { steps: number; minutes: number }, command: string, stages?: readonly StageReport[]): string {
+  if (stages === undefined) {
+    return `- Command: \`${command}\`
+${o.init ? `- Warm start (stage 2): weights from \`${o.init}\`${o.initCommand ? `, the checkpoint of stage 1: \`${o.initCommand}\`` : ''}; fresh optimizer and schedule. Training time is the sum of both stages.
+` : ''}- Seed ${o.seed}; ${r.steps} steps (of ${o.stopAt ?? o.steps} planned); ${r.minutes.toFixed(1)} minutes on ${o.threads} CPU threads (wall clock; the machine may be shared).
+`;
+  }
+  // The last stage's minutes in r include the final evaluation.
+  const total = stages.slice(0, -1).reduce((s, st) => s + st.minutes, 0) + r.minutes;
+  return `- Command: \`${command}\` (\`recipe.yaml\` in this folder): ${stages.length} stages in one run, each
+  starting from the weights the one before ended with (fresh optimizer and schedule); ${total.toFixed(1)} minutes
+  in all, final evaluation included, on ${o.threads} CPU threads (wall clock; the machine may be shared).
+
+| stage | flags | steps | minutes |
+|---|---|---:|---:|
+${stages.map((st) => `| ${st.name} | \`${st.flags.join(' ')}\` | ${st.steps} of ${st.planned} | ${st.minutes.toFixed(1)} |`).join('\n')}
+
+- What follows describes the last stage (${stages.at(-1)!.name}); the others differ only in the flags above.
+`;
+}
+
+export function modelCard(c: OrganismConfig, o: TrainOptions, r: { steps: number; minutes: number; validation: AccuracyReport; test: AccuracyReport }, command: string, stages?: readonly StageReport[]): string {
   return `---
 license: mit
 tags: [kvprism, model-organism, audio-video, llama]
@@ -50,10 +73,7 @@ compression measurable without a downloadable audio-video LLM.
   same 125 ms, then \`question … answer\`; the answer is the next token (one word).
 
 ## Training
-- Command: \`${command}\`
-${o.init ? `- Warm start (stage 2): weights from \`${o.init}\`${o.initCommand ? `, the checkpoint of stage 1: \`${o.initCommand}\`` : ''}; fresh optimizer and schedule. Training time is the sum of both stages.
-` : ''}- Seed ${o.seed}; ${r.steps} steps (of ${o.steps} planned); ${r.minutes.toFixed(1)} minutes on ${o.threads} CPU threads (wall clock; the machine may be shared).
-- Curriculum: clip length uniform in [${o.minFrames}, cap] frames, cap rising to ${o.maxFrames} over the first
+${runLines(o, r, command, stages)}- Curriculum: clip length uniform in [${o.minFrames}, cap] frames, cap rising to ${o.maxFrames} over the first
   ${Math.round(100 * o.rampFraction)} % of steps; ≈ ${o.tokensPerBatch} tokens per batch; every clip is followed by up to
   ${o.questionsPerFamily} distinct questions per family${familyQuestionsNote(o)}, each answered in place. Loss: cross-entropy on the answer
   tokens, plus two auxiliary losses standing in for the pretrained encoders and alignment stage a
@@ -64,7 +84,7 @@ ${o.init ? `- Warm start (stage 2): weights from \`${o.init}\`${o.initCommand ? 
     known by construction — the answer row's head ${o.answerHead ?? 0} of the last layer on the question's evidence
     tokens (\`question.evidence\`), its head ${o.questionHead ?? 2} of layer ${o.questionLayer ?? 0} on the question's content words, and
     head ${o.bindHead ?? 1} of layer ${o.bindLayer ?? 1} of each sound-event token on the patch of its source object in the same frame.
-  Which tokens the *other* heads and layers read is not supervised.${familyHeadsNote(o)}${absentNote(o)}${(o.questionProbeWeight ?? 0) > 0 ? ` A question probe (weight ${o.questionProbeWeight}) asks the question head's output at each answer row for every attribute word the question names, so the asked words reach the answer row's query.` : ''}${o.existsBy === 'colour' ? ' Object-exists questions are read in two one-attribute hops: the answer head is supervised onto every object of the asked colour (`<s>` when there is none) and its readout probe is taught the shape it retrieves (the asked one when present), so the last MLP only compares that shape with the asked word.' : ''}${o.uniformCount ? ' Counting questions ask for attention spread evenly over `<s>` and the matching onsets (cross-entropy to that uniform distribution), so the sink keeps 1/(n + 1) of it for n sounds.' : ''}${(o.probeWeight ?? 0) > 0 ? `
+  Which tokens the *other* heads and layers read is not supervised.${familyHeadsNote(o)}${absentNote(o)}${o.uniformQuestion ? ' The question head spreads its attention evenly over the question\'s content words (cross-entropy to the uniform distribution over them), not only their total mass, which the family word alone would meet.' : ''}${(o.questionProbeWeight ?? 0) > 0 ? ` A question probe (weight ${o.questionProbeWeight}) asks the question head's output at each answer row for every attribute word the question names, so the asked words reach the answer row's query.` : ''}${o.existsBy === 'colour' ? ' Object-exists questions are read in two one-attribute hops: the answer head is supervised onto every object of the asked colour (`<s>` when there is none) and its readout probe is taught the shape it retrieves (the asked one when present), so the last MLP only compares that shape with the asked word.' : ''}${o.uniformCount ? ' Counting questions ask for attention spread evenly over `<s>` and the matching onsets (cross-entropy to that uniform distribution), so the sink keeps 1/(n + 1) of it for n sounds.' : ''}${(o.probeWeight ?? 0) > 0 ? `
   - a readout probe (weight ${o.probeWeight}): a training-only linear map from the answer head's output to the
     answer word, so that head's value projection learns to carry the answer's attribute.` : ''}
 - AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.

@@ -21,7 +21,10 @@ import { saveSafetensors, loadSafetensors } from './safetensors-io.js';
 
 export interface TrainOptions {
   seed: number;
+  /** Steps the schedule (warmup, cosine decay, curriculum) is planned over. */
   steps: number;
+  /** Stop after this step (default: steps): the first part of a longer schedule. */
+  stopAt?: number;
   lr: number;
   warmup: number;
   tokensPerBatch: number;
@@ -92,6 +95,14 @@ export interface TrainOptions {
   families?: readonly Family[];
 }
 
+/** A finished training loop: the weights in memory and in `checkpointDir/checkpoint.safetensors`. */
+export interface TrainedStage {
+  model: Organism;
+  steps: number;
+  minutes: number;
+  kernels: OrtKernels;
+}
+
 export interface TrainResult {
   model: Organism;
   steps: number;
@@ -99,6 +110,9 @@ export interface TrainResult {
   validation: AccuracyReport;
   test: AccuracyReport;
 }
+
+/** What a finished loop leaves beside its checkpoint, so a rerun recipe can skip the stage. */
+export const STAGE_DONE = 'stage.json';
 
 /** Running per-family accuracy of the answer targets (`hits` from crossEntropy, aligned with `families`). */
 class FamilyAccuracy {
@@ -163,7 +177,33 @@ export function organismConfig(arch: Partial<OrganismConfig> = {}): OrganismConf
 const lrAt = (step: number, o: TrainOptions): number =>
   step < o.warmup ? (o.lr * (step + 1)) / o.warmup : o.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * (step - o.warmup)) / Math.max(1, o.steps - o.warmup))));
 
+/** Accuracy on the first `evalCount` clips of the validation split (seed = the run's seed). */
+async function validationReport(k: OrtKernels, model: Organism, o: TrainOptions): Promise<AccuracyReport> {
+  const samples = avWorldSamples({ preset: 'default', split: 'validation', count: o.evalCount, seed: o.seed });
+  return accuracyReport(await scoreSamples(k, model, makeVocabulary(worldVocabulary()), samples, 4));
+}
+
+/** Trains, evaluates on validation and test, and writes the HF folder `o.out`. */
 export async function trainOrganism(o: TrainOptions, log: (line: string) => void = console.log): Promise<TrainResult> {
+  return finishOrganism(await trainStage(o, log), o, log);
+}
+
+/** Validation and test accuracy of a trained stage; writes the HF folder `o.out`. */
+export async function finishOrganism(stage: TrainedStage, o: TrainOptions, log: (line: string) => void = console.log): Promise<TrainResult> {
+  const t0 = Date.now();
+  const vocab = makeVocabulary(worldVocabulary());
+  const { model, kernels: k } = stage;
+  const validation = await validationReport(k, model, o);
+  log(`final validation: ${formatAccuracy(validation)}`);
+  const testSamples = avWorldSamples({ preset: 'default', split: 'test', count: o.testCount, seed: 0 });
+  const test = accuracyReport(await scoreSamples(k, model, vocab, testSamples, 4));
+  log(`test (default preset, seed 0): ${formatAccuracy(test)}`);
+  saveOrganism(o.out, model, worldVocabulary());
+  return { model, steps: stage.steps, minutes: stage.minutes + (Date.now() - t0) / 60000, validation, test };
+}
+
+/** The training loop alone: checkpoints every `checkpointEvery` steps and at the end. */
+export async function trainStage(o: TrainOptions, log: (line: string) => void = console.log): Promise<TrainedStage> {
   const t0 = Date.now();
   const words = worldVocabulary();
   const vocab = makeVocabulary(words);
@@ -175,6 +215,8 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   const params: Params = initParams(config, () => rng.normal(), { auxHead: o.separateAuxHead === true, readoutProbe: (o.probeWeight ?? 0) > 0, questionProbe: (o.questionProbeWeight ?? 0) > 0 });
   const adam = new Adam(params);
   let start = 0;
+  // Minutes spent before a resume count toward the time limit and the reported time.
+  let priorMinutes = 0;
   if (o.resume && o.init) throw new Error('organism:train: --resume continues a run and --init starts a new one from its weights; give one');
   if (o.init) {
     const ck = loadSafetensors(o.init);
@@ -199,14 +241,14 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
       t.data.set(s.data);
     }
     start = Number(ck.metadata.step ?? 0);
+    priorMinutes = Number(ck.metadata.minutes ?? 0);
     adam.restore(ck.params, start);
     log(`resumed ${o.resume} at step ${start}`);
   }
   const model: Organism = { config, params };
   const k = await OrtKernels.create(o.threads);
-  const checkpoint = (s: number) => saveSafetensors(join(o.checkpointDir, 'checkpoint.safetensors'), new Map([...params, ...adam.state()]), { step: String(s) });
-  const valSamples = avWorldSamples({ preset: 'default', split: 'validation', count: o.evalCount, seed: o.seed });
-  const evalVal = async () => accuracyReport(await scoreSamples(k, model, vocab, valSamples, 4));
+  const elapsed = () => priorMinutes + (Date.now() - t0) / 60000;
+  const checkpoint = (s: number) => saveSafetensors(join(o.checkpointDir, 'checkpoint.safetensors'), new Map([...params, ...adam.state()]), { step: String(s), minutes: elapsed().toFixed(3) });
   mkdirSync(o.checkpointDir, { recursive: true });
   const history: Array<Record<string, number>> = [];
   let step = start;
@@ -217,8 +259,9 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
   const massAvg = new Map<string, number>();
   let probeAcc = 0;
   let questionProbeAcc = 0;
-  for (; step < o.steps; step++) {
-    if ((Date.now() - t0) / 60000 > o.timeLimitMin) {
+  const last = o.stopAt ?? o.steps;
+  for (; step < last; step++) {
+    if (elapsed() > o.timeLimitMin) {
       log(`time limit ${o.timeLimitMin} min reached at step ${step}`);
       break;
     }
@@ -254,23 +297,18 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
     lossAvg = step === start ? ce.loss : 0.98 * lossAvg + 0.02 * ce.loss;
     accAvg = step === start ? ce.correct / ce.answers : 0.98 * accAvg + 0.02 * (ce.correct / ce.answers);
     if ((step + 1) % 25 === 0) {
-      const min = (Date.now() - t0) / 60000;
-      log(`step ${step + 1}/${o.steps} frames ${frames} batch ${batch.batch}×${batch.n} loss ${lossAvg.toFixed(3)} acc ${(100 * accAvg).toFixed(1)} |g| ${gnorm.toFixed(2)} lr ${lrAt(step, o).toExponential(2)} ${(tokens / (min * 60)).toFixed(0)} tok/s ${min.toFixed(1)} min`);
+      const min = elapsed();
+      log(`step ${step + 1}/${o.steps} frames ${frames} batch ${batch.batch}×${batch.n} loss ${lossAvg.toFixed(3)} acc ${(100 * accAvg).toFixed(1)} |g| ${gnorm.toFixed(2)} lr ${lrAt(step, o).toExponential(2)} ${((1000 * tokens) / (Date.now() - t0)).toFixed(0)} tok/s ${min.toFixed(1)} min`);
       log(`  train acc by family (last 25 steps): ${familyAcc.format()}${o.attentionWeight > 0 ? ` | evidence mass: ${[...massAvg].map(([name, m]) => `${name} ${m.toFixed(2)}`).join(' ')}` : ''}${(o.probeWeight ?? 0) > 0 ? ` | probe acc ${(100 * probeAcc).toFixed(0)}` : ''}${(o.questionProbeWeight ?? 0) > 0 ? ` | question probe acc ${(100 * questionProbeAcc).toFixed(0)}` : ''}`);
       familyAcc.reset();
       history.push({ step: step + 1, loss: lossAvg, acc: accAvg, minutes: min });
     }
-    if ((step + 1) % o.evalEvery === 0) log(`validation @${step + 1}: ${formatAccuracy(await evalVal())}`);
+    if ((step + 1) % o.evalEvery === 0) log(`validation @${step + 1}: ${formatAccuracy(await validationReport(k, model, o))}`);
     if ((step + 1) % o.checkpointEvery === 0) checkpoint(step + 1);
   }
   checkpoint(step);
-  const validation = await evalVal();
-  log(`final validation: ${formatAccuracy(validation)}`);
-  const testSamples = avWorldSamples({ preset: 'default', split: 'test', count: o.testCount, seed: 0 });
-  const test = accuracyReport(await scoreSamples(k, model, vocab, testSamples, 4));
-  log(`test (default preset, seed 0): ${formatAccuracy(test)}`);
-  const minutes = (Date.now() - t0) / 60000;
-  saveOrganism(o.out, model, words);
+  const minutes = elapsed();
   writeFileSync(join(o.checkpointDir, 'history.json'), JSON.stringify(history));
-  return { model, steps: step, minutes, validation, test };
+  writeFileSync(join(o.checkpointDir, STAGE_DONE), JSON.stringify({ steps: step, minutes }));
+  return { model, steps: step, minutes, kernels: k };
 }
