@@ -15,11 +15,9 @@ const dir = fileURLToPath(new URL('../../models/av-organism', import.meta.url));
 const hasModel = existsSync(`${dir}/model.safetensors`);
 
 describe('the committed AV organism', () => {
-  // KNOWN GAP: the committed model (2700 steps, 81.7 % on 300 test clips) answers four families
-  // at 98-100 % but sound-count (56 %) and object-exists (36 %) are not learned, so this batch
-  // stays below the issue's 85 % bar (see models/av-organism/README.md); declared an expected
-  // failure. It turns red as soon as a retrained model reaches the bar: then use `it`.
-  (hasModel ? it.fails : it.skip)('answers a fixed test batch (default preset, 48 samples) at ≥ 85 %', async () => {
+  // The issue's bar for CI. The committed model answers 93.7 % of 300 test clips (every family
+  // but sound-count at 96-100 %); these 48 are the first 8 of each family.
+  it.skipIf(!hasModel)('answers a fixed test batch (default preset, 48 samples) at ≥ 85 %', async () => {
     const { model, vocab } = loadOrganism(dir);
     const samples = avWorldSamples({ preset: 'default', split: 'test', count: 48, seed: 0 });
     const report = accuracyReport(await scoreSamples(await OrtKernels.create(2), model, vocab, samples, 4));
