@@ -30,11 +30,12 @@ async function main(): Promise<void> {
     .option('threads', { type: 'number', default: 2 })
     .strict()
     .parse();
-  for (const k of ['frames', 'clips', 'threads'] as const) {
-    if (!Number.isInteger(argv[k]) || argv[k] <= 0) throw new RangeError(`organism:${argv.family === 'sound-count' ? 'count' : 'exists'}: --${k} must be a positive integer; got ${argv[k]}`);
-  }
   const family = argv.family as Family;
-  if (!argv.question && !(DIAGNOSED as readonly string[]).includes(family)) throw new RangeError(`organism:exists: the answer-head table covers ${DIAGNOSED.join(' and ')}; for ${family} pass --question`);
+  const command = `organism:${argv.question ? 'question' : family === 'sound-count' ? 'count' : 'exists'}`;
+  for (const k of ['frames', 'clips', 'threads'] as const) {
+    if (!Number.isInteger(argv[k]) || argv[k] <= 0) throw new RangeError(`${command}: --${k} must be a positive integer; got ${argv[k]}`);
+  }
+  if (!argv.question && !(DIAGNOSED as readonly string[]).includes(family)) throw new RangeError(`${command}: the answer-head table covers ${DIAGNOSED.join(' and ')}; for ${family} pass --question`);
   const { model, vocab } = loadOrganism(argv.model);
   const k = await OrtKernels.create(argv.threads);
   const layer = argv.layer ?? (argv.question ? 0 : model.config.layers - 1);

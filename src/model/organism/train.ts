@@ -11,7 +11,7 @@ import { initParams, zerosLike, QUESTION_PROBE, READOUT_PROBE, TRAINING_ONLY, ty
 import { OrtKernels } from './ort-kernels.js';
 import { forward, crossEntropy, type Organism } from './forward.js';
 import { backward, type HeadProbe, type HeadSupervision } from './backward.js';
-import type { Batch } from './sequence.js';
+import type { Batch, Vocabulary } from './sequence.js';
 import { Adam } from './adam.js';
 import { makeBatch, makeVocabulary } from './sequence.js';
 import { curriculumFrames, trainSequence, type AbsentEvidence, type AttentionKind, type ExistsBy, type TrainSequence } from './train-data.js';
@@ -178,9 +178,9 @@ const lrAt = (step: number, o: TrainOptions): number =>
   step < o.warmup ? (o.lr * (step + 1)) / o.warmup : o.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * (step - o.warmup)) / Math.max(1, o.steps - o.warmup))));
 
 /** Accuracy on the first `evalCount` clips of the validation split (seed = the run's seed). */
-async function validationReport(k: OrtKernels, model: Organism, o: TrainOptions): Promise<AccuracyReport> {
+async function validationReport(k: OrtKernels, model: Organism, vocab: Vocabulary, o: TrainOptions): Promise<AccuracyReport> {
   const samples = avWorldSamples({ preset: 'default', split: 'validation', count: o.evalCount, seed: o.seed });
-  return accuracyReport(await scoreSamples(k, model, makeVocabulary(worldVocabulary()), samples, 4));
+  return accuracyReport(await scoreSamples(k, model, vocab, samples, 4));
 }
 
 /** Trains, evaluates on validation and test, and writes the HF folder `o.out`. */
@@ -191,14 +191,15 @@ export async function trainOrganism(o: TrainOptions, log: (line: string) => void
 /** Validation and test accuracy of a trained stage; writes the HF folder `o.out`. */
 export async function finishOrganism(stage: TrainedStage, o: TrainOptions, log: (line: string) => void = console.log): Promise<TrainResult> {
   const t0 = Date.now();
-  const vocab = makeVocabulary(worldVocabulary());
+  const words = worldVocabulary();
+  const vocab = makeVocabulary(words);
   const { model, kernels: k } = stage;
-  const validation = await validationReport(k, model, o);
+  const validation = await validationReport(k, model, vocab, o);
   log(`final validation: ${formatAccuracy(validation)}`);
   const testSamples = avWorldSamples({ preset: 'default', split: 'test', count: o.testCount, seed: 0 });
   const test = accuracyReport(await scoreSamples(k, model, vocab, testSamples, 4));
   log(`test (default preset, seed 0): ${formatAccuracy(test)}`);
-  saveOrganism(o.out, model, worldVocabulary());
+  saveOrganism(o.out, model, words);
   return { model, steps: stage.steps, minutes: stage.minutes + (Date.now() - t0) / 60000, validation, test };
 }
 
@@ -290,12 +291,12 @@ export async function trainStage(o: TrainOptions, log: (line: string) => void = 
       if (pr.param === READOUT_PROBE) probeAcc = ema(probeAcc, att.probes[i]!.accuracy);
       else questionProbeAcc = ema(questionProbeAcc, att.probes[i]!.accuracy);
     });
-    att.forEach((r, i) => massAvg.set(supervise[i]!.name, step === start ? r.mass : 0.98 * (massAvg.get(supervise[i]!.name) ?? r.mass) + 0.02 * r.mass));
+    att.forEach((r, i) => massAvg.set(supervise[i]!.name, ema(massAvg.get(supervise[i]!.name) ?? r.mass, r.mass)));
     const gnorm = adam.update(params, grads, lrAt(step, o));
     familyAcc.add(families, ce.hits);
     tokens += batch.batch * batch.n;
-    lossAvg = step === start ? ce.loss : 0.98 * lossAvg + 0.02 * ce.loss;
-    accAvg = step === start ? ce.correct / ce.answers : 0.98 * accAvg + 0.02 * (ce.correct / ce.answers);
+    lossAvg = ema(lossAvg, ce.loss);
+    accAvg = ema(accAvg, ce.correct / ce.answers);
     if ((step + 1) % 25 === 0) {
       const min = elapsed();
       log(`step ${step + 1}/${o.steps} frames ${frames} batch ${batch.batch}×${batch.n} loss ${lossAvg.toFixed(3)} acc ${(100 * accAvg).toFixed(1)} |g| ${gnorm.toFixed(2)} lr ${lrAt(step, o).toExponential(2)} ${((1000 * tokens) / (Date.now() - t0)).toFixed(0)} tok/s ${min.toFixed(1)} min`);
@@ -303,7 +304,7 @@ export async function trainStage(o: TrainOptions, log: (line: string) => void = 
       familyAcc.reset();
       history.push({ step: step + 1, loss: lossAvg, acc: accAvg, minutes: min });
     }
-    if ((step + 1) % o.evalEvery === 0) log(`validation @${step + 1}: ${formatAccuracy(await validationReport(k, model, o))}`);
+    if ((step + 1) % o.evalEvery === 0) log(`validation @${step + 1}: ${formatAccuracy(await validationReport(k, model, vocab, o))}`);
     if ((step + 1) % o.checkpointEvery === 0) checkpoint(step + 1);
   }
   checkpoint(step);
