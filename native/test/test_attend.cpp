@@ -7,6 +7,7 @@
 #include <string>
 #include "../src/cpu/attend_plan.h"
 #include "../src/cpu/half.h"
+namespace kvp { extern bool g_rowOrder; }
 #include "harness.h"
 #include "reference.h"
 #include "test_util.h"
@@ -83,7 +84,8 @@ void run_shape(const Shape &s, kt::Rng &rng, const std::string &isa) {
 
 std::vector<Shape> shapes(kt::Rng &rng) {
   std::vector<Shape> out;
-  const int dims[] = {8, 63, 80, 128};
+  // 64, 128 and 256 also take the AVX-512 row-order kernels for f32 (D = 4, 8, 16 vectors).
+  const int dims[] = {8, 63, 64, 80, 128, 256};
   const int groups[] = {1, 2, 4, 7};
   const kvp_dtype dts[] = {KVP_F32, KVP_F16, KVP_BF16};
   int k = 0;
@@ -109,6 +111,12 @@ std::vector<Shape> shapes(kt::Rng &rng) {
   out.push_back({2, 4, 128, 5000, 1, KVP_F16, true, true, {5000, 3001}});
   out.push_back({1, 7, 80, 2100, 1, KVP_BF16, true, true, {2099}});
   out.push_back({2, 2, 64, 700, 96, KVP_F32, false, true, {700, 513}});
+  // One-token f32 decode: the AVX-512 row-order kernels (odd G, unsorted positions, lengths
+  // 0 / 1 / under one 4-slot step / several blocks).
+  out.push_back({2, 4, 128, 1000, 1, KVP_F32, true, true, {1000, 517}});
+  out.push_back({3, 7, 64, 300, 1, KVP_F32, true, false, {0, 1, 299}});
+  out.push_back({1, 1, 256, 77, 1, KVP_F32, true, true, {77}});
+  out.push_back({2, 3, 128, 5, 1, KVP_F32, true, true, {3, 5}});
   return out;
 }
 
@@ -123,9 +131,15 @@ TEST_CASE("attend matches the reference on every ISA") {
     kvp_set_isa(isa.c_str());
     for (int threads : {1, 3}) {
       kvp_set_threads(threads);
-      for (const Shape &s : shapes(rng)) run_shape(s, rng, isa + "/t" + std::to_string(threads));
+      // Threads 1: the row-order kernels where they fit (f32 one-token decode, AVX-512, D of
+      // 4, 8 or 16 vectors) and pass 2 fused into pass 1 where a task holds a whole head;
+      // 3: the interleaved kernels and a separate pass 2 everywhere.
+      kvp::g_rowOrder = kvp::g_fusePass2 = threads == 1;
+      const std::string tag = isa + "/t" + std::to_string(threads) + (threads == 1 ? "/row-order+fused" : "/interleaved");
+      for (const Shape &s : shapes(rng)) run_shape(s, rng, tag);
     }
   }
+  kvp::g_rowOrder = kvp::g_fusePass2 = true;
   kvp_set_isa(available_isas().back().c_str());
 }
 

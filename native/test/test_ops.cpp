@@ -145,3 +145,21 @@ TEST_CASE("advise_huge_pages advises whole 2 MiB pages inside the range, never m
   const int64_t got = kvp_advise_huge_pages(big.data(), big.size() * sizeof(float));
   CHECK(got >= 0 && got % (int64_t(2) << 20) == 0 && got <= int64_t(big.size() * sizeof(float)), "advised " + std::to_string(got) + " bytes");
 }
+
+TEST_CASE("alloc_kv gives zeroed 2 MiB-aligned memory and rejects 0 and absurd sizes") {
+  const size_t bytes = (size_t(5) << 20) + 12;
+  auto *p = static_cast<uint8_t *>(kvp_alloc_kv(bytes));
+  CHECK(p != nullptr, std::string("kvp_alloc_kv(5 MiB) failed: ") + kvp_last_error());
+  if (!p) return;
+  CHECK(uintptr_t(p) % (uintptr_t(2) << 20) == 0, "2 MiB-aligned");
+  bool zero = true;
+  for (size_t i = 0; i < bytes; i += 4093) zero &= p[i] == 0;
+  CHECK(zero && p[bytes - 1] == 0, "zeroed");
+  p[0] = 1;
+  p[bytes - 1] = 2;
+  CHECK(p[0] == 1 && p[bytes - 1] == 2, "writable to the last byte");
+  kvp_free_kv(p, bytes);
+  kvp_free_kv(nullptr, 10);  // ignored
+  CHECK(kvp_alloc_kv(0) == nullptr && std::string(kvp_last_error()).find("bytes must be > 0") != std::string::npos, "0 bytes refused");
+  CHECK(kvp_alloc_kv(size_t(1) << 50) == nullptr && std::string(kvp_last_error()).find("kvp_alloc_kv") != std::string::npos, "2^50 bytes refused");
+}

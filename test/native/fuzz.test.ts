@@ -95,6 +95,9 @@ describe.skipIf(!addon)('native boundary fuzz', () => {
     expect(() => addon!.streamTriad(0, 1)).toThrow(/mib/);
     for (const [mib, reps] of [[0, 1], [4097, 1], [1.5, 1], [1, 0], ['1', 1]] as const) expect(() => addon!.streamRead(mib as number, reps)).toThrow(/streamRead: (mib|reps)/);
     expect(addon!.streamRead(1, 1)).toBeGreaterThan(0); // the checked sum came back intact
+    // allocKV maps memory, so only junk that must be refused (1e12 would be a real 1 TB mapping).
+    for (const bad of [undefined, null, 'x', {}, -1, 0, NaN, 2 ** 47, new Float32Array(4)])
+      expect(() => addon!.allocKV(bad as number)).toThrow(/allocKV: bytes/);
     addon!.setThreads(2);
   });
 });

@@ -28,6 +28,21 @@ describe('K/V buffers on huge pages', () => {
     expect(() => addon!.adviseHugePages({} as unknown as Float32Array)).toThrow(/adviseHugePages: buffer must be a typed array/);
   });
 
+  it.skipIf(!addon)('allocKV gives zeroed, writable memory of the exact size and rejects bad sizes', () => {
+    for (const bytes of [1, 4096 + 12, 5 << 20]) {
+      const memory = addon!.allocKV(bytes);
+      expect(memory).toBeInstanceOf(ArrayBuffer);
+      expect(memory.byteLength).toBe(bytes);
+      const view = new Uint8Array(memory);
+      expect(view.every((x) => x === 0)).toBe(true);
+      view[bytes - 1] = 9; // the last byte is inside the mapping
+      expect(view[bytes - 1]).toBe(9);
+    }
+    for (const bad of [0, -1, 1.5, 2 ** 47, Number.NaN])
+      expect(() => addon!.allocKV(bad), String(bad)).toThrow(/allocKV: bytes/);
+    expect(() => addon!.allocKV('8' as unknown as number)).toThrow(/allocKV: bytes/);
+  });
+
   it('allocCacheKV gives a zeroed buffer of the dtype and length, advice on or off', () => {
     for (const env of ['1', '0']) {
       process.env.KVPRISM_HUGE_PAGES = env;

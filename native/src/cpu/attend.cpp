@@ -23,6 +23,14 @@ bool g_prefetchNext = [] {
   const char *e = std::getenv("KVPRISM_PREFETCH_NEXT");
   return !(e && e[0] == '0');
 }();
+bool g_fusePass2 = [] {
+  const char *e = std::getenv("KVPRISM_FUSE_STATS");
+  return !(e && e[0] == '0');
+}();
+bool g_rowOrder = [] {
+  const char *e = std::getenv("KVPRISM_ROW_ORDER");
+  return !(e && e[0] == '0');
+}();
 
 void plan_attend(AttendPlan &p, int threads) {
   p.bk = std::max(16, std::min(256, 32768 / std::max(1, p.D)));
@@ -139,6 +147,7 @@ extern "C" int kvp_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, kvp
   }
   p.sortedQpos = sortedQ.data();
 
+  p.fusedPass2 = g_fusePass2 && p.wantSlotStats && p.splits == 1 && p.nQBlocks == 1;
   const KernelTable &k = kernels();
   parallel_for(p.tasks1(), [&](int t) { k.attendPass1(p, t); });
   if (p.splits > 1) parallel_for(p.tasksCombine(), [&](int t) { k.attendCombine(p, t); });
@@ -147,6 +156,6 @@ extern "C" int kvp_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, kvp
       for (int qb = 0; qb < p.nQBlocks; qb++)
         for (size_t c = 0; c < M2; c++) st.flows[h * M2 + c] += flowPart[(size_t(h) * p.nQBlocks + qb) * M2 + c];
   }
-  if (p.wantSlotStats && p.lmax > 0) parallel_for(p.tasks2(), [&](int t) { k.attendPass2(p, t); });
+  if (p.wantSlotStats && p.lmax > 0 && !p.fusedPass2) parallel_for(p.tasks2(), [&](int t) { k.attendPass2(p, t); });
   return KVP_OK;
 }

@@ -101,6 +101,10 @@ template <class S> struct AttendKernels {
     int maxQ = qpos[i0];
     for (int i = i0; i < i1; i++) maxQ = std::max(maxQ, qpos[i]);
     const bool rowExtras = p.wantEntropy || p.wantFlows;
+    // Decode (one query token) of an f32 cache streams K/V once: read it in row order. Not for
+    // 16-bit rows (widened once per pass over the block) nor for query blocks, which re-read
+    // each block from L2 per token and became L2-bound (prefill 2048: 297 → 320 ms).
+    const bool rowOrder = g_rowOrder && kv.dtype == KVP_F32 && i1 - i0 == 1 && O::row_order_fits(D);
 
     for (int b0 = j0; b0 < j1; b0 += p.bk) {
       const int nb = std::min(p.bk, j1 - b0);
@@ -112,9 +116,10 @@ template <class S> struct AttendKernels {
       }
       const size_t off = (size_t(h) * p.cap + b0) * D;
       const T *K = static_cast<const T *>(kv.keys) + off;
-      // Decode (one query token): the next block's K and V stream in while this one computes.
+      // Decode (one query token) with the interleaved kernels: the next block's K and V are
+      // prefetched while this one computes. The row-order kernels need no software prefetch.
       const int es = kv.dtype == KVP_F32 ? 4 : 2, rowBytes = D * es;
-      const bool pfNext = g_prefetchNext && i1 - i0 == 1 && b0 + p.bk < j1;
+      const bool pfNext = !rowOrder && g_prefetchNext && i1 - i0 == 1 && b0 + p.bk < j1;
       const char *nextK = pfNext ? static_cast<const char *>(kv.keys) + (off + size_t(p.bk) * D) * es : nullptr;
       const char *nextV = pfNext ? static_cast<const char *>(kv.values) + (off + size_t(p.bk) * D) * es : nullptr;
       const T *V = static_cast<const T *>(kv.values) + off;
@@ -132,6 +137,10 @@ template <class S> struct AttendKernels {
           const float *qs[4];
           float *ss[4];
           for (int k = 0; k < rn; k++) { qs[k] = p.a->q + p.qIndex(i, h, g0 + k); ss[k] = s + size_t(g0 + k) * p.bk; }
+          if (rowOrder) {
+            rows_dispatch(rn, [&](auto R) { O::template qk_rows_ordered<decltype(R)::value, Ld>(qs, K, nb, D, p.a->scale, ss); });
+            continue;
+          }
           const bool lead = g0 == 0 && i == i0;
           const float *touchV = lead && !pfNext && kv.dtype == KVP_F32 ? static_cast<const float *>(kv.values) + off : nullptr;
           rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, nb, D, p.a->scale, ss, touchV, lead ? nextK : nullptr, rowBytes); });
@@ -173,13 +182,20 @@ template <class S> struct AttendKernels {
           const float *ps[4];
           float *as[4];
           for (int k = 0; k < rn; k++) { ps[k] = pr + size_t(g0 + k) * p.bk; as[k] = acc + size_t((i - i0) * G + g0 + k) * D; }
-          rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, Ld>(ps, V, nb, D, as, g0 == 0 ? nextV : nullptr, rowBytes); });
+          if (rowOrder) rows_dispatch(rn, [&](auto R) { O::template pv_rows_ordered<decltype(R)::value, Ld>(ps, V, nb, D, as); });
+          else rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, Ld>(ps, V, nb, D, as, g0 == 0 ? nextV : nullptr, rowBytes); });
         }
       }
     }
     if (p.splits == 1) {
       for (int r = 0; r < R; r++)
         finish_row(p, h, qb, i0 + r / G, r % G, m[r], l[r], t[r], fl + size_t(r) * 4, acc + size_t(r) * D);
+      // This head's lse is complete: its slot statistics now, while its scores are in L2 and
+      // the other threads still stream K/V (see AttendPlan::fusedPass2).
+      if (p.fusedPass2) {
+        const int chunks = (p.lmax + p.chunk - 1) / p.chunk;
+        for (int c = 0; c < chunks; c++) pass2_as<Ld>(p, h * chunks + c);
+      }
       return;
     }
     float *dst = p.part + size_t(task) * p.partTaskStride();

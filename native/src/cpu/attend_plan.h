@@ -20,6 +20,10 @@ struct AttendPlan {
   int lmax;
   bool wantFlows, wantEntropy, wantSlotStats;
   int windowFrom;                 // first query token of the stats window (n when off)
+  /** Pass 1 runs each head's pass 2 itself when one task holds all of a head's rows (one KV
+   *  split, one query block: decode), while the head's scores are in L2 and other threads
+   *  still stream K/V; a separate pass 2 ran with memory idle (native/README.md). */
+  bool fusedPass2;
   /** Pass-1 partial per task and row: [m, l, t, fl0..3, acc[D]] (only when splits > 1). */
   float *part;
   size_t partRowStride() const { return size_t(D) + 7; }
@@ -57,6 +61,9 @@ inline std::array<float *, 5> slot_stat_arrays(const kvp_stats_out &st) {
 /** Largest score scratch (floats) pass 1 may keep for pass 2; beyond it pass 2 recomputes
  *  scores. Default 8Mi (32 MiB); tests set 0 to exercise the recompute path. */
 extern size_t g_scoreCacheFloats;
+/** Whether pass 1 may run pass 2 itself (AttendPlan::fusedPass2); KVPRISM_FUSE_STATS=0 turns
+ *  it off. Defined in attend.cpp. */
+extern bool g_fusePass2;
 
 /** Checks kvp_attend's arguments (host pointers); KVP_OK or KVP_EINVAL with kvp_last_error set.
  *  Shared by the CPU entry point and the CUDA host wrapper. */

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include "../../include/kvprism.h"
 #include "half.h"
 
@@ -17,6 +18,10 @@ extern int g_prefetchRows;
  *  rows-ahead prefetch left memory idle during P·V). KVPRISM_PREFETCH_NEXT=0 turns it off.
  *  Defined in attend.cpp. */
 extern bool g_prefetchNext;
+/** Whether attention may use the row-order kernels (qk_seq / pv_seq) where they fit:
+ *  KVPRISM_ROW_ORDER=0 restores the interleaved kernels with software prefetch. Defined in
+ *  attend.cpp. */
+extern bool g_rowOrder;
 #ifndef KVP_PFL
 #define KVP_PFL 2
 #endif
@@ -216,6 +221,89 @@ template <class S> struct Vec {
     }
     for (; j < nb; j++)
       for (int r = 0; r < R; r++) s[r][j] = scale * dot_ld<Ld>(q[r], K + size_t(j) * D, D);
+  }
+
+  /** Whether the row-order kernels fit head dim D: W = 16 (32 vector registers) and D = C·W
+   *  with C in {4, 8, 16}, so the query rows (qk) or accumulators (pv) stay in registers. */
+  static constexpr bool row_order_fits(int D) { return W == 16 && (D == 4 * W || D == 8 * W || D == 16 * W); }
+
+  /** s[r][j] = scale · q[r]·K[j] for RP query rows held in registers (D = C·W). K is read
+   *  row after row, whole, in address order: the hardware prefetcher follows that stream
+   *  (the interleaved qk_rows defeats it, measured 20 vs 34 GB/s for a bare read on AMD
+   *  EPYC), so decode needs no software prefetch. Four slots share one reduction. */
+  template <int RP, int C, class Ld>
+  static void qk_seq(const float *const *q, const typename Ld::T *K, int nb, float scale, float *const *s) {
+    constexpr int NS = 4, D = C * W;
+    static_assert(RP * NS <= 16, "one hsum16 per NS slots");
+    V qv[RP][C];
+    for (int r = 0; r < RP; r++) for (int c = 0; c < C; c++) qv[r][c] = S::load(q[r] + c * W);
+    int j = 0;
+    for (; j + NS <= nb; j += NS) {
+      V a[16];
+      for (int t = 0; t < NS; t++) {
+        for (int r = 0; r < RP; r++) a[r * NS + t] = S::zero();
+        for (int c = 0; c < C; c++) {
+          const V kv = Ld::vec(K + size_t(j + t) * D + c * W);
+          for (int r = 0; r < RP; r++) a[r * NS + t] = S::fma(qv[r][c], kv, a[r * NS + t]);
+        }
+      }
+      for (int k = RP * NS; k < 16; k++) a[k] = S::zero();
+      alignas(64) float sums[16];
+      S::hsum16(a, sums);
+      for (int r = 0; r < RP; r++) for (int t = 0; t < NS; t++) s[r][j + t] = scale * sums[r * NS + t];
+    }
+    for (; j < nb; j++)
+      for (int r = 0; r < RP; r++) s[r][j] = scale * dot_ld<Ld>(q[r], K + size_t(j) * D, D);
+  }
+
+  /** acc[r] += Σ_j p[r][j]·V[j] for RP rows whose accumulators stay in registers (D = C·W);
+   *  V is read row after row, whole, in address order (see qk_seq). */
+  template <int RP, int C, class Ld>
+  static void pv_seq(const float *const *p, const typename Ld::T *Vb, int nb, float *const *acc) {
+    constexpr int D = C * W;
+    V a[RP][C];
+    for (int r = 0; r < RP; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + c * W);
+    for (int j = 0; j < nb; j++) {
+      V pr[RP];
+      bool any = false;
+      for (int r = 0; r < RP; r++) { any |= p[r][j] != 0.f; pr[r] = S::set1(p[r][j]); }
+      if (!any) continue;
+      for (int c = 0; c < C; c++) {
+        const V vv = Ld::vec(Vb + size_t(j) * D + c * W);
+        for (int r = 0; r < RP; r++) a[r][c] = S::fma(pr[r], vv, a[r][c]);
+      }
+    }
+    for (int r = 0; r < RP; r++) for (int c = 0; c < C; c++) S::store(acc[r] + c * W, a[r][c]);
+  }
+
+  /** qk_seq over R query rows, as many per pass over K as registers allow (needs
+   *  row_order_fits(D)). Later passes re-read the block from L2. */
+  template <int R, class Ld>
+  static void qk_rows_ordered(const float *const *q, const typename Ld::T *K, int nb, int D, float scale, float *const *s) {
+    if constexpr (W == 16) with_width(D, [&](auto Cc) {
+      constexpr int C = decltype(Cc)::value, RP = C <= 8 ? 2 : 1;
+      int r = 0;
+      for (; r + RP <= R; r += RP) qk_seq<RP, C, Ld>(q + r, K, nb, scale, s + r);
+      for (; r < R; r++) qk_seq<1, C, Ld>(q + r, K, nb, scale, s + r);
+    });
+  }
+
+  /** pv_seq over R rows, 16 accumulator vectors per pass over V (needs row_order_fits(D)). */
+  template <int R, class Ld>
+  static void pv_rows_ordered(const float *const *p, const typename Ld::T *Vb, int nb, int D, float *const *acc) {
+    if constexpr (W == 16) with_width(D, [&](auto Cc) {
+      constexpr int C = decltype(Cc)::value, RP = 16 / C < R ? 16 / C : R;
+      int r = 0;
+      for (; r + RP <= R; r += RP) pv_seq<RP, C, Ld>(p + r, Vb, nb, acc + r);
+      for (; r < R; r++) pv_seq<1, C, Ld>(p + r, Vb, nb, acc + r);
+    });
+  }
+
+  /** Calls fn(std::integral_constant<int, C>) for D = C·W, C in {4, 8, 16}. */
+  template <class F> static void with_width(int D, F &&fn) {
+    if (D == 4 * W) fn(std::integral_constant<int, 4>{});
+    else if (D == 8 * W) fn(std::integral_constant<int, 8>{});
+    else fn(std::integral_constant<int, 16>{});
   }
 
   /** acc[r][d] += Σ_j p[r][j]·V[j][d] for r < R rows: each V vector load feeds R FMAs. */

@@ -76,6 +76,22 @@ Napi::Value AdviseHugePages(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, double(kvp_advise_huge_pages(base, ta.ByteLength())));
 }
 
+/** allocKV(bytes): a zeroed ArrayBuffer on 2 MiB-aligned huge-page memory (kvp_alloc_kv), freed
+ *  when V8 collects it; V8 is told of the external memory so it collects on time. */
+Napi::Value AllocKV(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const size_t bytes = size_t(int_arg(env, info[0], "allocKV: bytes", 1, int64_t(1) << 46));
+  void *data = kvp_alloc_kv(bytes);
+  if (!data) throw_range(env, kvp_last_error());
+  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(bytes));
+  auto *size = new size_t(bytes);
+  return Napi::ArrayBuffer::New(env, data, bytes, [](Napi::Env e, void *p, size_t *n) {
+    kvp_free_kv(p, *n);
+    Napi::MemoryManagement::AdjustExternalMemory(e, -int64_t(*n));
+    delete n;
+  }, size);
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("attend", Napi::Function::New(env, Attend, "attend"));
   exports.Set("attendCuda", Napi::Function::New(env, AttendCuda, "attendCuda"));
@@ -93,6 +109,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("streamTriad", Napi::Function::New(env, StreamTriad, "streamTriad"));
   exports.Set("streamRead", Napi::Function::New(env, StreamRead, "streamRead"));
   exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages, "adviseHugePages"));
+  exports.Set("allocKV", Napi::Function::New(env, AllocKV, "allocKV"));
   return exports;
 }
 

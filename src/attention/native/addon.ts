@@ -59,6 +59,12 @@ export interface NativeAddon {
    * before first writing it). Returns the bytes advised (0: too small, unsupported or refused).
    */
   adviseHugePages(buffer: ArrayBufferView): number;
+  /**
+   * A zeroed buffer of `bytes` starting on a 2 MiB boundary, on huge pages where the OS has
+   * them (kvp_alloc_kv); freed when collected. Throws a RangeError when bytes is out of range
+   * or memory is short.
+   */
+  allocKV(bytes: number): ArrayBuffer;
 }
 
 let cached: NativeAddon | undefined;
