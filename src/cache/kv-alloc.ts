@@ -7,7 +7,7 @@
  */
 import type { KVBuffer, KVDType } from '../attention/backend.js';
 import { loadAddon } from '../attention/native/addon.js';
-import { allocKV } from '../util/half.js';
+import { allocKV, bytesPerElement } from '../util/half.js';
 
 /** Buffers below this hold no whole 2 MiB page often enough to be worth a syscall. */
 export const HUGE_PAGE_MIN_BYTES = 4 << 20;
@@ -16,9 +16,9 @@ export function hugePagesEnabled(): boolean {
   return process.env.KVPRISM_HUGE_PAGES !== '0';
 }
 
-/** A zeroed K/V buffer of n elements; large ones advised onto huge pages (see above). */
+/** A zeroed K/V buffer of n elements; large ones from the addon's allocKV (see above). */
 export function allocCacheKV(dtype: KVDType, n: number): KVBuffer {
-  const bytes = n * (dtype === 'f32' ? 4 : 2);
+  const bytes = n * bytesPerElement(dtype);
   const addon = bytes >= HUGE_PAGE_MIN_BYTES && hugePagesEnabled() ? loadAddon() : undefined;
   if (!addon) return allocKV(dtype, n);
   const memory = addon.allocKV(bytes);

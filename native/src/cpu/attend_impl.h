@@ -193,8 +193,7 @@ template <class S> struct AttendKernels {
       // This head's lse is complete: its slot statistics now, while its scores are in L2 and
       // the other threads still stream K/V (see AttendPlan::fusedPass2).
       if (p.fusedPass2) {
-        const int chunks = (p.lmax + p.chunk - 1) / p.chunk;
-        for (int c = 0; c < chunks; c++) pass2_as<Ld>(p, h * chunks + c);
+        for (int c = 0; c < p.slotChunks(); c++) pass2_as<Ld>(p, h * p.slotChunks() + c);
       }
       return;
     }
@@ -242,7 +241,7 @@ template <class S> struct AttendKernels {
   /** Pass 2 recomputing scores (when pass 1 could not keep them) through loader Ld. */
   template <class Ld> static void pass2_as(const AttendPlan &p, int task) {
     using T = typename Ld::T;
-    const int chunks = (p.lmax + p.chunk - 1) / p.chunk;
+    const int chunks = p.slotChunks();
     const int h = task / chunks, c0 = (task % chunks) * p.chunk, len = p.kv->lengths[h];
     if (c0 >= len) return;
     const int cn = std::min(p.chunk, len - c0), G = p.G, D = p.D, n = p.n;

@@ -39,7 +39,9 @@ struct AttendPlan {
 
   int tasks1() const { return kvHeads * nQBlocks * splits; }
   int tasksCombine() const { return kvHeads * nQBlocks; }
-  int tasks2() const { return kvHeads * ((lmax + chunk - 1) / chunk); }
+  /** Pass-2 slot chunks per KV head. */
+  int slotChunks() const { return (lmax + chunk - 1) / chunk; }
+  int tasks2() const { return kvHeads * slotChunks(); }
 
   /** KV slot range [begin, end) of split s of head h. */
   void splitRange(int h, int s, int &begin, int &end) const {

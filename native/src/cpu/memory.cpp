@@ -21,10 +21,9 @@ size_t round_up(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHu
 
 extern "C" int64_t kvp_advise_huge_pages(void *data, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = kHugePage;
   if (data == nullptr) return 0;
-  const uintptr_t lo = (uintptr_t(data) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t hi = (uintptr_t(data) + bytes) & ~(kHuge - 1);
+  const uintptr_t lo = (uintptr_t(data) + kHugePage - 1) & ~uintptr_t(kHugePage - 1);
+  const uintptr_t hi = (uintptr_t(data) + bytes) & ~uintptr_t(kHugePage - 1);
   if (hi <= lo) return 0;
   // Advisory only: a refusal (no THP, a file mapping) leaves the buffer as it was.
   return madvise(reinterpret_cast<void *>(lo), hi - lo, MADV_HUGEPAGE) == 0 ? int64_t(hi - lo) : 0;
