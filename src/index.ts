@@ -22,7 +22,7 @@ export { tsBackend } from './attention/ts-backend.js';
 export { selectBackend, type BackendChoice } from './attention/select-backend.js';
 
 // Policies
-export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs } from './policies/types.js';
+export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs } from './cache/policy-api.js';
 export { definePolicy, PolicyRegistry, nearestName, type PolicyDefinition, type PolicyEnv, type PaperRef, type PolicyKind } from './policies/registry.js';
 export { policies, ALL_POLICIES } from './policies/catalog.js';
 export * as parts from './policies/parts/index.js';

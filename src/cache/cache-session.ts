@@ -11,7 +11,7 @@
 import type { AttentionStats, StatNeeds } from '../attention/stats.js';
 import { mergeNeeds, needsAnything } from '../attention/stats.js';
 import type { BackendName, ComputeBackend } from '../attention/backend.js';
-import type { Phase, PolicyContext, PolicyInstance, RetentionStore } from '../policies/types.js';
+import type { Phase, PolicyContext, PolicyInstance, RetentionStore } from './policy-api.js';
 import { policyRandom } from '../util/random.js';
 import { resolveBudget } from './budget.js';
 import { LayerCache } from './layer-cache.js';

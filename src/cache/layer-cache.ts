@@ -9,7 +9,7 @@
  * not compression.
  */
 import type { KVBuffer, KVDType, KVLayout } from '../attention/backend.js';
-import type { Plan, RetentionStore } from '../policies/types.js';
+import type { Plan, RetentionStore } from './policy-api.js';
 import { bytesPerElement, decodeToF32, encodeFromF32 } from '../util/half.js';
 import { allocCacheKV } from './kv-alloc.js';
 import { LayerCacheView, type LayerViewSource } from './layer-view.js';

@@ -3,7 +3,7 @@
  * head on first use and cached until the cache mutates; a view used after its cache changed
  * throws (a stale view would silently describe slots that no longer exist).
  */
-import type { LayerView } from '../policies/types.js';
+import type { LayerView } from './policy-api.js';
 import type { TokenMeta } from './token-meta.js';
 
 /** What a view reads from its cache (LayerCache implements it). */

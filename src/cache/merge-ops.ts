@@ -9,7 +9,7 @@
  *                         coefficients default to 1 (ours: "the sum as is"); weights unchanged
  * Keys take only the ops whose target is 'kv' (the default); values take every op.
  */
-import type { MergeOp } from '../policies/types.js';
+import type { MergeOp } from './policy-api.js';
 
 /** New contents of the slots some merge lands on (pre-plan slot indices). */
 export interface MergedSlots {

@@ -13,7 +13,7 @@
  *   finite value ≥ 0 per retained slot; `retainShare` (if given) in [0, 1]; a RetentionStore
  *   must be present.
  */
-import type { HeadPlan, MergeOp, Plan } from '../policies/types.js';
+import type { HeadPlan, MergeOp, Plan } from './policy-api.js';
 
 export interface PlanCheckContext {
   layer: number;

@@ -13,7 +13,7 @@ import type { BackendName, ComputeBackend, KVDType } from '../attention/backend.
 import type { BudgetSpec } from './budget.js';
 import type { Schedule } from './schedule.js';
 import type { TokenMeta } from './token-meta.js';
-import type { PolicyInstance } from '../policies/types.js';
+import type { PolicyInstance } from './policy-api.js';
 
 export interface CacheSessionOptions {
   numLayers: number;

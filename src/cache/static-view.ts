@@ -2,7 +2,7 @@
  * A LayerView over plain per-head arrays: for policy tests with hand-built caches (ragged head
  * lengths, chosen metadata) and for tools that inspect saved caches. Validates shapes once.
  */
-import type { LayerView } from '../policies/types.js';
+import type { LayerView } from './policy-api.js';
 import { validateTokenMeta, type TokenMeta } from './token-meta.js';
 
 export interface StaticHead {

@@ -1,6 +1,6 @@
 /** Binding catalogue policies to a loaded model's shape. */
 import { policies } from '../policies/catalog.js';
-import type { PolicyInstance } from '../policies/types.js';
+import type { PolicyInstance } from '../cache/policy-api.js';
 import type { Model } from './model.js';
 
 /** Binds a catalogue policy by name to this model's shape (options validated by its schema). */

@@ -5,7 +5,7 @@
  * plus one line there.
  */
 import { z } from 'zod';
-import type { PolicyInstance } from './types.js';
+import type { PolicyInstance } from '../cache/policy-api.js';
 
 export type PolicyKind = 'baseline' | 'eviction' | 'merging' | 'multimodal' | 'retention' | 'quantization';
 

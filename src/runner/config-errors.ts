@@ -6,15 +6,6 @@
 import type { z } from 'zod';
 import { nearestName } from '../policies/registry.js';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly issues: string[],
-  ) {
-    super(`${file}: ${issues.length === 1 ? issues[0] : `\n  - ${issues.join('\n  - ')}`}`);
-    this.name = 'ConfigError';
-  }
-}
 
 /** "policies[2].options.window" from a zod path. */
 export function keyPath(path: readonly PropertyKey[]): string {

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import YAML from 'yaml';
-import { ConfigError, formatIssues } from './config-errors.js';
+import { ConfigError } from '../util/config-error.js';
+import { formatIssues } from './config-errors.js';
 import { experimentConfigSchema, type ExperimentConfig } from './config-schema.js';
 
 export interface LoadedConfig {

@@ -7,7 +7,8 @@ import type { BudgetSpec } from '../cache/budget.js';
 import { parseBudget } from '../cache/budget.js';
 import type { Schedule } from '../cache/schedule.js';
 import { parsePolicyOptions, type PolicyRegistry } from '../policies/registry.js';
-import { ConfigError, keyPath } from './config-errors.js';
+import { ConfigError } from '../util/config-error.js';
+import { keyPath } from './config-errors.js';
 import { FULL_CACHE, type ExperimentConfig, type PolicyEntry, type ScheduleSetting } from './config-schema.js';
 import { stableHash } from './stable-hash.js';
 

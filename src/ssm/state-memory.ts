@@ -25,7 +25,7 @@
 import type { AttentionStats } from '../attention/stats.js';
 import { isVisualCode } from '../cache/modality.js';
 import type { TokenMeta } from '../cache/token-meta.js';
-import type { RetentionStore } from '../policies/types.js';
+import type { RetentionStore } from '../cache/policy-api.js';
 import { applyFeatureMap, type FeatureMap } from './feature-map.js';
 import { LinearState } from './linear-state.js';
 

@@ -6,7 +6,7 @@ import type { CacheSessionOptions } from '../../src/cache/session-types.js';
 import { textMeta } from '../../src/cache/token-meta.js';
 import { referenceAttend } from '../../src/attention/reference-attention.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
-import type { PolicyInstance } from '../../src/policies/types.js';
+import type { PolicyInstance } from '../../src/cache/policy-api.js';
 import { keepLastPolicy, randn, RecordingStore } from './fixtures.js';
 
 const L = 2;

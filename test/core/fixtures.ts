@@ -1,5 +1,5 @@
 /** Small builders shared by the core tests (not a test file itself). */
-import type { HeadPlan, Plan, PolicyContext, PolicyInstance, RetentionStore } from '../../src/policies/types.js';
+import type { HeadPlan, Plan, PolicyContext, PolicyInstance, RetentionStore } from '../../src/cache/policy-api.js';
 import type { AttentionStats, StatNeeds } from '../../src/attention/stats.js';
 import type { TokenMeta } from '../../src/cache/token-meta.js';
 import { randomNormalArray } from '../../src/util/random.js';

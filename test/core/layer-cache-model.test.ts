@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { LayerCache } from '../../src/cache/layer-cache.js';
 import { textMeta } from '../../src/cache/token-meta.js';
 import { referenceAttend } from '../../src/attention/reference-attention.js';
-import type { HeadPlan, MergeOp } from '../../src/policies/types.js';
+import type { HeadPlan, MergeOp } from '../../src/cache/policy-api.js';
 import { mulberry32, randomInt, randomNormalArray } from '../../src/util/random.js';
 import { RecordingStore } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LayerCache } from '../../src/cache/layer-cache.js';
 import { allocTokenMeta, textMeta, type TokenMeta } from '../../src/cache/token-meta.js';
-import type { HeadPlan, MergeOp, Plan } from '../../src/policies/types.js';
+import type { HeadPlan, MergeOp, Plan } from '../../src/cache/policy-api.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/util/half.js';
 import { randn, RecordingStore, rowOf, tokenMajor } from './fixtures.js';
 

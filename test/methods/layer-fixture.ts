@@ -8,7 +8,7 @@
 import { FLOW_STRIDE, type AttentionStats } from '../../src/attention/stats.js';
 import { ModalityCode } from '../../src/cache/modality.js';
 import { allocTokenMeta, type TokenMeta } from '../../src/cache/token-meta.js';
-import type { LayerView, Phase, PolicyContext } from '../../src/policies/types.js';
+import type { LayerView, Phase, PolicyContext } from '../../src/cache/policy-api.js';
 import { mulberry32 } from '../../src/util/random.js';
 
 export interface HeadInput {

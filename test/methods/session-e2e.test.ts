@@ -11,7 +11,7 @@ import type { Schedule } from '../../src/cache/schedule.js';
 import { allocTokenMeta, type TokenMeta } from '../../src/cache/token-meta.js';
 import { policies } from '../../src/policies/catalog.js';
 import { flowMMOptions, planFlowMM } from '../../src/policies/merging/flowmm.js';
-import type { PolicyContext } from '../../src/policies/types.js';
+import type { PolicyContext } from '../../src/cache/policy-api.js';
 import { StateSpaceMemory } from '../../src/ssm/state-memory.js';
 import { randomRows } from './layer-fixture.js';
 

@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/model/model.js';
 import { selectBackend } from '../../src/attention/select-backend.js';
 import { scoreChoices } from '../../src/model/score.js';
-import { evictionSettings, runtimeEvictionSweep, settingKey, sweepTables } from '../../src/model/organism/eval-cli.js';
-import { attentionMassByModality, mediaPrefix } from '../../src/model/organism/attention-mass.js';
-import { loadOrganism } from '../../src/model/organism/hf-folder.js';
-import { OrtKernels } from '../../src/model/organism/ort-kernels.js';
-import { encodePrompt } from '../../src/model/organism/sequence.js';
+import { evictionSettings, runtimeEvictionSweep, settingKey, sweepTables } from '../../src/organism/eval-cli.js';
+import { attentionMassByModality, mediaPrefix } from '../../src/organism/attention-mass.js';
+import { loadOrganism } from '../../src/organism/hf-folder.js';
+import { OrtKernels } from '../../src/organism/ort-kernels.js';
+import { encodePrompt } from '../../src/organism/sequence.js';
 import { avWorldSamples } from '../../src/datasets/av-world/index.js';
 
 // The committed organism (4 layers, 49 words) on short 'tiny' clips keeps this under a few seconds.

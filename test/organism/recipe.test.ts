@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRecipe, runRecipe } from '../../src/model/organism/recipe.js';
-import { parseTrainFlags } from '../../src/model/organism/train-options.js';
-import { loadSafetensors } from '../../src/model/organism/safetensors-io.js';
-import { loadOrganism } from '../../src/model/organism/hf-folder.js';
-import { modelCard } from '../../src/model/organism/model-card.js';
-import { STAGE_DONE } from '../../src/model/organism/train.js';
+import { loadRecipe, runRecipe } from '../../src/organism/recipe.js';
+import { parseTrainFlags } from '../../src/organism/train-options.js';
+import { loadSafetensors } from '../../src/organism/safetensors-io.js';
+import { loadOrganism } from '../../src/organism/hf-folder.js';
+import { modelCard } from '../../src/organism/model-card.js';
+import { STAGE_DONE } from '../../src/organism/train.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'kvprism-recipe-'));
 

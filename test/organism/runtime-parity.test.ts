@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/model.js';
 import { scoreChoices } from '../../src/model/score.js';
-import { saveOrganism } from '../../src/model/organism/hf-folder.js';
-import { organismConfig } from '../../src/model/organism/train.js';
-import { initParams } from '../../src/model/organism/params.js';
-import { OrtKernels } from '../../src/model/organism/ort-kernels.js';
-import { scoreSamples } from '../../src/model/organism/evaluate.js';
-import { makeVocabulary } from '../../src/model/organism/sequence.js';
+import { saveOrganism } from '../../src/organism/hf-folder.js';
+import { organismConfig } from '../../src/organism/train.js';
+import { initParams } from '../../src/organism/params.js';
+import { OrtKernels } from '../../src/organism/ort-kernels.js';
+import { scoreSamples } from '../../src/organism/evaluate.js';
+import { makeVocabulary } from '../../src/organism/sequence.js';
 import { avWorldSamples, Rng, worldVocabulary } from '../../src/datasets/av-world/index.js';
 
 describe('organism forward vs the project runtime', () => {

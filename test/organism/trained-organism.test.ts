@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadOrganism } from '../../src/model/organism/hf-folder.js';
-import { OrtKernels } from '../../src/model/organism/ort-kernels.js';
-import { accuracyReport, formatAccuracy, scoreSamples } from '../../src/model/organism/evaluate.js';
+import { loadOrganism } from '../../src/organism/hf-folder.js';
+import { OrtKernels } from '../../src/organism/ort-kernels.js';
+import { accuracyReport, formatAccuracy, scoreSamples } from '../../src/organism/evaluate.js';
 import { avWorldSamples } from '../../src/datasets/av-world/index.js';
 import { loadModel } from '../../src/model/model.js';
 import { scoreChoices } from '../../src/model/score.js';
-import { matchAttention, MATCH_KINDS } from '../../src/model/organism/match-attention.js';
-import { countAttention, countAttentionTable, COUNT_KINDS } from '../../src/model/organism/count-attention.js';
-import { questionAttention, questionAttentionTable, questionWordKind } from '../../src/model/organism/question-attention.js';
+import { matchAttention, MATCH_KINDS } from '../../src/organism/match-attention.js';
+import { countAttention, countAttentionTable, COUNT_KINDS } from '../../src/organism/count-attention.js';
+import { questionAttention, questionAttentionTable, questionWordKind } from '../../src/organism/question-attention.js';
 
 const dir = fileURLToPath(new URL('../../models/av-organism', import.meta.url));
 const hasModel = existsSync(`${dir}/model.safetensors`);

@@ -5,7 +5,7 @@ import { CacheSession } from '../../src/cache/cache-session.js';
 import { textMeta } from '../../src/cache/token-meta.js';
 import { policies } from '../../src/policies/catalog.js';
 import type { AttentionStats } from '../../src/attention/stats.js';
-import type { Plan, PolicyContext } from '../../src/policies/types.js';
+import type { Plan, PolicyContext } from '../../src/cache/policy-api.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { makeCtx, makeStats, makeView, randomHeads, type HeadSpec } from './fixtures.js';
 

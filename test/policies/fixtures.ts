@@ -4,7 +4,7 @@
  */
 import type { AttentionStats } from '../../src/attention/stats.js';
 import { allocTokenMeta, type TokenMeta } from '../../src/cache/token-meta.js';
-import type { LayerView, MergeOp, PolicyContext } from '../../src/policies/types.js';
+import type { LayerView, MergeOp, PolicyContext } from '../../src/cache/policy-api.js';
 import { mulberry32 } from '../../src/util/random.js';
 
 export interface HeadSpec {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../../src/cache/schedule.js';
 import { policies } from '../../src/policies/catalog.js';
 import { withLayerAllocator } from '../../src/policies/parts/compose.js';
-import type { PolicyInstance } from '../../src/policies/types.js';
+import type { PolicyInstance } from '../../src/cache/policy-api.js';
 import { forward, headLengths, newSession, PROMPT_MODALITY, SHAPE } from './session-run.js';
 
 const P = PROMPT_MODALITY.length;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NUM_MODALITIES } from '../../src/cache/modality.js';
 import { allocTokenMeta } from '../../src/cache/token-meta.js';
 import { policies } from '../../src/policies/catalog.js';
-import type { MergeOp, Plan, PolicyContext } from '../../src/policies/types.js';
+import type { MergeOp, Plan, PolicyContext } from '../../src/cache/policy-api.js';
 import { validatePlan } from '../../src/policies/parts/plan.js';
 import { applyMergesReference, makeCtx, makeStats, makeView } from './fixtures.js';
 

@@ -6,7 +6,7 @@ import { CacheSession } from '../../src/cache/cache-session.js';
 import type { Schedule } from '../../src/cache/schedule.js';
 import { allocTokenMeta, type TokenMeta } from '../../src/cache/token-meta.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
-import type { PolicyInstance } from '../../src/policies/types.js';
+import type { PolicyInstance } from '../../src/cache/policy-api.js';
 import { randomNormalArray } from '../../src/util/random.js';
 
 export const SHAPE = { numLayers: 3, kvHeads: 2, qHeads: 4, headDim: 8 } as const;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { policies } from '../../src/policies/catalog.js';
-import { ConfigError } from '../../src/runner/config-errors.js';
+import { ConfigError } from '../../src/util/config-error.js';
 import { loadConfig } from '../../src/runner/config-load.js';
 import { experimentJsonSchema } from '../../src/runner/config-schema.js';
 import { expandTrials } from '../../src/runner/sweep.js';

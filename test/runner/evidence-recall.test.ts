@@ -4,7 +4,7 @@ import { textMeta } from '../../src/cache/token-meta.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
 import { evidenceKept } from '../../src/runner/evidence-recall.js';
 import { avWorldSamples, evidencePositions, clipForFamily, PRESETS, FAMILIES } from '../../src/datasets/av-world/index.js';
-import { encodePrompt, makeVocabulary } from '../../src/model/organism/sequence.js';
+import { encodePrompt, makeVocabulary } from '../../src/organism/sequence.js';
 import { worldVocabulary } from '../../src/datasets/av-world/index.js';
 import { ModalityCode } from '../../src/cache/modality.js';
 

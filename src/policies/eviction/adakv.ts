@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { definePolicy } from '../registry.js';
-import type { Plan, PolicyContext } from '../types.js';
+import type { Plan, PolicyContext } from '../../cache/policy-api.js';
 import { adaptiveHeadBudgets } from '../parts/allocators.js';
 import { checkBudget } from '../parts/compose.js';
 import { kernelOption, poolingOption, windowOption } from '../parts/options.js';

@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { isVisualCode } from '../../cache/modality.js';
 import { definePolicy } from '../registry.js';
-import type { PolicyContext } from '../types.js';
+import type { PolicyContext } from '../../cache/policy-api.js';
 import { roundToTotal } from '../parts/allocators.js';
 import { planPerHead } from '../parts/compose.js';
 import { checkedStat, meanReceived, sumOverHeads } from '../parts/scores.js';

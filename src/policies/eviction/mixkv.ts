@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { definePolicy } from '../registry.js';
-import type { PolicyContext } from '../types.js';
+import type { PolicyContext } from '../../cache/policy-api.js';
 import { planPerHead } from '../parts/compose.js';
 import { kernelOption, poolingOption, windowOption } from '../parts/options.js';
 import { cosineAt, meanPairwiseCosine, rowNorms } from '../parts/similarity.js';

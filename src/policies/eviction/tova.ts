@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { definePolicy } from '../registry.js';
-import type { Plan, PolicyContext } from '../types.js';
+import type { Plan, PolicyContext } from '../../cache/policy-api.js';
 import { checkBudget, planPerHead } from '../parts/compose.js';
 import { planFromKeep } from '../parts/plan.js';
 import { slotStat, sumOverHeads } from '../parts/scores.js';

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { definePolicy } from '../registry.js';
-import type { MergeOp, PolicyContext } from '../types.js';
+import type { MergeOp, PolicyContext } from '../../cache/policy-api.js';
 import { planPerHeadWithMerges } from '../parts/compose.js';
 import { accumulatedScores, slotStat } from '../parts/scores.js';
 import { complement, firstN, lastN, unionSorted } from '../parts/select.js';

@@ -10,7 +10,7 @@
  */
 import { mergeIntoNearest, type MergeVariant } from '../parts/merge.js';
 import { keepTopWithRecent } from '../parts/select.js';
-import type { MergeOp } from '../types.js';
+import type { MergeOp } from '../../cache/policy-api.js';
 import { quantile } from '../multimodal/modality-groups.js';
 import type { MergeStrategy } from './flowmm-flow.js';
 

@@ -20,7 +20,7 @@ import { planFromKeep } from '../parts/plan.js';
 import { slotStat } from '../parts/scores.js';
 import { allSlots, complement } from '../parts/select.js';
 import { definePolicy } from '../registry.js';
-import type { MergeOp, Plan, PolicyContext, PolicyInstance } from '../types.js';
+import type { MergeOp, Plan, PolicyContext, PolicyInstance } from '../../cache/policy-api.js';
 import { flowTotals } from '../multimodal/modality-groups.js';
 import { interactionRatio, layerStrategy, type MergeStrategy } from './flowmm-flow.js';
 import { mergeIntoPivots, selectPivots, sensitivityThreshold } from './flowmm-pivots.js';

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { definePolicy } from '../registry.js';
-import type { MergeOp, PolicyContext } from '../types.js';
+import type { MergeOp, PolicyContext } from '../../cache/policy-api.js';
 import { planPerHeadWithMerges } from '../parts/compose.js';
 import { recentShareOption, recentSlots } from '../parts/options.js';
 import { accumulatedScores } from '../parts/scores.js';

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { ModalityCode } from '../../cache/modality.js';
 import { definePolicy } from '../registry.js';
-import type { PolicyContext } from '../types.js';
+import type { PolicyContext } from '../../cache/policy-api.js';
 import { planPerHeadWithMerges } from '../parts/compose.js';
 import { mergeIntoNearest, type MergeVariant } from '../parts/merge.js';
 import { mergeVariantOption, recentShareOption, recentSlots } from '../parts/options.js';

@@ -12,7 +12,7 @@
  */
 import { mergeIntoNearest, type MergeVariant } from '../parts/merge.js';
 import { cosineAt, rowNorms } from '../parts/similarity.js';
-import type { MergeOp } from '../types.js';
+import type { MergeOp } from '../../cache/policy-api.js';
 
 export type CalibrationAggregation = 'mean' | 'max';
 

@@ -22,7 +22,7 @@ import { planFromKeep } from '../parts/plan.js';
 import { accumulatedScores, slotStat } from '../parts/scores.js';
 import { allSlots, maskOf } from '../parts/select.js';
 import { definePolicy } from '../registry.js';
-import type { MergeOp, Plan, PolicyContext, PolicyInstance } from '../types.js';
+import type { MergeOp, Plan, PolicyContext, PolicyInstance } from '../../cache/policy-api.js';
 import { calibrate, intraModalMerges } from './acckv-calibrate.js';
 import { focusScores, focusingWeights, type Focus } from './acckv-focus.js';
 import { selectWithinBudget } from './acckv-select.js';

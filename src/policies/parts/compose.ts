@@ -2,7 +2,7 @@
  * Composition helpers: a named method is an allocator × a scorer × a reducer. These bind a
  * layer allocator to any policy instance and run a per-head selector over a layer.
  */
-import type { LayerAllocationArgs, MergeOp, Plan, PolicyContext, PolicyInstance } from '../types.js';
+import type { LayerAllocationArgs, MergeOp, Plan, PolicyContext, PolicyInstance } from '../../cache/policy-api.js';
 import { pyramidLayerBudgets, uniformLayerBudgets } from './allocators.js';
 import { allSlots } from './select.js';
 import { planFromKeep } from './plan.js';

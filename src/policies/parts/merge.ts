@@ -16,7 +16,7 @@
  *              selfCoef = w_t: the similarity-weighted mean (t + Σ s_i e_i)/(1 + Σ s_i), so the
  *              merged slot stays a mean and its weight stays a token count. [INF, documented]
  */
-import type { MergeOp } from '../types.js';
+import type { MergeOp } from '../../cache/policy-api.js';
 import { cosineNearest, rowNorms } from './similarity.js';
 
 export type MergeVariant = 'average' | 'pivotal' | 'weighted';

@@ -1,5 +1,5 @@
 /** Building and checking Plans (one HeadPlan per KV head). */
-import type { HeadPlan, MergeOp, Plan } from '../types.js';
+import type { HeadPlan, MergeOp, Plan } from '../../cache/policy-api.js';
 
 /**
  * A Plan from the kept slots of each KV head, with optional merges and retained slots per

@@ -5,7 +5,7 @@
  * query heads of its GQA group (see src/attention/stats.ts).
  */
 import type { AttentionStats } from '../../attention/stats.js';
-import type { PolicyContext } from '../types.js';
+import type { PolicyContext } from '../../cache/policy-api.js';
 
 type SlotStat = 'cumulative' | 'window' | 'lastQuery' | 'textColumn' | 'redistributed';
 

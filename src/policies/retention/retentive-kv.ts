@@ -30,7 +30,7 @@ import { pool1d } from '../parts/pool.js';
 import { accumulatedScores, slotStat } from '../parts/scores.js';
 import { allSlots, complement, keepTopWithRecent } from '../parts/select.js';
 import { definePolicy } from '../registry.js';
-import type { Plan, PolicyContext } from '../types.js';
+import type { Plan, PolicyContext } from '../../cache/policy-api.js';
 import { chooseAbsorbed, gridDecay, groupTokenEntropy, retentionScores } from './retentive-scores.js';
 
 const NAME = 'retentivekv';

@@ -9,7 +9,7 @@ import { atomicWrite, RESULTS_CSV, RESULTS_JSONL } from '../results-store.js';
 import { csvHeader, toCsvLine, type ResultRow } from '../result-row.js';
 import { mergeResultDirs } from './merge.js';
 import { reportCharts } from './plots.js';
-import { writeChart } from './render.js';
+import { writeChart } from '../../util/chart.js';
 import { markdownTable, markdownTables, REPORT_METRICS } from './tables.js';
 
 export interface ReportResult {

@@ -5,7 +5,7 @@
  * true count. A head that counts against the sink keeps ≈ 1/(n + 1) on `<s>` for n sounds
  * (the `sink if even` column); one that confuses sounds puts mass on other onsets.
  */
-import { COUNTS } from '../../datasets/av-world/index.js';
+import { COUNTS } from '../datasets/av-world/index.js';
 import type { Organism } from './forward.js';
 import type { OrtKernels } from './ort-kernels.js';
 import type { Vocabulary } from './sequence.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { avWorldSamples, worldVocabulary, VIDEO_FEATURE_DIM, audioFeatureDim, PRESETS, Rng, type Family } from '../../datasets/av-world/index.js';
+import { avWorldSamples, worldVocabulary, VIDEO_FEATURE_DIM, audioFeatureDim, PRESETS, Rng, type Family } from '../datasets/av-world/index.js';
 import { DEFAULT_ARCH, type OrganismConfig } from './config.js';
 import { initParams, zerosLike, QUESTION_PROBE, READOUT_PROBE, TRAINING_ONLY, type Params } from './params.js';
 import { OrtKernels } from './ort-kernels.js';

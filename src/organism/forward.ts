@@ -9,7 +9,7 @@ import { AUX_HEAD, getParam, layerName, projName, type Params, type Media } from
 import type { Batch } from './sequence.js';
 import { OrtKernels, causalMask } from './ort-kernels.js';
 import { addBias, addInto, expandKv, geluForward, rmsNormForward, ropeBatch, ropeTables } from './ops.js';
-import { referenceSiluMul } from '../../attention/reference-ops.js';
+import { referenceSiluMul } from '../attention/reference-ops.js';
 
 export interface Organism {
   config: OrganismConfig;

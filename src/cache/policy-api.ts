@@ -4,7 +4,7 @@
  * testable on hand-built views without a model.
  */
 import type { AttentionStats, StatNeeds } from '../attention/stats.js';
-import type { TokenMeta } from '../cache/token-meta.js';
+import type { TokenMeta } from './token-meta.js';
 
 /** Read-only view of one layer of the cache. */
 export interface LayerView {

@@ -9,7 +9,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { ConfigError } from '../../runner/config-errors.js';
+import { ConfigError } from '../util/config-error.js';
 import { parseTrainFlags } from './train-options.js';
 import { STAGE_DONE, finishOrganism, trainStage, type TrainOptions, type TrainResult } from './train.js';
 

@@ -3,8 +3,8 @@
  * place ("question … answer <word> question … answer <word> …"), so one pass over the
  * expensive media trains every family the clip can pose. Clip length follows a curriculum.
  */
-import { COLOURS, SHAPES, SOUNDS, audioTokensPerFrame, clipWithQuestions, clipSegments, eventSource, evidenceTokens, objectPatches, PRESETS, withFrames, Rng } from '../../datasets/av-world/index.js';
-import type { Clip, Family, Question } from '../../datasets/av-world/index.js';
+import { COLOURS, SHAPES, SOUNDS, audioTokensPerFrame, clipWithQuestions, clipSegments, eventSource, evidenceTokens, objectPatches, PRESETS, withFrames, Rng } from '../datasets/av-world/index.js';
+import type { Clip, Family, Question } from '../datasets/av-world/index.js';
 import { encodePrompt, tokenizeWords, type EncodedPrompt, type Vocabulary } from './sequence.js';
 
 export interface TrainSequence {

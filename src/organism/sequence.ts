@@ -3,8 +3,8 @@
  * spans → rows of media features, and batches several sequences (right-padded; padding
  * after a causal sequence cannot change it) for one pass.
  */
-import type { Prompt } from '../prompt.js';
-import { ModalityCode } from '../../cache/modality.js';
+import type { Prompt } from '../model/prompt.js';
+import { ModalityCode } from '../cache/modality.js';
 
 export interface Vocabulary {
   words: readonly string[];

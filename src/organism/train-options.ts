@@ -6,7 +6,7 @@
 import yargs, { type Argv } from 'yargs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FAMILIES, type Family } from '../../datasets/av-world/index.js';
+import { FAMILIES, type Family } from '../datasets/av-world/index.js';
 import { DEFAULT_ARCH } from './config.js';
 import { ABSENT_EVIDENCE, EXISTS_BY, type AbsentEvidence, type ExistsBy } from './train-data.js';
 import type { TrainOptions } from './train.js';

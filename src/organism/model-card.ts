@@ -88,7 +88,7 @@ ${runLines(o, r, command, stages)}- Curriculum: clip length uniform in [${o.minF
   - a readout probe (weight ${o.probeWeight}): a training-only linear map from the answer head's output to the
     answer word, so that head's value projection learns to carry the answer's attribute.` : ''}
 - AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.
-- Code: \`src/model/organism\` (hand-written forward/backward; GEMMs and attention run as small
+- Code: \`src/organism\` (hand-written forward/backward; GEMMs and attention run as small
   ONNX graphs in onnxruntime-node).
 
 ## Accuracy (full cache)

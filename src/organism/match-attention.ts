@@ -5,7 +5,7 @@
  * retrieval failures (mass on partial matches when the object is there) from readout failures
  * (the right object found, the wrong word answered).
  */
-import { clipSegments, clipWithQuestions, objectPatches, withFrames, PRESETS, type Clip, type Family, type Question, type Split } from '../../datasets/av-world/index.js';
+import { clipSegments, clipWithQuestions, objectPatches, withFrames, PRESETS, type Clip, type Family, type Question, type Split } from '../datasets/av-world/index.js';
 import { crossEntropy, forward, type Organism } from './forward.js';
 import type { OrtKernels } from './ort-kernels.js';
 import { encodePrompt, makeBatch, tokenizeWords, type EncodedPrompt, type Vocabulary } from './sequence.js';

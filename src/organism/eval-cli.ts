@@ -1,5 +1,5 @@
 /**
- * `tsx src/model/organism/eval-cli.ts [--model DIR --count N --preset default --card]`: the
+ * `tsx src/organism/eval-cli.ts [--model DIR --count N --preset default --card]`: the
  * eviction check through the project's real runtime (loadModel → scoreChoices over a cache
  * session that physically compacts at the end of the prefill, catalogue policies via
  * createPolicy), full-cache accuracy per family, and the attention mass by modality per layer
@@ -11,16 +11,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TopLevelSpec } from 'vega-lite';
-import { avWorldSamples } from '../../datasets/av-world/index.js';
-import { MODALITIES } from '../../cache/modality.js';
-import { selectBackend, type BackendChoice } from '../../attention/select-backend.js';
-import { writeChart } from '../../runner/report/render.js';
-import { Decoder } from '../decoder.js';
-import { loadModel, type Model } from '../model.js';
-import type { QASample } from '../prompt.js';
-import { createPolicy } from '../policy-for-model.js';
-import { scoreChoices } from '../score.js';
-import type { RuntimeSessionOptions } from '../sequence.js';
+import { avWorldSamples } from '../datasets/av-world/index.js';
+import { MODALITIES } from '../cache/modality.js';
+import { selectBackend, type BackendChoice } from '../attention/select-backend.js';
+import { writeChart } from '../util/chart.js';
+import { Decoder } from '../model/decoder.js';
+import { loadModel, type Model } from '../model/model.js';
+import type { QASample } from '../model/prompt.js';
+import { createPolicy } from '../model/policy-for-model.js';
+import { scoreChoices } from '../model/score.js';
+import type { RuntimeSessionOptions } from '../model/sequence.js';
 import { OrtKernels } from './ort-kernels.js';
 import { loadOrganism } from './hf-folder.js';
 import { accuracyReport, formatAccuracy, type AccuracyReport, type ScoredSample } from './evaluate.js';
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   };
   await writeChart(spec, join(dir, 'attention-mass'));
   console.log(`wrote ${dir}/results.json and attention-mass.{svg,png}`);
-  if (argv.card) updateCard(join(argv.model, 'README.md'), tables, massTable(mass), argv.count, argv.preset, `tsx src/model/organism/eval-cli.ts ${process.argv.slice(2).join(' ')}`);
+  if (argv.card) updateCard(join(argv.model, 'README.md'), tables, massTable(mass), argv.count, argv.preset, `tsx src/organism/eval-cli.ts ${process.argv.slice(2).join(' ')}`);
 }
 
 const MARK = '<!-- eval-cli -->';

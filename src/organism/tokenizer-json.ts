@@ -3,7 +3,7 @@
  * (JS) has no WordLevel model, so it is written as a WordPiece model whose vocabulary holds
  * only whole words (no "##" pieces): every known word is one token, anything else <unk>.
  */
-import { SPECIAL_TOKENS } from '../../datasets/av-world/vocab.js';
+import { SPECIAL_TOKENS } from '../datasets/av-world/vocab.js';
 
 export function tokenizerJson(words: readonly string[]): Record<string, unknown> {
   const vocab: Record<string, number> = {};

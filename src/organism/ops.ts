@@ -3,7 +3,7 @@
  * buffers ([rows][dim]). Forward linear algebra lives in ort-kernels.ts; RoPE and SiLU×gate
  * forwards reuse the project's reference ops.
  */
-import { referenceRope } from '../../attention/reference-ops.js';
+import { referenceRope } from '../attention/reference-ops.js';
 
 /** y = x / rms(x) · w per row; returns y and the per-row 1/rms (kept for backward). */
 export function rmsNormForward(x: Float32Array, rows: number, dim: number, w: Float32Array, eps: number): { y: Float32Array; inv: Float32Array } {

@@ -4,8 +4,8 @@
  * question tokens and samples. A degenerate model (all mass on BOS, or on one modality
  * whatever the question) shows up here.
  */
-import type { QASample } from '../prompt.js';
-import { ModalityCode, MODALITIES, NUM_MODALITIES } from '../../cache/modality.js';
+import type { QASample } from '../model/prompt.js';
+import { ModalityCode, MODALITIES, NUM_MODALITIES } from '../cache/modality.js';
 import type { OrtKernels } from './ort-kernels.js';
 import { forward, type Organism } from './forward.js';
 import { encodePrompt, makeBatch, type Vocabulary } from './sequence.js';

@@ -2,7 +2,7 @@
  * Closed-vocabulary QA scoring with the organism's own forward: the answer is the choice
  * whose (single) token has the highest next-token logit after the prompt.
  */
-import type { QASample } from '../prompt.js';
+import type { QASample } from '../model/prompt.js';
 import type { OrtKernels } from './ort-kernels.js';
 import { forward, type ForwardOptions, type Organism } from './forward.js';
 import { encodePrompt, makeBatch, tokenizeWords, type Vocabulary } from './sequence.js';

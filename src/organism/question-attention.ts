@@ -5,7 +5,7 @@
  * brings into the answer row's query; a head that reads only the family word ("there",
  * "many") leaves the answer head blind to which object or sound was asked.
  */
-import { COLOURS, SHAPES, SOUNDS, type Family } from '../../datasets/av-world/index.js';
+import { COLOURS, SHAPES, SOUNDS, type Family } from '../datasets/av-world/index.js';
 import type { Organism } from './forward.js';
 import type { OrtKernels } from './ort-kernels.js';
 import type { Vocabulary } from './sequence.js';

@@ -7,7 +7,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { FAMILIES, SPLITS, type Family, type Split } from '../../datasets/av-world/index.js';
+import { FAMILIES, SPLITS, type Family, type Split } from '../datasets/av-world/index.js';
 import { loadOrganism } from './hf-folder.js';
 import { matchAttention, matchAttentionTable } from './match-attention.js';
 import { countAttention, countAttentionTable } from './count-attention.js';
