@@ -19,7 +19,7 @@ export type { ComputeBackend, BackendName, KVDType, KVLayout, AttendArgs, Attend
 export { ALL_STAT_NEEDS, mergeNeeds, type StatNeeds, type AttentionStats } from './attention/stats.js';
 export { referenceAttend } from './attention/reference-attention.js';
 export { tsBackend } from './attention/ts-backend.js';
-export { selectBackend, type BackendChoice } from './attention/select-backend.js';
+export { chooseBackend, selectBackend, type BackendChoice, type BackendSelection } from './attention/select-backend.js';
 
 // Policies
 export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs } from './cache/policy-api.js';

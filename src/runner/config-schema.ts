@@ -64,7 +64,7 @@ export const experimentConfigSchema = z
     policies: z.array(policyEntry).min(1).describe('Policies to compare; each crossed with every budget and seed'),
     budgets: z.array(budget).min(1).default(['20%']).describe('KV budgets to sweep (ignored by "full")'),
     schedule: schedule.default('after-prefill'),
-    backend: z.enum(BACKENDS).default('auto').describe('Attention backend: TS reference, native CPU, CUDA, or the best available'),
+    backend: z.enum(BACKENDS).default('auto').describe('Attention backend: ts (reference), cpu (native SIMD), cuda (host-copy path: K/V copied to the device per call; explicit only), or auto (native CPU when built, else ts; never the host-copy cuda path)'),
     threads: z.number().int().min(0).default(0).describe('Native CPU threads (0 = every core)'),
     cache: z
       .strictObject({
