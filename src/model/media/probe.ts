@@ -19,6 +19,8 @@ export interface VideoStreamInfo {
 export interface AudioStreamInfo {
   codec: string;
   sampleRate: number;
+  /** Channel count from the layout ffmpeg prints ("stereo", "5.1", "3 channels"); null if unrecognised. */
+  channels: number | null;
 }
 
 export interface MediaInfo {
@@ -68,10 +70,22 @@ export function parseProbe(file: string, stderr: string): MediaInfo {
       if (!size) throw new MediaError(file, `cannot read the frame size of video stream "${desc}"`);
       video.push({ codec, width: Number(size[1]), height: Number(size[2]), fps: parseRate(desc, 'fps') ?? stillOrTbr(codec, desc) });
     } else {
-      audio.push({ codec, sampleRate: Number(/(\d+) Hz/.exec(desc)?.[1] ?? 0) });
+      audio.push({ codec, sampleRate: Number(/(\d+) Hz/.exec(desc)?.[1] ?? 0), channels: channelCount(/ Hz, ([^,]+)/.exec(desc)?.[1] ?? '') });
     }
   }
   return { file, container, durationSeconds, startSeconds, video, audio };
+}
+
+const NAMED_LAYOUTS: Record<string, number> = { mono: 1, stereo: 2, downmix: 2, quad: 4, hexagonal: 6, octagonal: 8, hexadecagonal: 16 };
+
+/** "stereo" → 2, "5.1(side)" → 6, "3 channels" → 3. */
+function channelCount(layout: string): number | null {
+  const name = layout.trim();
+  const counted = /^(\d+) channels/.exec(name);
+  if (counted) return Number(counted[1]);
+  const surround = /^(\d+)\.(\d+)/.exec(name);
+  if (surround) return Number(surround[1]) + Number(surround[2]);
+  return NAMED_LAYOUTS[name.replace(/\(.*\)$/, '')] ?? null;
 }
 
 const STILL_IMAGE_CODECS = new Set(['png', 'mjpeg', 'bmp', 'webp', 'tiff', 'gif', 'jpeg2000', 'ppm', 'pgm', 'pam']);
