@@ -40,7 +40,10 @@ export async function probeMedia(file: string, timeoutMs?: number): Promise<Medi
   const run = await runFfmpeg(['-i', file], { file, timeoutMs });
   // Without an output ffmpeg always exits 1; the summary is there when the input opened.
   if (!/^Input #0/m.test(run.stderr)) throw openFailure(file, run.stderr);
-  return parseProbe(file, run.stderr);
+  const info = parseProbe(file, run.stderr);
+  // ffmpeg renders any text file as ANSI art through its "tty" demuxer: not a media file.
+  if (info.container === 'tty') throw new MediaError(file, 'is a text file, not a media file; expected a video, image or audio file');
+  return info;
 }
 
 /** The exact number of frames (packets) of the first video stream. */
@@ -101,7 +104,7 @@ function parseRate(desc: string, unit: 'fps' | 'tbr'): number | null {
   if (!m) return null;
   const rate = Number(m[1]) * (m[2] ? 1000 : 1);
   const ntsc = Math.round(rate * 1.001);
-  return !Number.isInteger(rate) && Math.abs(ntsc / 1.001 - rate) < 0.006 ? ntsc / 1.001 : rate;
+  return !Number.isInteger(rate) && Math.abs((ntsc * 1000) / 1001 - rate) < 0.006 ? (ntsc * 1000) / 1001 : rate;
 }
 
 /** Missing, not a file, or empty: said before ffmpeg is asked. */
