@@ -99,14 +99,19 @@ export function resizeBicubicRgb(src: Uint8Array, width: number, height: number,
     const ay = axisWeights(height, outHeight);
     const out = new Uint8Array(w * outHeight * 3);
     const rowBytes = w * 3;
+    // Whole rows at a time (sequential memory); sums stay below 2^31 (|weights| sum < 1.3 · 2^22).
+    const acc = new Int32Array(rowBytes);
     for (let j = 0; j < outHeight; j++) {
       const k = j * ay.taps;
       const lo = ay.first[j]!;
-      for (let c = 0; c < rowBytes; c++) {
-        let acc = 1 << (PRECISION_BITS - 1);
-        for (let y = 0; y < ay.count[j]!; y++) acc += img[(lo + y) * rowBytes + c]! * ay.weights[k + y]!;
-        out[j * rowBytes + c] = clip8(acc);
+      acc.fill(1 << (PRECISION_BITS - 1));
+      for (let y = 0; y < ay.count[j]!; y++) {
+        const wgt = ay.weights[k + y]!;
+        const row = (lo + y) * rowBytes;
+        for (let c = 0; c < rowBytes; c++) acc[c] += img[row + c]! * wgt;
       }
+      const o = j * rowBytes;
+      for (let c = 0; c < rowBytes; c++) out[o + c] = clip8(acc[c]!);
     }
     img = out;
   }
