@@ -15,6 +15,8 @@ export interface DecodeRequest {
   /** Ascending, distinct frame indices to keep; undefined = only the first frame. */
   indices?: Int32Array;
   timeoutMs?: number;
+  /** libswscale flags for the conversion to RGB (default: ffmpeg's, as decord / PyAV). */
+  swsFlags?: string;
 }
 
 /** Calls `onFrame(rgb, k)` for the k-th kept frame (rgb: [height][width][3] u8, reused after return); resolves to their timestamps in seconds. */
@@ -26,7 +28,8 @@ export async function decodeFrames(req: DecodeRequest, onFrame: (rgb: Uint8Array
   const frame = new Uint8Array(frameBytes);
   let filled = 0;
   let kept = 0;
-  const run = await runFfmpeg(['-i', file, '-map', '0:v:0', ...select, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+  const sws = req.swsFlags ? ['-sws_flags', req.swsFlags] : [];
+  const run = await runFfmpeg(['-i', file, '-map', '0:v:0', ...select, ...sws, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
     file,
     timeoutMs: req.timeoutMs,
     onStdout: (chunk) => {

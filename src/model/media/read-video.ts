@@ -63,12 +63,19 @@ export async function readVideo(file: string, settings: VideoPreprocessing, opti
   };
 }
 
+/**
+ * Colour conversion for images: closest to Pillow's libjpeg decoding of a JPEG's YCbCr among
+ * swscale's settings (measured on a 320x240 test pattern: mean 0.81, max 50 levels, against
+ * 2.6 / 158 with ffmpeg's defaults). RGB formats such as PNG convert exactly either way.
+ */
+const IMAGE_SWS_FLAGS = 'bicubic+accurate_rnd+full_chroma_int+full_chroma_inp';
+
 /** Reads an image (png, jpg, … or the first frame of a video) as a one-frame clip, t padded as HF does. */
 export async function readImage(file: string, settings: VisionPreprocessing, options: { minPixels?: number; maxPixels?: number; timeoutMs?: number } = {}): Promise<VisualInput> {
   const stream = firstVideoStream(file, await probeMedia(file, options.timeoutMs));
   const size = targetSize(file, stream, settings, options.minPixels ?? settings.minPixels, options.maxPixels ?? settings.maxPixels);
   let frame: Uint8Array | undefined;
-  const times = await decodeFrames({ file, width: stream.width, height: stream.height, timeoutMs: options.timeoutMs }, (rgb) => {
+  const times = await decodeFrames({ file, width: stream.width, height: stream.height, timeoutMs: options.timeoutMs, swsFlags: IMAGE_SWS_FLAGS }, (rgb) => {
     frame = resizeBicubicRgb(rgb, stream.width, stream.height, size.width, size.height).slice();
   });
   const patches = patchify([frame!], size.height, size.width, settings.patch, settings.norm);

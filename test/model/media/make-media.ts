@@ -27,7 +27,12 @@ export function sine(hz: number, rate: number, seconds: number): string[] {
   return ['-f', 'lavfi', '-i', `sine=frequency=${hz}:sample_rate=${rate}:duration=${seconds}`];
 }
 
-/** A video whose frame n is solid RGB (8n mod 256, 100, 200): a decoded frame tells its index. */
+/** A video whose frame n (< 1024) is solid RGB (8·(n mod 32), 8·floor(n / 32), 200): a decoded frame tells its index. */
 export function numberedFrames(width: number, height: number, fps: number, frames: number): string[] {
-  return ['-f', 'lavfi', '-i', `color=c=black:size=${width}x${height}:rate=${fps}`, '-vf', "geq=r='mod(8*N,256)':g='100':b='200'", '-frames:v', String(frames)];
+  return ['-f', 'lavfi', '-i', `color=c=black:size=${width}x${height}:rate=${fps}`, '-vf', "geq=r='8*mod(N,32)':g='8*floor(N/32)':b='200'", '-frames:v', String(frames)];
+}
+
+/** The index a frame of numberedFrames shows, from its first pixel ([r, g, b] u8). */
+export function frameNumber(rgb: Uint8Array): number {
+  return Math.round(rgb[1]! / 8) * 32 + Math.round(rgb[0]! / 8);
 }

@@ -3,21 +3,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrames } from '../../../src/model/media/decode-frames.js';
 import { parsePreprocessorConfig } from '../../../src/model/media/preprocessor-config.js';
 import { readImage, readVideo } from '../../../src/model/media/read-video.js';
-import { makeMedia, mediaDir, numberedFrames, sine, testPattern } from './make-media.js';
+import { frameNumber, makeMedia, mediaDir, numberedFrames, sine, testPattern } from './make-media.js';
 import { compare, hfQwen2VLPatches } from './transformers-js.js';
 
 let dir: string;
 let mp4: string;
 let webm: string;
 let numbered: string;
+let long: string;
 let png: string;
 
 beforeAll(() => {
   dir = mediaDir();
   mp4 = makeMedia(dir, 'clip.mp4', [...testPattern(320, 240, 10, 3), ...sine(440, 44100, 3), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest']);
   webm = makeMedia(dir, 'clip.webm', [...testPattern(160, 120, 25, 2), '-c:v', 'libvpx', '-b:v', '300k']);
-  // Lossless (FFV1 in Matroska): decoded frame n is exactly (8n, 100, 200).
+  // Lossless (FFV1 in Matroska): decoded frame n shows n exactly (make-media.ts).
   numbered = makeMedia(dir, 'numbered.mkv', [...numberedFrames(56, 56, 10, 30), '-c:v', 'ffv1', '-pix_fmt', 'bgr0']);
+  long = makeMedia(dir, 'long.mkv', [...numberedFrames(28, 28, 25, 900), '-c:v', 'ffv1', '-pix_fmt', 'bgr0']);
   png = makeMedia(dir, 'still.png', [...testPattern(64, 48, 1, 1), '-frames:v', '1']);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,11 +52,20 @@ describe('readVideo', () => {
     expect(v.secondsPerGrid).toBe(1); // 2 / requested 2 fps
   });
 
-  it('decodes exactly the sampled frames (lossless mkv whose frame n has red = 8n)', async () => {
-    const frames: number[] = [];
+  it('decodes exactly the sampled frames (lossless mkv whose frames show their own index)', async () => {
+    const seen: number[] = [];
     const idx = Int32Array.from([0, 3, 4, 17, 29]);
-    await decodeFrames({ file: numbered, width: 56, height: 56, indices: idx }, (rgb) => frames.push(rgb[0]!, rgb[1]!, rgb[2]!));
-    expect(frames).toEqual(Array.from(idx).flatMap((n) => [(8 * n) % 256, 100, 200]));
+    await decodeFrames({ file: numbered, width: 56, height: 56, indices: idx }, (rgb) => seen.push(frameNumber(rgb)));
+    expect(seen).toEqual(Array.from(idx));
+  });
+
+  it('decodes the right frames of a long clip (36 s, 900 frames → 72 sampled)', async () => {
+    const v = await readVideo(long, { ...omni.video, minPixels: 784, maxPixels: 784 });
+    expect(v.frameIndices.length).toBe(72);
+    const seen: number[] = [];
+    await decodeFrames({ file: long, width: 28, height: 28, indices: v.frameIndices }, (rgb) => seen.push(frameNumber(rgb)));
+    expect(seen).toEqual(Array.from(v.frameIndices));
+    expect(v.frameTimes[71]).toBeCloseTo(899 / 25, 4);
   });
 
   it('pixel values equal transformers.js Qwen2VLImageProcessor on the same decoded frames when no resize is needed', async () => {
