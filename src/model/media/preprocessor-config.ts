@@ -103,16 +103,17 @@ export function loadPreprocessorConfig(folder: string): MediaPreprocessing {
   return parsePreprocessorConfig(readJson(file), file, video);
 }
 
+/** One file holds both processors' keys (Omni): checked together so that every bad key is reported at once. */
+const folderSchema = visionSchema.extend(audioSchema.shape);
+
 /** The same from already-read JSON (`file` names the source in errors). */
 export function parsePreprocessorConfig(json: unknown, file: string, video?: { json: unknown; file: string }): MediaPreprocessing {
-  const v = check(visionSchema, json, file);
-  const image = visionSettings(v, undefined, 56 * 56, 28 * 28 * 1280);
-  const a = check(audioSchema, json, file);
-  const hasAudio = a.feature_extractor_type != null || a.feature_size != null;
+  const c = check(folderSchema, json, file);
+  const hasAudio = c.feature_extractor_type != null || c.feature_size != null;
   return {
-    image,
-    video: videoSettings(v, video ? { ...check(videoSchema, video.json, video.file), file: video.file } : undefined),
-    audio: hasAudio ? audioSettings(a) : null,
+    image: visionSettings(c, undefined, 56 * 56, 28 * 28 * 1280),
+    video: videoSettings(c, video ? { ...check(videoSchema, video.json, video.file), file: video.file } : undefined),
+    audio: hasAudio ? audioSettings(c) : null,
   };
 }
 
@@ -140,7 +141,9 @@ function visionSettings(v: VisionJson, base: VisionPreprocessing | undefined, mi
 /**
  * Video settings: from video_preprocessor_config.json when the folder has one; otherwise the
  * image's patch layout and normalisation with qwen-vl-utils' video pixel bounds
- * (128 and 768 merged patches: 128·28² and 768·28² for patch 14, merge 2).
+ * (128 and 768 merged patches: 128·28² and 768·28² for patch 14, merge 2). `do_sample_frames`
+ * is not read: frames read from a file are always sampled (Omni's file says false because
+ * qwen-omni-utils samples before the processor, with the rule used here by default).
  */
 function videoSettings(image: VisionJson, video: (VideoJson & { file: string }) | undefined): VideoPreprocessing {
   const base = visionSettings(image, undefined, 56 * 56, 28 * 28 * 1280);
