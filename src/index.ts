@@ -42,6 +42,10 @@ export { SafetensorsFile, Checkpoint } from './model/safetensors.js';
 export { initModel, type InitModelOptions } from './model/init-model.js';
 export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample } from './model/prompt.js';
 
+// Media in (video, image and audio files → tower inputs)
+export * as media from './model/media/index.js';
+export { readVideo, readImage, readAudio, loadPreprocessorConfig, MediaError, type VisualInput, type AudioInput } from './model/media/index.js';
+
 // Datasets and experiments
 export { avWorldSamples, type AvWorldOptions } from './datasets/av-world/index.js';
 export { runExperiment, type RunOptions, type RunSummary } from './runner/run-experiment.js';
