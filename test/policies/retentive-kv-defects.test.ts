@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { policies } from '../../src/policies/catalog.js';
 import { planRetentiveKV, RETENTIVEKV_EARLIER_READING, retentiveKVOptions, type RetentiveKVOptions } from '../../src/policies/retention/retentive-kv.js';
 import type { StateSpaceMemory } from '../../src/ssm/state-memory.js';
+import { validatePlan } from '../../src/cache/plan-validate.js';
 import { allocTokenMeta } from '../../src/cache/token-meta.js';
 import { A, buildLayer, causalFromWeights, context, randomRows, T, V } from '../methods/layer-fixture.js';
 
@@ -131,5 +132,13 @@ describe('RetentiveKV readout and grid root', () => {
     expect(Array.from(hp.retainStrength!)).toEqual([0.5, 0.5, 0.25, 0.25, 0.5, 0.5]);
     const perSegment = planRetentiveKV(context(view, stats, { budget: 4 }), opts({ ...o, gridRoot: 'segment' }))!.heads[0]!;
     expect(Array.from(perSegment.retainStrength!)).toEqual([0.5, 0.5, 0.25, 1, 0.5, 0.5]);
+  });
+
+  it('the cache rejects a retainDecay that does not match retain or leaves (0, 1]', () => {
+    const c = { layer: 2, kvHeads: 1, lengths: Int32Array.of(4), hasRetention: true };
+    const plan = (retainDecay: Float32Array) => ({ heads: [{ keep: Int32Array.of(0, 3), retain: Int32Array.of(1, 2), retainDecay }] });
+    expect(() => validatePlan(plan(Float32Array.of(0.5, 1)), c)).not.toThrow();
+    expect(() => validatePlan(plan(Float32Array.of(0.5)), c)).toThrow(/layer 2, kv head 0: retainDecay must be a Float32Array with one entry per retained slot \(2\)/);
+    expect(() => validatePlan(plan(Float32Array.of(0.5, 0)), c)).toThrow(/retainDecay\[1\] = 0; expected a number in \(0, 1\]/);
   });
 });
