@@ -27,6 +27,7 @@ export { definePolicy, PolicyRegistry, nearestName, type PolicyDefinition, type 
 export { policies, ALL_POLICIES } from './policies/catalog.js';
 export * as parts from './policies/parts/index.js';
 export { StateSpaceMemory, LinearState } from './ssm/index.js';
+export { RETENTIVEKV_EARLIER_READING } from './policies/retention/retentive-kv.js';
 
 // Model runtime
 export { loadModel, parameterCount, kvBytesPerToken, type Model, type LoadModelOptions } from './model/model.js';

@@ -196,7 +196,7 @@ export class LayerCache implements LayerViewSource {
     plan.heads.forEach((hp, h) => {
       if (!retention || !hp.retain || hp.retain.length === 0) return;
       const g = gatherSlots(hp.retain, this.headDim, rows[h]!.keys, rows[h]!.values, this.meta, h * this.cap);
-      retention.absorb(this.layer, h, g.keys, g.values, g.meta, hp.retainStrength ?? new Float32Array(hp.retain.length).fill(1), hp.retainShare);
+      retention.absorb(this.layer, h, g.keys, g.values, g.meta, hp.retainStrength ?? new Float32Array(hp.retain.length).fill(1), hp.retainShare, hp.retainDecay);
     });
     plan.heads.forEach((hp, h) => this.compactHead(h, hp.keep, merged[h]!));
     this.touch();

@@ -10,8 +10,8 @@
  *   target counted once); a slot is folded into at most one *normalized* merge (otherwise its
  *   weight would be counted twice; additive merges may reuse a source).
  * - retain: Int32Array of distinct, in-range, not-kept slots; `retainStrength` (if given) one
- *   finite value ≥ 0 per retained slot; `retainShare` (if given) in [0, 1]; a RetentionStore
- *   must be present.
+ *   finite value ≥ 0 per retained slot; `retainDecay` (if given) one value in (0, 1] per
+ *   retained slot; `retainShare` (if given) in [0, 1]; a RetentionStore must be present.
  */
 import type { HeadPlan, MergeOp, Plan } from './policy-api.js';
 
@@ -71,6 +71,15 @@ function validateHeadPlan(hp: HeadPlan, h: number, c: PlanCheckContext): void {
     }
     hp.retainStrength.forEach((x, i) => {
       if (!Number.isFinite(x) || x < 0) err(c, h, `retainStrength[${i}] = ${x}; expected a finite number ≥ 0`);
+    });
+  }
+  if (hp.retainDecay !== undefined) {
+    const n = hp.retain?.length ?? 0;
+    if (!(hp.retainDecay instanceof Float32Array) || hp.retainDecay.length !== n) {
+      err(c, h, `retainDecay must be a Float32Array with one entry per retained slot (${n})`);
+    }
+    hp.retainDecay.forEach((x, i) => {
+      if (!(x > 0 && x <= 1)) err(c, h, `retainDecay[${i}] = ${x}; expected a number in (0, 1]`);
     });
   }
 }

@@ -85,6 +85,12 @@ export interface HeadPlan {
   /** Per retained slot absorption strength (default 1), aligned with `retain`. */
   retainStrength?: Float32Array;
   /**
+   * Per retained slot state transition in (0, 1], aligned with `retain`: the store multiplies
+   * its state by it just before writing that slot (RetentiveKV's per-token decay), so the
+   * slots are written in `retain` order.
+   */
+  retainDecay?: Float32Array;
+  /**
    * Share in [0, 1] of the head's attention mass (as the policy measured it) that the
    * retained slots held: a store that reads back by mass weighs its readout with it.
    */
@@ -130,10 +136,11 @@ export interface LayerAllocationArgs {
  */
 export interface RetentionStore {
   /**
-   * Absorb retained slots of (layer, kvHead): keys/values [count][headDim] f32; `share` is the
-   * plan's retainShare (the attention mass they held), when the policy gave one.
+   * Absorb retained slots of (layer, kvHead) in order: keys/values [count][headDim] f32;
+   * `share` is the plan's retainShare (the attention mass they held) and `decay` [count] its
+   * retainDecay, when the policy gave them.
    */
-  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array, share?: number): void;
+  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array, share?: number, decay?: Float32Array): void;
   /**
    * Add the store's readout for queries q [n][qHeads][headDim] to out (same layout), given
    * the attention statistics (row entropy) of the local attention just computed.

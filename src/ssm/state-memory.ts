@@ -5,22 +5,27 @@
  * every attention call (the "reactivation" of evicted tokens).
  *
  * Per (layer, KV head): a visual-dominant state S_V (image/video slots) and a recall state S_T
- * (all other slots), or one unified state (ablation). Each absorb() decays the states it
- * writes once by r_t = σ(decayWeight·H̄_t + decayBias), where H̄_t is the mean row entropy of
- * the layer's latest attention call (the paper's entropy-modulated H_t), then writes
- * a_i·φ(k_i)ᵀv_i with the strength the policy chose (attention × grid decay).
- * Readout for query q of KV head h:  O_S = Σ_states φ(q)S / (Σ_states φ(q)z)   and
- *   out += γ·O_S (additive, the paper's form)  or  out = (1−γ)·out + γ·O_S (convex)  or
- *   out = (1−γm)·out + γm·O_S (mass),  γ = σ(gateWeight·H̄_q + gateBias),
- * where m is the attention mass the absorbed slots held (the plans' retainShare, decayed with
- * the state: m ← 1 − (1 − r·m)(1 − share)). 'mass' is the softmax identity
- * O_full = (1−m)·O_kept + m·O_evicted with the state standing in for O_evicted, so it
- * neither doubles the output (additive with γ≈1) nor replaces it (convex).
+ * (all other slots), or one unified state (ablation). State transition:
+ * - 'per-token' (default, the method notes' reading): the slots of an absorb call are written
+ *   in the order given, each as S ← h_i·S + a_i·φ(k_i)ᵀv_i on the state of its kind, with the
+ *   per-token retention h_i ∈ (0, 1] the policy computed from the token's entropy (σ(β·H_i),
+ *   the plan's retainDecay) and a_i its write strength (attention × grid decay).
+ * - 'per-event' (the earlier reading, kept as an option): each absorb() decays the states it
+ *   writes once by r_t = σ(decayWeight·H̄_t + decayBias), H̄_t the mean row entropy of the
+ *   layer's latest attention call, before that call's writes (so a prefill absorb into an
+ *   empty state decays nothing).
+ * Readout for query row q of KV head h:  O_S = Σ_states φ(q)S / (Σ_states φ(q)z)   and
+ *   out += γ·O_S (additive, the notes' O_t = Attn_local + γ_t·O_S; default)  or
+ *   out = (1−γ)·out + γ·O_S (convex)  or  out = (1−γm)·out + γm·O_S (mass),
+ *   γ = σ(gateWeight·H̄_q + gateBias), H̄_q the entropy (nats) of this query row's attention
+ *   over the local cache. m is the attention mass the absorbed slots held when the policy
+ *   measured it (the plans' retainShare, decayed with the state: m ← 1 − (1 − r·m)(1 − share),
+ *   r the product of the call's transitions); 'mass' is the softmax identity
+ *   O_full = (1−m)·O_kept + m·O_evicted with the state standing in for O_evicted.
  *
- * Ours [INF] (the sources are silent): φ (elu1 | identity), the shared normaliser z, decay once
- * per absorb event from the latest row entropy, gate w=1, b=0 fixed (nothing is trained), the
- * mass combine (default of the policy),
- * "without query retrieval" = no readout. Nothing is read while a head's states are empty.
+ * Ours [INF] (the sources are silent): φ (elu1 | identity), the shared normaliser z, gate
+ * w=1, b=0 fixed (nothing is trained), "without query retrieval" = no readout. Nothing is read
+ * while a head's states are empty.
  */
 import type { AttentionStats } from '../attention/stats.js';
 import { isVisualCode } from '../cache/modality.js';
@@ -32,6 +37,7 @@ import { LinearState } from './linear-state.js';
 export type StateLayout = 'dual' | 'unified';
 export type Retrieval = 'gated' | 'ungated' | 'off';
 export type Combine = 'additive' | 'convex' | 'mass';
+export type Transition = 'per-token' | 'per-event';
 
 export interface StateMemoryOptions {
   numLayers: number;
@@ -43,9 +49,11 @@ export interface StateMemoryOptions {
   /** gated: γ = σ(w·H̄ + b); ungated: γ = 1; off: no readout (ablation). */
   retrieval: Retrieval;
   combine: Combine;
+  /** per-token: absorb() needs the plan's decay per slot; per-event: r_t from the row entropy. */
+  transition: Transition;
   gateWeight: number;
   gateBias: number;
-  /** r_t = σ(decayWeight·H̄_t + decayBias); decayWeight = 0 gives a constant decay. */
+  /** per-event only: r_t = σ(decayWeight·H̄_t + decayBias); decayWeight = 0 gives a constant decay. */
   decayWeight: number;
   decayBias: number;
 }
@@ -90,7 +98,7 @@ export class StateSpaceMemory implements RetentionStore {
     return this.states[this.index(layer, head) * this.perHead + kind];
   }
 
-  /** The decay r_t the next absorb into (layer, head) will apply. */
+  /** The per-event decay r_t the next absorb into (layer, head) would apply. */
   decayFor(layer: number, head: number): number {
     const h = this.lastEntropy[this.index(layer, head)]!;
     return sigmoid(this.options.decayWeight * (Number.isNaN(h) ? 0 : h) + this.options.decayBias);
@@ -101,7 +109,16 @@ export class StateSpaceMemory implements RetentionStore {
     return this.absorbedMass[this.index(layer, head)]!;
   }
 
-  absorb(layer: number, kvHead: number, keys: Float32Array, values: Float32Array, meta: TokenMeta, strength: Float32Array, share?: number): void {
+  absorb(
+    layer: number,
+    kvHead: number,
+    keys: Float32Array,
+    values: Float32Array,
+    meta: TokenMeta,
+    strength: Float32Array,
+    share?: number,
+    decay?: Float32Array,
+  ): void {
     const d = this.options.headDim;
     const count = meta.position.length;
     const where = `RetentionStore.absorb(layer ${layer}, kvHead ${kvHead})`;
@@ -111,11 +128,15 @@ export class StateSpaceMemory implements RetentionStore {
     if (strength.length !== count) throw new RangeError(`${where}: strength has ${strength.length} entries; expected ${count}`);
     if (share !== undefined && !(share >= 0 && share <= 1)) throw new RangeError(`${where}: share must be in [0, 1]; got ${share}`);
     if (this.options.combine === 'mass' && share === undefined) throw new Error(`${where}: the mass combine needs the plan's retainShare`);
+    const perToken = this.options.transition === 'per-token';
+    if (perToken) {
+      if (!decay) throw new Error(`${where}: the per-token transition needs the plan's retainDecay (one value in (0, 1] per slot)`);
+      if (decay.length !== count) throw new RangeError(`${where}: decay has ${decay.length} entries; expected ${count}`);
+    }
     if (count === 0) return;
     const base = this.index(layer, kvHead) * this.perHead;
-    const r = this.decayFor(layer, kvHead);
-    const mi = this.index(layer, kvHead);
-    this.absorbedMass[mi] = 1 - (1 - r * this.absorbedMass[mi]!) * (1 - (share ?? 0));
+    const eventDecay = this.decayFor(layer, kvHead);
+    let massDecay = perToken ? 1 : eventDecay;
     const decayed = [false, false];
     for (let i = 0; i < count; i++) {
       const a = strength[i]!;
@@ -123,12 +144,19 @@ export class StateSpaceMemory implements RetentionStore {
       const kind = this.kindOf(meta.modality[i]!);
       let st = this.states[base + kind];
       if (!st) st = this.states[base + kind] = new LinearState(d);
-      if (!decayed[kind]) {
-        st.decay(r); // once per absorb event, before this event's writes
+      if (perToken) {
+        const h = decay![i]!;
+        if (!(h > 0 && h <= 1)) throw new RangeError(`${where}: decay[${i}] must be in (0, 1]; got ${h}`);
+        st.decay(h); // S ← h_i·S before token i is written
+        massDecay *= h;
+      } else if (!decayed[kind]) {
+        st.decay(eventDecay); // once per absorb event, before this event's writes
         decayed[kind] = true;
       }
       st.write(applyFeatureMap(this.options.featureMap, keys, i * d, d, this.phi), values, i * d, a);
     }
+    const mi = this.index(layer, kvHead);
+    this.absorbedMass[mi] = 1 - (1 - massDecay * this.absorbedMass[mi]!) * (1 - (share ?? 0));
   }
 
   readout(layer: number, q: Float32Array, n: number, qHeads: number, kvHeads: number, headDim: number, stats: AttentionStats, out: Float32Array): void {

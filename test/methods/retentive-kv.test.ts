@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { isVisualCode } from '../../src/cache/modality.js';
 import { policies } from '../../src/policies/catalog.js';
-import { planRetentiveKV, retentiveKVOptions, type RetentiveKVOptions } from '../../src/policies/retention/retentive-kv.js';
+import { planRetentiveKV, RETENTIVEKV_EARLIER_READING, retentiveKVOptions, type RetentiveKVOptions } from '../../src/policies/retention/retentive-kv.js';
 import { StateSpaceMemory } from '../../src/ssm/state-memory.js';
 import { buildLayer, causalFromWeights, context, randomRows, I, T } from './layer-fixture.js';
 
-const opts = (o: Partial<RetentiveKVOptions> = {}): RetentiveKVOptions => retentiveKVOptions.parse(o);
+// These tests pin the earlier reading (no sinks, visual/other groups, one min-max scope, one
+// root per segment); test/policies/retentive-kv-defects.test.ts covers the current defaults.
+const opts = (o: Partial<RetentiveKVOptions> = {}): RetentiveKVOptions => retentiveKVOptions.parse({ ...RETENTIVEKV_EARLIER_READING, ...o });
 
 /** 2 text, a 4×4 image (segment 0), 4 question tokens; the question favours a few patches. */
 function imageLayer() {

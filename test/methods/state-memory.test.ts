@@ -8,7 +8,7 @@ import { randomRows } from './layer-fixture.js';
 const D = 6;
 const memory = (o: Partial<StateMemoryOptions> = {}) =>
   new StateSpaceMemory({
-    numLayers: 2, kvHeads: 2, headDim: D, states: 'dual', featureMap: 'identity', retrieval: 'ungated', combine: 'additive',
+    numLayers: 2, kvHeads: 2, headDim: D, states: 'dual', featureMap: 'identity', retrieval: 'ungated', combine: 'additive', transition: 'per-event',
     gateWeight: 1, gateBias: 0, decayWeight: 0, decayBias: 40, // σ(40) = 1 in f64: no decay
     ...o,
   });

@@ -12,6 +12,7 @@ import { generate } from '../../src/model/generate.js';
 import { loadModel, type Model } from '../../src/model/model.js';
 import type { Prompt } from '../../src/model/prompt.js';
 import { policies } from '../../src/policies/catalog.js';
+import { RETENTIVEKV_EARLIER_READING } from '../../src/policies/retention/retentive-kv.js';
 import { argmax, logSoftmax } from '../../src/model/sampling.js';
 import type { Schedule } from '../../src/cache/schedule.js';
 
@@ -85,7 +86,8 @@ describe('flagship methods on stories260K (real checkpoint, multimodal prompt)',
     ['retentivekv unified state', 'retentivekv', { window: 8, states: 'unified' }, after],
     ['retentivekv w/o entropy', 'retentivekv', { window: 8, entropy: false }, after],
     ['retentivekv gateBias -4', 'retentivekv', { window: 8, gateBias: -4 }, after],
-    ['retentivekv additive (paper form)', 'retentivekv', { window: 8, combine: 'additive' }, after],
+    ['retentivekv mass readout (earlier default)', 'retentivekv', { window: 8, combine: 'mass' }, after],
+    ['retentivekv earlier reading', 'retentivekv', { window: 8, ...RETENTIVEKV_EARLIER_READING }, after],
   ];
 
   it('the full cache continues the story (the reference for every method)', () => {

@@ -1,51 +1,94 @@
 /**
  * RetentiveKV: State-Space Memory for Uncertainty-Aware Multimodal KV Cache Eviction —
- * arXiv 2605.04075. The entropy-guided retention estimator and the absorption rule:
- *   p_i = α_i / Σ_{j∈V} α_j,  H_i = −p_i log p_i   (i ∈ V, α = text-query attention)
- *   R_i = λ·α̃_i + (1 − λ)·H̃_i                    (~ = min-max normalised per head)
- * Evicted slots whose entropy is high within their state group are absorbed into the state;
- * visual ones are written with a grid decay γ_s^{|r−r0|+|c−c0|} around the image's root patch.
+ * arXiv 2605.04075. The entropy-guided retention estimator:
+ *   p_i = α_i / Σ_{j∈G(i)} α_j,  H_i = −p_i log p_i   (G(i) = the entropy group of slot i)
+ *   R_i = λ·α̃_i + (1 − λ)·H̃_i                       (~ = min-max normalised, see `normalize`)
  *
- * Ours [INF], each an option of the policy: min-max normalisation before mixing, λ = 0.5,
- * H = 0 for non-visual slots in R ('zero') or the text analogue; the absorption gate (entropy
- * ≥ the q-quantile of the evicted slots of the same group, q = 0.5); 'distribution' mode (R = α,
- * and the group's normalised distribution entropy sets the fraction absorbed, highest α first);
- * root patch = the highest-R visual slot of its segment; γ_s = 0.9.
+ * Ours [INF], each an option of the policy:
+ * - entropy groups: 'modality' (default) gives every modality its own group (text, image,
+ *   video, audio), so audio evidence has an entropy term of its own; 'visual' is the earlier
+ *   reading (image+video vs everything else, so audio shares a group with the text).
+ * - text entropy: H = 0 for text slots ('zero', default) or the text analogue; under 'visual'
+ *   grouping 'zero' zeroes every non-visual slot (audio included), as before.
+ * - normalize: 'media' (default) min-max normalises α over the media slots together (text
+ *   slots among themselves) and H within each entropy group, so `<s>` and the question words —
+ *   which take most text-row attention — do not squash the media scores towards 0; 'modality'
+ *   normalises both within each modality; 'all' is the earlier reading (one min-max over every
+ *   slot of the head).
+ * - 'distribution' entropy mode: R = α, and the group's normalised distribution entropy sets
+ *   the fraction absorbed (./retentive-absorb.ts).
  */
-import { isVisualCode } from '../../cache/modality.js';
-import type { TokenMeta } from '../../cache/token-meta.js';
-import { minMaxNormalize, quantile } from '../multimodal/modality-groups.js';
+import { isVisualCode, ModalityCode, NUM_MODALITIES } from '../../cache/modality.js';
+import { minMaxNormalize } from '../multimodal/modality-groups.js';
 
 export type EntropyMode = 'token' | 'distribution';
 export type TextEntropy = 'zero' | 'analogue';
+export type EntropyGroups = 'modality' | 'visual';
+export type ScoreNormalize = 'media' | 'modality' | 'all';
+
+/** Entropy group of every slot [len]: the modality code, or 0 = visual / 1 = the rest. */
+export function entropyGroupsOf(modality: Uint8Array, len: number, groups: EntropyGroups): Uint8Array {
+  return Uint8Array.from({ length: len }, (_, j) => {
+    const m = modality[j]!;
+    if (groups === 'visual') return isVisualCode(m) ? 0 : 1;
+    if (m >= NUM_MODALITIES) throw new RangeError(`retentivekv: slot ${j} has modality code ${m}; expected 0..${NUM_MODALITIES - 1}`);
+    return m;
+  });
+}
 
 /**
- * −p log p of every slot, with p normalised inside its group (visual slots over the visual
- * slots, the others over the others). alpha: [len] attention mass ≥ 0; returns [len] nats.
+ * −p log p of every slot, with p normalised inside its group. alpha: [len] attention mass ≥ 0;
+ * group: [len] group ids (< 8); returns [len] nats.
  */
-export function groupTokenEntropy(alpha: ArrayLike<number>, modality: Uint8Array, len: number): Float32Array {
-  const sums = [0, 0];
-  for (let j = 0; j < len; j++) sums[isVisualCode(modality[j]!) ? 0 : 1]! += Math.max(0, alpha[j]!);
+export function groupTokenEntropy(alpha: ArrayLike<number>, group: Uint8Array, len: number): Float32Array {
+  const sums = new Float64Array(8);
+  for (let j = 0; j < len; j++) sums[group[j]!]! += Math.max(0, alpha[j]!);
   const out = new Float32Array(len);
   for (let j = 0; j < len; j++) {
-    const s = sums[isVisualCode(modality[j]!) ? 0 : 1]!;
+    const s = sums[group[j]!]!;
     const p = s > 0 ? Math.max(0, alpha[j]!) / s : 0;
     out[j] = p > 0 ? -p * Math.log(p) : 0;
   }
   return out;
 }
 
-/** Normalised distribution entropy (−Σ p log p / log n ∈ [0, 1]) of the visual (0) and other (1) groups. */
-export function groupDistributionEntropy(alpha: ArrayLike<number>, modality: Uint8Array, len: number): [number, number] {
-  const h = groupTokenEntropy(alpha, modality, len);
-  const sum = [0, 0];
-  const n = [0, 0];
+/**
+ * Normalised distribution entropy (−Σ p log p / log n ∈ [0, 1]) of each group id present
+ * (index = group id; 1 for groups of fewer than two slots).
+ */
+export function groupDistributionEntropy(alpha: ArrayLike<number>, group: Uint8Array, len: number): Float64Array {
+  const h = groupTokenEntropy(alpha, group, len);
+  const sum = new Float64Array(8);
+  const n = new Float64Array(8);
   for (let j = 0; j < len; j++) {
-    const g = isVisualCode(modality[j]!) ? 0 : 1;
-    sum[g]! += h[j]!;
-    n[g]!++;
+    sum[group[j]!]! += h[j]!;
+    n[group[j]!]!++;
   }
-  return [0, 1].map((g) => (n[g]! > 1 ? sum[g]! / Math.log(n[g]!) : 1)) as [number, number];
+  return sum.map((s, g) => (n[g]! > 1 ? s / Math.log(n[g]!) : 1));
+}
+
+/** x min-max normalised within each class of `classOf` (slots of one class compared only among themselves); [len]. */
+export function minMaxWithin(x: ArrayLike<number>, len: number, classOf: (j: number) => number): Float32Array {
+  const lo = new Float64Array(8).fill(Infinity);
+  const hi = new Float64Array(8).fill(-Infinity);
+  for (let j = 0; j < len; j++) {
+    const c = classOf(j);
+    lo[c] = Math.min(lo[c]!, x[j]!);
+    hi[c] = Math.max(hi[c]!, x[j]!);
+  }
+  return Float32Array.from({ length: len }, (_, j) => {
+    const c = classOf(j);
+    return hi[c]! > lo[c]! ? (x[j]! - lo[c]!) / (hi[c]! - lo[c]!) : 0;
+  });
+}
+
+export interface RetentionScoreOptions {
+  lambda: number;
+  useEntropy: boolean;
+  entropyMode: EntropyMode;
+  textEntropy: TextEntropy;
+  entropyGroups: EntropyGroups;
+  normalize: ScoreNormalize;
 }
 
 /** R (token mode with entropy) or α (distribution mode / entropy off), both [len]. */
@@ -53,64 +96,23 @@ export function retentionScores(
   alpha: ArrayLike<number>,
   entropy: Float32Array,
   modality: Uint8Array,
+  group: Uint8Array,
   len: number,
-  o: { lambda: number; useEntropy: boolean; entropyMode: EntropyMode; textEntropy: TextEntropy },
+  o: RetentionScoreOptions,
 ): Float32Array {
   if (!o.useEntropy || o.entropyMode === 'distribution') return Float32Array.from({ length: len }, (_, j) => alpha[j]!);
-  const h = o.textEntropy === 'zero' ? entropy.map((x, j) => (isVisualCode(modality[j]!) ? x : 0)) : entropy;
-  const a = minMaxNormalize(Array.from({ length: len }, (_, j) => alpha[j]!));
-  const hn = minMaxNormalize(h);
-  return a.map((x, j) => o.lambda * x + (1 - o.lambda) * hn[j]!);
-}
-
-/**
- * The evicted slots to absorb (ascending). token mode: group entropy ≥ the q-quantile of the
- * evicted slots of the same group; distribution mode: the top ⌈f·n⌉ by α of each group, f = the
- * group's normalised distribution entropy; entropy off: all of them.
- */
-export function chooseAbsorbed(
-  evicted: Int32Array,
-  alpha: ArrayLike<number>,
-  entropy: Float32Array,
-  modality: Uint8Array,
-  len: number,
-  o: { useEntropy: boolean; entropyMode: EntropyMode; absorbQuantile: number },
-): Int32Array {
-  if (!o.useEntropy) return evicted;
-  const groups = [0, 1].map((g) => evicted.filter((j) => (isVisualCode(modality[j]!) ? 0 : 1) === g));
-  const chosen: number[] = [];
-  if (o.entropyMode === 'token') {
-    for (const g of groups) {
-      const cut = quantile(Array.from(g, (j) => entropy[j]!), o.absorbQuantile);
-      for (const j of g) if (entropy[j]! >= cut) chosen.push(j);
-    }
+  const zeroed = (j: number): boolean => o.textEntropy === 'zero' && (o.entropyGroups === 'visual' ? !isVisualCode(modality[j]!) : modality[j] === ModalityCode.text);
+  const h = entropy.map((x, j) => (zeroed(j) ? 0 : x));
+  const a = Array.from({ length: len }, (_, j) => alpha[j]!);
+  const isText = (j: number): number => (modality[j] === ModalityCode.text ? 1 : 0);
+  let an: Float32Array;
+  let hn: Float32Array;
+  if (o.normalize === 'all') {
+    an = minMaxNormalize(a);
+    hn = minMaxNormalize(h);
   } else {
-    const f = groupDistributionEntropy(alpha, modality, len);
-    groups.forEach((g, gi) => {
-      const take = Math.ceil(f[gi]! * g.length);
-      const byAlpha = Array.from(g).sort((a, b) => alpha[b]! - alpha[a]! || a - b);
-      chosen.push(...byAlpha.slice(0, take));
-    });
+    an = minMaxWithin(a, len, o.normalize === 'media' ? isText : (j) => modality[j]!);
+    hn = minMaxWithin(h, len, (j) => group[j]!);
   }
-  return Int32Array.from(chosen).sort();
-}
-
-/**
- * Grid decay of each absorbed slot: γ^{|r−r0|+|c−c0|} for visual patches (row, col ≥ 0), where
- * (r0, c0) is the highest-score visual patch of the same segment among all len slots; 1 for
- * everything else. Returns [absorbed.length].
- */
-export function gridDecay(absorbed: Int32Array, score: ArrayLike<number>, meta: TokenMeta, len: number, gamma: number): Float32Array {
-  const root = new Map<number, number>();
-  const isPatch = (j: number): boolean => isVisualCode(meta.modality[j]!) && meta.row[j]! >= 0 && meta.col[j]! >= 0;
-  for (let j = 0; j < len; j++) {
-    if (!isPatch(j)) continue;
-    const r = root.get(meta.segment[j]!);
-    if (r === undefined || score[j]! > score[r]!) root.set(meta.segment[j]!, j);
-  }
-  return Float32Array.from(absorbed, (j) => {
-    if (!isPatch(j) || gamma === 1) return 1;
-    const r = root.get(meta.segment[j]!)!;
-    return gamma ** (Math.abs(meta.row[j]! - meta.row[r]!) + Math.abs(meta.col[j]! - meta.col[r]!));
-  });
+  return an.map((x, j) => o.lambda * x + (1 - o.lambda) * hn[j]!);
 }
