@@ -40,7 +40,14 @@ export { loadTokenizer, type TextTokenizer } from './model/tokenizer.js';
 export { OnnxEncoder } from './model/onnx-encoder.js';
 export { SafetensorsFile, Checkpoint } from './model/safetensors.js';
 export { initModel, type InitModelOptions } from './model/init-model.js';
-export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample } from './model/prompt.js';
+export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample, Positioned } from './model/prompt.js';
+export { buildChatPrompt, type ChatPrompt, type ChatPromptOptions } from './model/families/chat-prompt.js';
+export { loadChatTemplate, renderChatTemplate, type ChatMessage, type ChatContentPart, type ChatTemplate } from './model/families/chat-template.js';
+export { expandMedia, type ExpandedPrompt } from './model/families/expand-media.js';
+export { familyFromConfig, loadFamily, type Family, type FamilyName } from './model/families/family.js';
+export type { MediaInput, ImageMedia, VideoMedia, AudioMedia, PatchGridSize } from './model/families/media.js';
+export { qwen2VLTemporalIds, qwen25VLTemporalIds, omniTemporalIds, MropeIdWriter } from './model/families/mrope-ids.js';
+export { chunkedIndex } from './model/families/audio-in-video.js';
 
 // Datasets and experiments
 export { avWorldSamples, type AvWorldOptions } from './datasets/av-world/index.js';
