@@ -2,7 +2,7 @@
  * The model folder's own chat template, rendered through @huggingface/jinja as transformers'
  * apply_chat_template does: variables `messages`, `add_generation_prompt`, the special tokens
  * of tokenizer_config.json (`bos_token`, `eos_token`, …, `additional_special_tokens`) and any
- * extra the caller passes (e.g. `add_vision_id`), plus `raise_exception`.
+ * extra the caller passes (e.g. `add_vision_id`); @huggingface/jinja supplies `raise_exception`.
  *
  * Where the template is looked for, first found wins (the processor's before the tokenizer's,
  * as AutoProcessor does): chat_template.jinja, chat_template.json {"chat_template": …},
@@ -65,9 +65,6 @@ export function renderChatTemplate(template: ChatTemplate, messages: ChatMessage
       ...opts.variables,
       messages,
       add_generation_prompt: opts.addGenerationPrompt ?? false,
-      raise_exception: (msg: string) => {
-        throw new Error(msg);
-      },
     });
   } catch (e) {
     throw new Error(`${template.source}: rendering the chat template failed (${(e as Error).message})`);
