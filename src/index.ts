@@ -41,7 +41,7 @@ export { OnnxEncoder } from './model/onnx-encoder.js';
 export { SafetensorsFile, Checkpoint } from './model/safetensors.js';
 export { initModel, type InitModelOptions } from './model/init-model.js';
 export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample, Positioned } from './model/prompt.js';
-export { buildChatPrompt, type ChatPrompt, type ChatPromptOptions } from './model/families/chat-prompt.js';
+export { buildChatPrompt, userTurn, type ChatPrompt, type ChatPromptOptions } from './model/families/chat-prompt.js';
 export { loadChatTemplate, renderChatTemplate, type ChatMessage, type ChatContentPart, type ChatTemplate } from './model/families/chat-template.js';
 export { expandMedia, type ExpandedPrompt } from './model/families/expand-media.js';
 export { familyFromConfig, loadFamily, type Family, type FamilyName } from './model/families/family.js';

@@ -75,8 +75,10 @@ export function embedPrompt(model: Model, prompt: Prompt): EmbeddedPrompt {
     const count = p.kind === 'ids' ? p.ids.length : p.seg.n;
     if (explicit) {
       const max = writeExplicitPositions(explicit, count, axes, at, n, out.ropePos, `${p.where}.positions`);
-      largest = Math.max(largest, max);
-      out.ropeNext = max + 1;
+      if (count > 0) {
+        largest = Math.max(largest, max);
+        out.ropeNext = max + 1;
+      }
     }
     if (p.kind === 'ids') {
       for (const id of p.ids) {

@@ -39,6 +39,14 @@ export interface ChatPrompt {
   embedded: EmbeddedPrompt;
 }
 
+/**
+ * One user turn for a CLI-style call (`--video F --audio F --prompt TEXT`): a content part per
+ * medium in order (a video's own audio track rides on its video part), then the text.
+ */
+export function userTurn(text: string, media: readonly MediaInput[] = []): ChatMessage[] {
+  return [{ role: 'user', content: [...media.map((m) => ({ type: m.kind })), { type: 'text' as const, text }] }];
+}
+
 export function buildChatPrompt(model: Model, messages: ChatMessage[], media: readonly MediaInput[] = [], opts: ChatPromptOptions = {}): ChatPrompt {
   const template = opts.template ?? loadChatTemplate(model.dir);
   const family = opts.family ?? loadFamily(model.dir);

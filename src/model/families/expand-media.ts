@@ -45,17 +45,19 @@ type Item =
   | { kind: 'audio'; media: AudioMedia; index: number }
   | { kind: 'av'; media: VideoMedia; audio: AudioMedia; index: number };
 
+/** A segment and the sequence index of its first token. */
+type Placed = { seg: PromptSegment; start: number };
+
 export function expandMedia(text: string, media: readonly MediaInput[], ctx: ExpandContext): ExpandedPrompt {
   checkSpecialTokens(ctx.tokenizer, text, ctx.templateSource, ctx.tokenizerSource);
   media.forEach((m, i) => validateMedia(m, ctx.hidden, ctx.family.mergeSize, `media[${i}]`));
   const items = matchPlaceholders(text, media, ctx);
   const writer = new MropeIdWriter();
-  const placed: { seg: PromptSegment; start: number }[] = [];
-  const tokens = (ids: number[]): void => void placed.push({ seg: { kind: 'tokens', ids }, start: writer.length });
+  const placed: Placed[] = [];
   for (const item of items) {
     if (item.kind === 'text') {
       const ids = ctx.tokenizer.encode(item.text);
-      tokens(ids);
+      placed.push({ seg: { kind: 'tokens', ids }, start: writer.length });
       writer.text(ids.length);
     } else if (item.kind === 'audio') {
       placed.push({ seg: span('audio', item.media.embeddings, audioSlotMeta(item.media), item.index, 0, item.media.tokens, ctx.hidden), start: writer.length });
@@ -129,7 +131,8 @@ function audioInVideoItem(items: Item[], parts: string[], p: number, m: VideoMed
   return { kind: 'av', media: m, audio: m.audio!, index };
 }
 
-function placeAudioInVideo(item: Extract<Item, { kind: 'av' }>, ctx: ExpandContext, writer: MropeIdWriter, placed: { seg: PromptSegment; start: number }[]): void {
+/** The bos pair, the interleaved video / audio runs and the eos pair of a video with its track. */
+function placeAudioInVideo(item: Extract<Item, { kind: 'av' }>, ctx: ExpandContext, writer: MropeIdWriter, placed: Placed[]): void {
   const { family: f, tokenizer: tok, tokenizerSource: src } = ctx;
   const id = (s: string): number => requireTokenId(tok, s, src, 'an Omni video with its audio track needs');
   const t = f.tokens;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModalityCode } from '../../../src/cache/modality.js';
 import { Decoder } from '../../../src/model/decoder.js';
-import { buildChatPrompt } from '../../../src/model/families/chat-prompt.js';
+import { buildChatPrompt, userTurn } from '../../../src/model/families/chat-prompt.js';
 import { familyFromConfig } from '../../../src/model/families/family.js';
 import type { AudioMedia, VideoMedia } from '../../../src/model/families/media.js';
 import { initModel } from '../../../src/model/init-model.js';
@@ -71,6 +71,14 @@ describe('buildChatPrompt', () => {
     expect(e.ropePos[P + 1]).toBe(e.ropePos[P]! + 25);
     expect(e.meta.time[P + 52]).toBe(2);
     expect(Array.from(e.meta.segment.subarray(P, P + 63)).every((s) => s === 0)).toBe(true);
+  });
+
+  it('userTurn: one part per medium in order, then the text; a video with its track is one part', () => {
+    const track: AudioMedia = { kind: 'audio', tokens: 1, secondsPerToken: 0.04, embeddings: embeddings(1) };
+    const video: VideoMedia = { kind: 'video', grid: { t: 1, h: 2, w: 2 }, secondsPerGrid: 1, embeddings: embeddings(1), audio: track };
+    expect(userTurn('Why?', [video, track])).toEqual([{ role: 'user', content: [{ type: 'video' }, { type: 'audio' }, { type: 'text', text: 'Why?' }] }]);
+    const { embedded } = buildChatPrompt(model, userTurn('Why?', [{ ...video, audio: undefined }]), [{ ...video, audio: undefined }]);
+    expect(Array.from(embedded.meta.modality).filter((m) => m === ModalityCode.video)).toHaveLength(1);
   });
 
   it('a folder whose family has no mrope, or no template, is an error naming the file', () => {

@@ -40,6 +40,12 @@ describe('explicit positions in embedPrompt', () => {
     expect(Array.from(e.meta.position)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('an empty segment with empty positions leaves the running position alone', () => {
+    const e = embedPrompt(vl, { addBos: false, segments: [{ kind: 'tokens', ids: [65] }, { kind: 'tokens', ids: [], positions: new Int32Array(0) }, { kind: 'tokens', ids: [66] }] });
+    expect(Array.from(e.ropePos.subarray(0, 2))).toEqual([0, 1]);
+    expect(e.ropeNext).toBe(2);
+  });
+
   it('ropeNext is 1 + the largest id even when the last segment ends lower', () => {
     const e = embedPrompt(vl, { addBos: false, segments: [{ kind: 'tokens', ids: [65, 66], positions: Int32Array.from([7, 3]) }] });
     expect(e.ropeNext).toBe(8);
