@@ -44,9 +44,9 @@ export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment
 export { buildChatPrompt, userTurn, type ChatPrompt, type ChatPromptOptions } from './model/families/chat-prompt.js';
 export { loadChatTemplate, renderChatTemplate, type ChatMessage, type ChatContentPart, type ChatTemplate } from './model/families/chat-template.js';
 export { expandMedia, type ExpandedPrompt } from './model/families/expand-media.js';
-export { familyFromConfig, loadFamily, type Family, type FamilyName } from './model/families/family.js';
+export { familyFromConfig, loadFamily, type Family, type FamilyName, type RopeIndexRules } from './model/families/family.js';
 export type { MediaInput, ImageMedia, VideoMedia, AudioMedia, PatchGridSize } from './model/families/media.js';
-export { qwen2VLTemporalIds, qwen25VLTemporalIds, omniTemporalIds, MropeIdWriter } from './model/families/mrope-ids.js';
+export { qwen2VLTemporalIds, qwen25VLTemporalIds, qwen25VLTemporalIdsV5, omniTemporalIds, MropeIdWriter } from './model/families/mrope-ids.js';
 export { chunkedIndex } from './model/families/audio-in-video.js';
 
 // Datasets and experiments

@@ -16,7 +16,7 @@ import type { Model } from '../model.js';
 import type { Prompt } from '../prompt.js';
 import { loadChatTemplate, renderChatTemplate, type ChatMessage, type ChatTemplate } from './chat-template.js';
 import { expandMedia } from './expand-media.js';
-import { loadFamily, type Family } from './family.js';
+import { loadFamily, type Family, type RopeIndexRules } from './family.js';
 import type { MediaInput } from './media.js';
 
 export interface ChatPromptOptions {
@@ -28,6 +28,8 @@ export interface ChatPromptOptions {
   template?: ChatTemplate;
   /** Family to use instead of the one config.json names. */
   family?: Family;
+  /** Which transformers get_rope_index to follow for Qwen2-VL / 2.5-VL (default 'transformers-4'; see RopeIndexRules). */
+  ropeIndexRules?: RopeIndexRules;
 }
 
 export interface ChatPrompt {
@@ -49,7 +51,7 @@ export function userTurn(text: string, media: readonly MediaInput[] = []): ChatM
 
 export function buildChatPrompt(model: Model, messages: ChatMessage[], media: readonly MediaInput[] = [], opts: ChatPromptOptions = {}): ChatPrompt {
   const template = opts.template ?? loadChatTemplate(model.dir);
-  const family = opts.family ?? loadFamily(model.dir);
+  const family = opts.family ?? loadFamily(model.dir, opts.ropeIndexRules);
   if (model.config.rope.mropeSection === null) {
     throw new Error(`${join(model.dir, 'config.json')}: rope_scaling has no mrope_section, but ${family.name} places media with 3-axis (mrope) positions`);
   }

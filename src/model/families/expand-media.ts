@@ -66,7 +66,7 @@ export function expandMedia(text: string, media: readonly MediaInput[], ctx: Exp
       const m = item.media;
       const meta = visionSlotMeta(m, ctx.family.mergeSize);
       placed.push({ seg: span(m.kind, m.embeddings, meta, item.index, 0, meta.time.length, ctx.hidden), start: writer.length });
-      writer.piece(visionIds(m, ctx.family), writer.next);
+      writer.piece(visionIds(m, ctx.family), writer.next, nextAfterVision(m, ctx.family, writer.next));
     } else {
       placeAudioInVideo(item, ctx, writer, placed);
     }
@@ -163,6 +163,12 @@ function placeAudioInVideo(item: Extract<Item, { kind: 'av' }>, ctx: ExpandConte
     s = e;
   }
   placed.push({ seg: { kind: 'tokens', ids: [id(t.audioEnd!), id(t.visionEnd)] }, start: writer.length - 2 });
+}
+
+/** transformers ≥ 5 Qwen2-VL / 2.5-VL: text after a span starts at its start + max(rows, cols); else undefined (1 + its largest id). */
+function nextAfterVision(m: ImageMedia | VideoMedia, f: Family, start: number): number | undefined {
+  if (f.ropeIndexRules !== 'transformers-5' || f.name === 'qwen2.5-omni') return undefined;
+  return start + Math.max(m.grid.h, m.grid.w) / f.mergeSize;
 }
 
 function visionIds(m: ImageMedia | VideoMedia, f: Family): Int32Array {

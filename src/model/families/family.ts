@@ -27,8 +27,18 @@ export interface FamilyTokens {
   audioEnd?: string;
 }
 
+/**
+ * Which transformers get_rope_index the Qwen2-VL / 2.5-VL ids follow. 'transformers-4' (the
+ * v4.x code, as Qwen's own and vLLM's): t = ⌊k × second_per_grid × tokens_per_second⌋, text
+ * after a span at 1 + its largest id. 'transformers-5' (the v5 mm_token_type_ids rewrite):
+ * t = k × tokens_per_second × int(second_per_grid), text after a span at its start +
+ * max(rows, cols). They agree on images; for videos they differ. Omni is the same in both.
+ */
+export type RopeIndexRules = 'transformers-4' | 'transformers-5';
+
 export interface Family {
   name: FamilyName;
+  ropeIndexRules: RopeIndexRules;
   tokens: FamilyTokens;
   /** Vision patches merged per side into one LLM token (`spatial_merge_size`). */
   mergeSize: number;
@@ -62,7 +72,7 @@ const omniSchema = z.object({
 });
 
 /** The family of a parsed config.json; `file` names it in errors. */
-export function familyFromConfig(raw: Record<string, unknown>, file = 'config.json'): Family {
+export function familyFromConfig(raw: Record<string, unknown>, file = 'config.json', ropeIndexRules: RopeIndexRules = 'transformers-4'): Family {
   const type = String(raw.model_type ?? '(missing)');
   const parse = <T>(schema: z.ZodType<T>): T => {
     const r = schema.safeParse(raw);
@@ -72,16 +82,16 @@ export function familyFromConfig(raw: Record<string, unknown>, file = 'config.js
   switch (type) {
     case 'qwen2_vl': {
       const c = parse(vlSchema);
-      return { name: 'qwen2-vl', tokens: QWEN_VL_TOKENS, mergeSize: c.vision_config.spatial_merge_size, positionsPerSecond: null, secondsPerChunk: null };
+      return { name: 'qwen2-vl', ropeIndexRules, tokens: QWEN_VL_TOKENS, mergeSize: c.vision_config.spatial_merge_size, positionsPerSecond: null, secondsPerChunk: null };
     }
     case 'qwen2_5_vl': {
       const c = parse(vlSchema);
       // Qwen2_5_VLVisionConfig's default tokens_per_second is 4 (published checkpoints say 2).
-      return { name: 'qwen2.5-vl', tokens: QWEN_VL_TOKENS, mergeSize: c.vision_config.spatial_merge_size, positionsPerSecond: c.vision_config.tokens_per_second ?? 4, secondsPerChunk: null };
+      return { name: 'qwen2.5-vl', ropeIndexRules, tokens: QWEN_VL_TOKENS, mergeSize: c.vision_config.spatial_merge_size, positionsPerSecond: c.vision_config.tokens_per_second ?? 4, secondsPerChunk: null };
     }
     case 'qwen2_5_omni': {
       const t = parse(omniSchema).thinker_config;
-      return { name: 'qwen2.5-omni', tokens: OMNI_TOKENS, mergeSize: t.vision_config.spatial_merge_size, positionsPerSecond: t.position_id_per_seconds, secondsPerChunk: t.seconds_per_chunk };
+      return { name: 'qwen2.5-omni', ropeIndexRules, tokens: OMNI_TOKENS, mergeSize: t.vision_config.spatial_merge_size, positionsPerSecond: t.position_id_per_seconds, secondsPerChunk: t.seconds_per_chunk };
     }
     default:
       throw new Error(`${file}: model_type "${type}" has no multimodal family; expected qwen2_vl, qwen2_5_vl or qwen2_5_omni`);
@@ -89,7 +99,7 @@ export function familyFromConfig(raw: Record<string, unknown>, file = 'config.js
 }
 
 /** Reads `dir/config.json` and returns its family. */
-export function loadFamily(dir: string): Family {
+export function loadFamily(dir: string, ropeIndexRules: RopeIndexRules = 'transformers-4'): Family {
   const file = join(dir, 'config.json');
   let raw: Record<string, unknown>;
   try {
@@ -97,5 +107,5 @@ export function loadFamily(dir: string): Family {
   } catch (e) {
     throw new Error(`${file}: cannot read as JSON (${(e as Error).message})`);
   }
-  return familyFromConfig(raw, file);
+  return familyFromConfig(raw, file, ropeIndexRules);
 }

@@ -21,6 +21,15 @@ export function qwen25VLTemporalIds(gridT: number, secondsPerGrid: number, token
 }
 
 /**
+ * Qwen2.5-VL under transformers ≥ 5 (get_vision_position_ids with time_interval):
+ * t = k × tokens_per_second × int(second_per_grid_t) for videos, k for images (null).
+ */
+export function qwen25VLTemporalIdsV5(gridT: number, secondsPerGrid: number | null, tokensPerSecond: number): number[] {
+  const interval = secondsPerGrid === null ? 1 : tokensPerSecond * Math.trunc(secondsPerGrid);
+  return Array.from({ length: gridT }, (_, k) => k * interval);
+}
+
+/**
  * Qwen2.5-Omni: video t = (k × second_per_grids × position_id_per_seconds).long() in f32;
  * images t = k × 1 × position_id_per_seconds (`secondsPerGrid` null).
  */
@@ -34,6 +43,7 @@ export function temporalIds(family: Family, gridT: number, secondsPerGrid: numbe
     case 'qwen2-vl':
       return qwen2VLTemporalIds(gridT);
     case 'qwen2.5-vl':
+      if (family.ropeIndexRules === 'transformers-5') return qwen25VLTemporalIdsV5(gridT, secondsPerGrid, family.positionsPerSecond!);
       return qwen25VLTemporalIds(gridT, secondsPerGrid ?? 0, family.positionsPerSecond!);
     case 'qwen2.5-omni':
       return omniTemporalIds(gridT, secondsPerGrid, family.positionsPerSecond!);
@@ -102,8 +112,11 @@ export class MropeIdWriter {
     for (let i = 0; i < n; i++) this.piece(Int32Array.of(0, 0, 0), st);
   }
 
-  /** One piece: base + rel ([3][m]); ids are the piece's own, the next piece starts after its max. */
-  piece(rel: Int32Array, base: number): void {
+  /**
+   * One piece: base + rel ([3][m]). The next piece starts after its largest id, or at `next`
+   * when given (transformers ≥ 5 continues after a Qwen2-VL span at start + max(rows, cols)).
+   */
+  piece(rel: Int32Array, base: number, next?: number): void {
     const m = rel.length / 3;
     if (m === 0) return;
     let max = -Infinity;
@@ -114,7 +127,7 @@ export class MropeIdWriter {
         if (v > max) max = v;
       }
     }
-    this.lastMax = max;
+    this.lastMax = next === undefined ? max : next - 1;
     this.largestId = Math.max(this.largestId, max);
   }
 

@@ -48,6 +48,10 @@ describe('buildChatPrompt', () => {
     expect(e.meta.segment[P]).toBe(0);
     expect(e.meta.segment[P - 1]).toBe(-1);
     expect(Array.from(e.x.subarray(P * H, (P + 6) * H))).toEqual(Array.from(video.embeddings));
+    // transformers ≥ 5 rules: the text after the span starts at P + max(1, 2) instead.
+    const v5 = buildChatPrompt(model, [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why?' }] }], [video], { ropeIndexRules: 'transformers-5' }).embedded;
+    expect(v5.ropePos[P + 6]).toBe(P + 2);
+    expect(v5.ropeNext).toBe(P + 2 + (n - P - 6));
     const decoder = new Decoder(model);
     const seq = decoder.open();
     const logits = decoder.prefill(seq, e);

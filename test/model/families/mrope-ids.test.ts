@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AvSlot, chunkedIndex, writeAudioInVideo } from '../../../src/model/families/audio-in-video.js';
-import { MropeIdWriter, omniTemporalIds, qwen25VLTemporalIds, qwen2VLTemporalIds, visionRelativeIds } from '../../../src/model/families/mrope-ids.js';
+import { MropeIdWriter, omniTemporalIds, qwen25VLTemporalIds, qwen25VLTemporalIdsV5, qwen2VLTemporalIds, visionRelativeIds } from '../../../src/model/families/mrope-ids.js';
+import { readReference } from '../hf-reference/models.js';
 
 /** Token i's (t, h, w) from [3][n] ids. */
 function triple(ids: Int32Array, i: number): [number, number, number] {
@@ -25,6 +26,12 @@ describe('temporal ids', () => {
     expect(qwen25VLTemporalIds(6, 0.16, 25)[5]).toBe(19);
     // images: second_per_grid_t = 0.
     expect(qwen25VLTemporalIds(1, 0, 2)).toEqual([0]);
+  });
+
+  it('Qwen2.5-VL under transformers ≥ 5: k × tokens_per_second × int(second_per_grid); images k', () => {
+    expect(qwen25VLTemporalIdsV5(4, 0.5, 25)).toEqual([0, 0, 0, 0]);
+    expect(qwen25VLTemporalIdsV5(3, 1, 2)).toEqual([0, 2, 4]);
+    expect(qwen25VLTemporalIdsV5(1, null, 2)).toEqual([0]);
   });
 
   it('Omni: (k × second_per_grids × position_id_per_seconds).long(); images k × 1 × pps', () => {
@@ -51,6 +58,33 @@ describe('MropeIdWriter (get_rope_index piece rule)', () => {
     expect(triple(ids, 15)).toEqual([6, 6, 6]);
     expect(triple(ids, 16)).toEqual([7, 7, 7]);
     expect(w.after).toBe(8);
+  });
+
+  it('reproduces the ids transformers computed for the committed Qwen2-VL image reference (hf-reference/reference.json)', () => {
+    const ref = readReference()['qwen2-vl'] as unknown as { positions: number[][] } | undefined;
+    expect(ref, 'test/model/hf-reference/reference.json has a qwen2-vl entry').toBeDefined();
+    // 3 text tokens (the last is <|vision_start|>), an image grid 1×4×6 (merged 2×3), 3 text tokens.
+    for (const v5 of [false, true]) {
+      const w = new MropeIdWriter();
+      w.text(3);
+      const st = w.next;
+      w.piece(visionRelativeIds(qwen2VLTemporalIds(1), 2, 3), st, v5 ? st + 3 : undefined);
+      w.text(3);
+      const ids = Array.from(w.ids());
+      expect([ids.slice(0, 12), ids.slice(12, 24), ids.slice(24)]).toEqual(ref!.positions);
+    }
+  });
+
+  it('transformers ≥ 5 continues after a video at start + max(rows, cols), below the last video t', () => {
+    const w = new MropeIdWriter();
+    w.text(2);
+    const st = w.next;
+    w.piece(visionRelativeIds(qwen2VLTemporalIds(4), 1, 2), st, st + 2);
+    w.text(1);
+    const ids = w.ids();
+    expect(triple(ids, 9)).toEqual([st + 3, st, st + 1]); // last video token: step 3
+    expect(triple(ids, 10)).toEqual([st + 2, st + 2, st + 2]);
+    expect(w.after).toBe(st + 4);
   });
 
   it('Qwen2.5-VL: an image then a video at 0.5 s/grid, 25 tokens/s', () => {
