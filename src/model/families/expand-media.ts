@@ -89,8 +89,8 @@ function matchPlaceholders(text: string, media: readonly MediaInput[], ctx: Expa
   const queues: Record<MediaInput['kind'], number[]> = { image: [], video: [], audio: [] };
   media.forEach((m, i) => queues[m.kind].push(i));
   const used: Record<MediaInput['kind'], number> = { image: 0, video: 0, audio: 0 };
-  const pattern = new RegExp([...kinds.keys()].map((s) => s.replace(/[|]/g, '\\|')).join('|'), 'g');
-  const parts = text.split(new RegExp(`(${pattern.source})`));
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const parts = text.split(new RegExp(`(${[...kinds.keys()].map(escape).join('|')})`));
   const items: Item[] = [];
   for (let p = 0; p < parts.length; p++) {
     const part = parts[p]!;
