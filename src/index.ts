@@ -41,7 +41,14 @@ export { loadTokenizer, type TextTokenizer } from './model/tokenizer.js';
 export { OnnxEncoder } from './model/onnx-encoder.js';
 export { SafetensorsFile, Checkpoint } from './model/safetensors.js';
 export { initModel, type InitModelOptions } from './model/init-model.js';
-export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample } from './model/prompt.js';
+export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample, Positioned } from './model/prompt.js';
+export { buildChatPrompt, userTurn, type ChatPrompt, type ChatPromptOptions } from './model/families/chat-prompt.js';
+export { loadChatTemplate, renderChatTemplate, type ChatMessage, type ChatContentPart, type ChatTemplate } from './model/families/chat-template.js';
+export { expandMedia, type ExpandedPrompt, type ExpandContext } from './model/families/expand-media.js';
+export { familyFromConfig, loadFamily, type Family, type FamilyName, type RopeIndexRules } from './model/families/family.js';
+export type { MediaInput, ImageMedia, VideoMedia, AudioMedia, PatchGridSize } from './model/families/media.js';
+export { qwen2VLTemporalIds, qwen25VLTemporalIds, qwen25VLTemporalIdsV5, omniTemporalIds, MropeIdWriter } from './model/families/mrope-ids.js';
+export { chunkedIndex } from './model/families/audio-in-video.js';
 
 // Media in (video, image and audio files → tower inputs)
 export * as media from './model/media/index.js';

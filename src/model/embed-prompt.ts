@@ -6,12 +6,16 @@
  * and col from its span. RoPE positions equal `position` except under sectioned mrope
  * (Qwen2-VL family), where each token has (t, h, w) ids, as Qwen2-VL's get_rope_index does:
  * - text token: t = h = w = next, next += 1;
- * - span token with row/col: t = st + round((time − time₀) × positionsPerSecond) (st when the
- *   span has no time), h = st + row, w = st + col, with st = next at the span start and time₀
- *   the span's earliest time;
- * - span token without row/col (audio): t = h = w = st + round((time − time₀) × pps), or
+ * - span token with row/col: t = st + ⌊(time − time₀) × positionsPerSecond⌋ (st when the
+ *   span has no time; truncated, as transformers' `.long()` does), h = st + row, w = st + col,
+ *   with st = next at the span start and time₀ the span's earliest time;
+ * - span token without row/col (audio): t = h = w = st + ⌊(time − time₀) × pps⌋, or
  *   st + i when the span has no time (sequential, like text);
  * after a span, next = 1 + the largest id it used.
+ * A segment with explicit `positions` ([n] or [3][n]) takes them as given, and next = 1 + its
+ * largest id. The position after the prompt (`ropeNext`) is 1 + the largest id of the whole
+ * prompt (transformers' mrope_position_deltas); the exact per-family rules live in
+ * src/model/families.
  */
 import { modalityCode } from '../cache/modality.js';
 import { allocTokenMeta, type TokenMeta } from '../cache/token-meta.js';
@@ -35,7 +39,7 @@ export interface EmbeddedPrompt {
 }
 
 type Span = Exclude<PromptSegment, { kind: 'text' | 'tokens' }>;
-type Piece = { kind: 'ids'; ids: number[] } | { kind: 'span'; seg: Span };
+type Piece = { kind: 'ids'; ids: number[]; positions?: Int32Array; where?: string } | { kind: 'span'; seg: Span; where: string };
 
 /** Writes the embedding row of token `id` into dst [hidden] f32. */
 export function embedToken(model: Model, id: number, dst: Float32Array): void {
@@ -51,11 +55,12 @@ export function embedPrompt(model: Model, prompt: Prompt): EmbeddedPrompt {
   const pieces: Piece[] = [];
   if ((prompt.addBos ?? tok.addsBos) && tok.bosId !== null) pieces.push({ kind: 'ids', ids: [tok.bosId] });
   prompt.segments.forEach((seg, i) => {
-    if (seg.kind === 'text') pieces.push({ kind: 'ids', ids: tok.encode(seg.text) });
-    else if (seg.kind === 'tokens') pieces.push({ kind: 'ids', ids: [...seg.ids] });
+    const where = `prompt.segments[${i}] (${seg.kind})`;
+    if (seg.kind === 'text') pieces.push({ kind: 'ids', ids: tok.encode(seg.text), positions: seg.positions, where });
+    else if (seg.kind === 'tokens') pieces.push({ kind: 'ids', ids: [...seg.ids], positions: seg.positions, where });
     else {
       validateSpan(seg, i, hidden);
-      pieces.push({ kind: 'span', seg });
+      pieces.push({ kind: 'span', seg, where });
     }
   });
   const n = pieces.reduce((s, p) => s + (p.kind === 'ids' ? p.ids.length : p.seg.n), 0);
@@ -64,14 +69,26 @@ export function embedPrompt(model: Model, prompt: Prompt): EmbeddedPrompt {
   const out: EmbeddedPrompt = { n, x: new Float32Array(n * hidden), meta: allocTokenMeta(n), ropePos: new Int32Array(axes * n), ropeNext: 0, ids: new Int32Array(n).fill(-1) };
   let at = 0;
   let spanIndex = 0;
+  let largest = -1;
   for (const p of pieces) {
+    const explicit = p.kind === 'ids' ? p.positions : p.seg.positions;
+    const count = p.kind === 'ids' ? p.ids.length : p.seg.n;
+    if (explicit) {
+      const max = writeExplicitPositions(explicit, count, axes, at, n, out.ropePos, `${p.where}.positions`);
+      if (count > 0) {
+        largest = Math.max(largest, max);
+        out.ropeNext = max + 1;
+      }
+    }
     if (p.kind === 'ids') {
       for (const id of p.ids) {
         embedToken(model, id, out.x.subarray(at * hidden, (at + 1) * hidden));
         out.ids[at] = id;
         out.meta.position[at] = at;
-        for (let a = 0; a < axes; a++) out.ropePos[a * n + at] = out.ropeNext;
-        out.ropeNext++;
+        if (!explicit) {
+          for (let a = 0; a < axes; a++) out.ropePos[a * n + at] = out.ropeNext;
+          out.ropeNext++;
+        }
         at++;
       }
       continue;
@@ -90,11 +107,34 @@ export function embedPrompt(model: Model, prompt: Prompt): EmbeddedPrompt {
       if (s.row) out.meta.row[j] = s.row[i]!;
       if (s.col) out.meta.col[j] = s.col[i]!;
     }
-    out.ropeNext = spanRopePositions(s, at, n, axes, model.config.rope.positionsPerSecond, out.ropePos, out.ropeNext);
+    if (!explicit) out.ropeNext = spanRopePositions(s, at, n, axes, model.config.rope.positionsPerSecond, out.ropePos, out.ropeNext);
     at += s.n;
     spanIndex++;
   }
+  out.ropeNext = Math.max(out.ropeNext, largest + 1);
   return out;
+}
+
+/**
+ * Copies explicit ids ([count] or [axes][count]) into pos [axes][n] at offset `at`; returns
+ * the largest id. Throws naming `where` for a wrong length or an id that is not a whole number ≥ 0.
+ */
+function writeExplicitPositions(ids: Int32Array, count: number, axes: number, at: number, n: number, pos: Int32Array, where: string): number {
+  const perAxis = ids.length === count;
+  if (!perAxis && ids.length !== axes * count) {
+    const forms = axes === 1 ? `[n] = ${count}` : `[n] = ${count} or [3][n] = ${3 * count}`;
+    throw new RangeError(`${where}: has ${ids.length} ids; expected ${forms} for this segment's ${count} tokens`);
+  }
+  let max = -1;
+  for (let a = 0; a < axes; a++) {
+    for (let i = 0; i < count; i++) {
+      const v = ids[perAxis ? i : a * count + i]!;
+      if (v < 0) throw new RangeError(`${where}[${perAxis ? i : `${a}][${i}`}] is ${v}; expected a whole number ≥ 0`);
+      pos[a * n + at + i] = v;
+      if (v > max) max = v;
+    }
+  }
+  return max;
 }
 
 /** Fills the RoPE ids of one span (see the file header); returns the next text position. */
@@ -107,7 +147,7 @@ function spanRopePositions(s: Span, at: number, n: number, axes: number, pps: nu
   if (s.time) for (let i = 0; i < s.n; i++) t0 = Math.min(t0, s.time[i]!);
   let max = st - 1;
   for (let i = 0; i < s.n; i++) {
-    const t = s.time ? st + Math.round((s.time[i]! - t0) * pps) : s.row || s.col ? st : st + i;
+    const t = s.time ? st + Math.floor((s.time[i]! - t0) * pps) : s.row || s.col ? st : st + i;
     const h = s.row ? st + s.row[i]! : t;
     const w = s.col ? st + s.col[i]! : t;
     pos[at + i] = t;

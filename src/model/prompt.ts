@@ -4,20 +4,32 @@
  * encoder features (`[n][featureDim]`) that the model's projector for that modality maps into
  * the embedding space (the AV organism has such projectors). Every token of a span carries
  * modality, time and grid position, which become the cache's slot metadata.
+ *
+ * Any segment may carry explicit RoPE `positions` for layouts the built-in rule does not cover
+ * (src/model/families computes the exact Qwen2-VL / 2.5-VL / Omni ids and passes them here).
  */
 import type { Modality } from '../cache/modality.js';
 
-export interface TextSegment {
+/**
+ * Explicit RoPE position ids of a segment's n tokens: [n] (every axis gets the same id) or,
+ * under mrope, [3][n] axis-major (temporal row, then height, then width); whole numbers ≥ 0.
+ * The segment after it continues from 1 + its largest id, as transformers' get_rope_index does.
+ */
+export interface Positioned {
+  positions?: Int32Array;
+}
+
+export interface TextSegment extends Positioned {
   kind: 'text';
   text: string;
 }
 
-export interface TokenSegment {
+export interface TokenSegment extends Positioned {
   kind: 'tokens';
   ids: readonly number[];
 }
 
-interface SpanCommon {
+interface SpanCommon extends Positioned {
   modality: Exclude<Modality, 'text'>;
   /** Number of tokens in the span. */
   n: number;

@@ -1,7 +1,8 @@
 /**
  * JSONL QA datasets (format: datasets/README.md). One sample per line; prompt pieces are text
  * or modality spans whose embeddings / encoder features live in raw little-endian f32 files
- * beside the JSONL (`[n][dim]` row-major).
+ * beside the JSONL (`[n][dim]` row-major). Any piece may give explicit RoPE `positions`
+ * ([n] or [3][n] whole numbers ≥ 0) for layouts the built-in rule does not cover.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -9,7 +10,13 @@ import { z } from 'zod';
 import type { PromptSegment, QASample } from '../model/prompt.js';
 import { formatIssues } from './config-errors.js';
 
+const positions = z
+  .union([z.array(z.number().int().min(0)), z.array(z.array(z.number().int().min(0))).length(3)])
+  .optional()
+  .describe('RoPE position ids of the piece: [n], or [3][n] (temporal, height, width) under mrope');
+
 const span = {
+  positions,
   modality: z.enum(['image', 'video', 'audio']).describe('Modality of the span'),
   segment: z.number().int().min(0).optional().describe('Which image / clip / utterance'),
   time: z.array(z.number()).optional().describe('[n] seconds per token'),
@@ -18,8 +25,8 @@ const span = {
 };
 
 const segmentSchema = z.union([
-  z.strictObject({ text: z.string().describe('Text, tokenized by the model') }),
-  z.strictObject({ tokens: z.array(z.number().int().min(0)).describe('Raw token ids') }),
+  z.strictObject({ text: z.string().describe('Text, tokenized by the model'), positions }),
+  z.strictObject({ tokens: z.array(z.number().int().min(0)).describe('Raw token ids'), positions }),
   z.strictObject({
     ...span,
     embeddings: z.string().describe('f32 file [n][hidden] of ready embeddings, relative to the JSONL'),
@@ -86,8 +93,12 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
 type Piece = z.infer<typeof segmentSchema>;
 
 function toSegment(p: Piece, dir: string, where: string): PromptSegment {
-  if ('text' in p) return { kind: 'text', text: p.text };
-  if ('tokens' in p) return { kind: 'tokens', ids: p.tokens };
+  const pos = p.positions && flatPositions(p.positions, `${where}.positions`);
+  if ('text' in p) return { kind: 'text', text: p.text, positions: pos };
+  if ('tokens' in p) {
+    if (pos) checkPositionCount(pos, p.positions!, p.tokens.length, `${where}.positions`);
+    return { kind: 'tokens', ids: p.tokens, positions: pos };
+  }
   const file = resolve(dir, 'embeddings' in p ? p.embeddings : p.features);
   const data = readF32(file, where);
   const n = 'embeddings' in p ? p.n : data.length / p.featureDim;
@@ -97,7 +108,9 @@ function toSegment(p: Piece, dir: string, where: string): PromptSegment {
   for (const k of ['time', 'row', 'col'] as const) {
     if (p[k] && p[k].length !== n) throw new Error(`${where}.${k}: has ${p[k].length} entries; expected one per token (${n})`);
   }
+  if (pos) checkPositionCount(pos, p.positions!, n, `${where}.positions`);
   const common = {
+    positions: pos,
     modality: p.modality,
     n,
     segment: p.segment,
@@ -106,6 +119,19 @@ function toSegment(p: Piece, dir: string, where: string): PromptSegment {
     col: p.col && Int16Array.from(p.col),
   };
   return 'embeddings' in p ? { kind: 'embeddings', ...common, data } : { kind: 'features', ...common, featureDim: p.featureDim, data };
+}
+
+/** [n] or [3][n] ids → Int32Array ([3][n] axis-major); the three rows must be equally long. */
+function flatPositions(p: number[] | number[][], where: string): Int32Array {
+  if (!Array.isArray(p[0])) return Int32Array.from(p as number[]);
+  const rows = p as number[][];
+  if (rows.some((r) => r.length !== rows[0]!.length)) throw new Error(`${where}: the three rows have lengths ${rows.map((r) => r.length).join(', ')}; expected equal lengths`);
+  return Int32Array.from(rows.flat());
+}
+
+function checkPositionCount(flat: Int32Array, raw: number[] | number[][], n: number, where: string): void {
+  const perToken = Array.isArray(raw[0]) ? flat.length / 3 : flat.length;
+  if (perToken !== n) throw new Error(`${where}: gives ids for ${perToken} tokens; expected ${n} (one per token of the piece)`);
 }
 
 function readF32(file: string, where: string): Float32Array {
