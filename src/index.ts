@@ -40,6 +40,11 @@ export { loadTokenizer, type TextTokenizer } from './model/tokenizer.js';
 export { OnnxEncoder } from './model/onnx-encoder.js';
 export { SafetensorsFile, Checkpoint } from './model/safetensors.js';
 export { initModel, type InitModelOptions } from './model/init-model.js';
+export { VisionTower } from './model/towers/vision-tower.js';
+export { AudioTower } from './model/towers/audio-tower.js';
+export { towerParameterCount, type Towers } from './model/towers/load-towers.js';
+export { visionTokenCount, audioTokenCount, type PatchGrid } from './model/towers/token-counts.js';
+export type { VisionTowerConfig, AudioTowerConfig, TowerConfigs } from './model/towers/tower-config.js';
 export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample } from './model/prompt.js';
 
 // Datasets and experiments
