@@ -36,18 +36,28 @@ export function towerTensorShapes(configs: TowerConfigs): Map<string, number[]> 
   return out;
 }
 
+/** The tensor prefix of each declared tower in this checkpoint (the first candidate when none matches). */
+export function loadTowerPrefixes(configs: TowerConfigs, ckpt: Checkpoint): { vision?: string; audio?: string } {
+  const out: { vision?: string; audio?: string } = {};
+  if (configs.vision) {
+    const candidates = VISION_PREFIXES[configs.vision.variant];
+    out.vision = candidates.find((p) => ckpt.has(`${p}patch_embed.proj.weight`)) ?? candidates[0];
+  }
+  if (configs.audio) out.audio = AUDIO_PREFIX;
+  return out;
+}
+
 export function loadTowers(configs: TowerConfigs, ckpt: Checkpoint, where: string): Towers {
   const towers: Towers = {};
-  if (configs.vision) {
+  const prefixes = loadTowerPrefixes(configs, ckpt);
+  if (configs.vision && prefixes.vision) {
     const c = configs.vision;
-    const candidates = VISION_PREFIXES[c.variant];
-    const prefix = candidates.find((p) => ckpt.has(`${p}patch_embed.proj.weight`)) ?? candidates[0];
-    const t = TowerTensors.check(ckpt, prefix, visionTensorShapes(c), where, 'vision');
+    const t = TowerTensors.check(ckpt, prefixes.vision, visionTensorShapes(c), where, 'vision');
     towers.vision = new VisionTower(c, readVisionWeights(c, t));
   }
-  if (configs.audio) {
+  if (configs.audio && prefixes.audio) {
     const c = configs.audio;
-    const t = TowerTensors.check(ckpt, AUDIO_PREFIX, audioTensorShapes(c), where, 'audio');
+    const t = TowerTensors.check(ckpt, prefixes.audio, audioTensorShapes(c), where, 'audio');
     towers.audio = new AudioTower(c, readAudioWeights(c, t));
   }
   return towers;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tsBackend } from '../../../src/attention/ts-backend.js';
 import { parseModelConfig } from '../../../src/model/config.js';
+import { describeModel, formatDescription } from '../../../src/model/describe.js';
 import { initModel } from '../../../src/model/init-model.js';
 import { loadModel } from '../../../src/model/model.js';
 import { PRESETS } from '../../../src/model/presets.js';
@@ -38,6 +39,19 @@ describe('loading towers from the model checkpoint', () => {
     const text = join(tmp, 'text');
     initModel({ preset: 'tiny-qwen2', out: text });
     expect(loadModel(text).towers).toBeUndefined();
+  });
+
+  it('inspect describes each tower from the headers, with the loaded parameter count', () => {
+    const dir = join(tmp, 'omni');
+    const d = describeModel(dir);
+    expect(d.towers.map((t) => t.tower)).toEqual(['vision', 'audio']);
+    const loaded = loadModel(dir).towers!;
+    expect(d.towers[0]!.parameters).toBe(towerParameterCount({ vision: loaded.vision }));
+    expect(d.towers[1]!.parameters).toBe(towerParameterCount({ audio: loaded.audio }));
+    expect(d.towers[1]!.bytes).toBe(4 * d.towers[1]!.parameters);
+    const text = formatDescription(d);
+    expect(text).toMatch(/vision tower qwen2_5_omni 2 blocks × 16 .*windows of 56 px, full attention at blocks \[1\]/);
+    expect(text).toMatch(/audio tower {2}2 layers × 16 \(2 heads, ffn 24\), 128 mel bins, chunks of 10 frames → 32/);
   });
 
   it('a missing tower tensor is an error naming it and its expected shape', () => {
