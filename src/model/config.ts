@@ -47,8 +47,8 @@ export interface ModelConfig {
   layouts: TensorLayout[];
   /** Tensor-name prefixes that belong to other towers (vision, audio, talker) and are not loaded. */
   foreignPrefixes: string[];
-  /** Vision / audio towers the config declares (loaded from the same checkpoint). */
-  towers: TowerConfigs;
+  /** Vision / audio towers the config declares (loaded from the same checkpoint); absent = none. */
+  towers?: TowerConfigs;
 }
 
 const posInt = z.number().int().positive();

@@ -17,7 +17,7 @@ export interface TowerDescription {
   bytes: number;
 }
 
-export function describeTowers(configs: TowerConfigs, ckpt: Checkpoint, where: string): TowerDescription[] {
+export function describeTowers(configs: TowerConfigs = {}, ckpt: Checkpoint, where: string): TowerDescription[] {
   const prefixes = loadTowerPrefixes(configs, ckpt);
   const out: TowerDescription[] = [];
   const measure = (prefix: string, shapes: TensorShapes, tower: 'vision' | 'audio'): { parameters: number; bytes: number } => {

@@ -23,7 +23,7 @@ const AUDIO_PREFIX = 'thinker.audio_tower.';
  * Every tower tensor a checkpoint of these configs holds, full name → shape, under the
  * canonical prefixes (`visual.`, `thinker.visual.`, `thinker.audio_tower.`): what init-model writes.
  */
-export function towerTensorShapes(configs: TowerConfigs): Map<string, number[]> {
+export function towerTensorShapes(configs: TowerConfigs = {}): Map<string, number[]> {
   const out = new Map<string, number[]>();
   if (configs.vision) {
     const prefix = VISION_PREFIXES[configs.vision.variant][0];
@@ -47,7 +47,7 @@ export function loadTowerPrefixes(configs: TowerConfigs, ckpt: Checkpoint): { vi
   return out;
 }
 
-export function loadTowers(configs: TowerConfigs, ckpt: Checkpoint, where: string): Towers {
+export function loadTowers(configs: TowerConfigs = {}, ckpt: Checkpoint, where: string): Towers {
   const towers: Towers = {};
   const prefixes = loadTowerPrefixes(configs, ckpt);
   if (configs.vision && prefixes.vision) {
