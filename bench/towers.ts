@@ -10,7 +10,7 @@
  * --dtype f32|bf16 (bf16), --backend auto|ts|cpu|cuda, --threads N.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fmtBytes } from '../src/model/describe.js';
@@ -73,17 +73,24 @@ export async function main(argv: string[]): Promise<void> {
     const frames = Math.round(seconds * 100);
     const mel = Float32Array.from({ length: 128 * frames }, (_, k) => Math.cos(k * 0.11));
 
+    // CPU time (all threads) beside wall time: on a shared machine wall time mostly measures the neighbours.
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const v = vision.encode(backend, pixels, [grid]);
     const visionMs = performance.now() - t0;
+    const c1 = process.cpuUsage(c0);
     const t1 = performance.now();
     const a = audio.encode(backend, mel, frames);
     const audioMs = performance.now() - t1;
+    const c2 = process.cpuUsage();
+    const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
     console.log(`towers of ${preset} at ${layers} block(s) each, ${dtype} weights (${fmtBytes(towerParameterCount(towers) * (dtype === 'F32' ? 4 : 2))}), backend ${backend.name}`);
     console.log(`clip ${seconds} s: video grid ${grid.t}×${grid.h}×${grid.w} (${patches} patches) → ${v.length / vision.config.outHiddenSize} tokens; ${frames} mel frames → ${a.length / audio.config.outputDim} tokens`);
-    console.log(`vision ${fmt(visionMs, 0)} ms (${fmt(visionMs / layers, 0)} ms/block incl. embed+merger; ≈ ${fmt((visionMs / layers) * fullDepth.vision / 1000, 1)} s at depth ${fullDepth.vision})`);
-    console.log(`audio  ${fmt(audioMs, 0)} ms (${fmt(audioMs / layers, 0)} ms/layer incl. convs+proj; ≈ ${fmt((audioMs / layers) * fullDepth.audio / 1000, 1)} s at ${fullDepth.audio} layers)`);
+    const audioCpu = cpuMs(c2) - cpuMs(c0) - cpuMs(c1);
+    console.log(`vision ${fmt(visionMs, 0)} ms wall, ${fmt(cpuMs(c1), 0)} ms CPU (${fmt(visionMs / layers, 0)} ms/block incl. embed+merger; ≈ ${fmt((visionMs / layers) * fullDepth.vision / 1000, 1)} s at depth ${fullDepth.vision})`);
+    console.log(`audio  ${fmt(audioMs, 0)} ms wall, ${fmt(audioCpu, 0)} ms CPU (${fmt(audioMs / layers, 0)} ms/layer incl. convs+proj; ≈ ${fmt((audioMs / layers) * fullDepth.audio / 1000, 1)} s at ${fullDepth.audio} layers)`);
+    console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
     console.log(`peak RSS ${fmtBytes(process.resourceUsage().maxRSS * 1024)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
