@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { isModality, type Modality } from '../cache/modality.js';
 import { parseRopeScaling, type RopeConfig } from './rope.js';
+import { parseTowerConfigs, type TowerConfigs } from './towers/tower-config.js';
 
 export type Family = 'llama' | 'qwen2';
 
@@ -46,6 +47,8 @@ export interface ModelConfig {
   layouts: TensorLayout[];
   /** Tensor-name prefixes that belong to other towers (vision, audio, talker) and are not loaded. */
   foreignPrefixes: string[];
+  /** Vision / audio towers the config declares (loaded from the same checkpoint); absent = none. */
+  towers?: TowerConfigs;
 }
 
 const posInt = z.number().int().positive();
@@ -166,6 +169,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
     projectors: parseProjectors(raw.kvprism, file),
     layouts,
     foreignPrefixes: foreign,
+    towers: parseTowerConfigs(raw, file),
   };
 }
 

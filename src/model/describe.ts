@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadModelConfig, type ModelConfig } from './config.js';
 import { kvBytesPerToken } from './model.js';
 import { Checkpoint } from './safetensors.js';
+import { describeTowers, type TowerDescription } from './towers/describe-towers.js';
 import { checkTensors } from './weights.js';
 
 export interface ModelDescription {
@@ -23,6 +24,8 @@ export interface ModelDescription {
   kvBytesPerToken: { f32: number; bf16: number };
   tokenizer: string;
   checkpoint: string;
+  /** Vision / audio towers the config declares (not counted in `parameters`). */
+  towers: TowerDescription[];
 }
 
 export function describeModel(dir: string): ModelDescription {
@@ -51,6 +54,7 @@ export function describeModel(dir: string): ModelDescription {
       kvBytesPerToken: { f32: kvBytesPerToken(config, 'f32'), bf16: kvBytesPerToken(config, 'bf16') },
       tokenizer,
       checkpoint: ckpt.source,
+      towers: describeTowers(config.towers, ckpt, ckpt.source),
     };
   } finally {
     ckpt.close();
@@ -75,6 +79,7 @@ export function formatDescription(d: ModelDescription): string {
   ];
   const proj = Object.entries(c.projectors);
   if (proj.length) lines.push(`projectors   ${proj.map(([m, p]) => `${m} (${p.featureDim} → ${c.hiddenSize})`).join(', ')}`);
+  for (const t of d.towers) lines.push(`${`${t.tower} tower`.padEnd(12)} ${t.summary}; ${(t.parameters / 1e6).toFixed(2)} M (${fmtBytes(t.bytes)})`);
   return lines.join('\n');
 }
 

@@ -2,7 +2,9 @@
  * Writes a real HF-format model folder with random weights at a preset's published shapes:
  * config.json, generation_config.json, model.safetensors (tensor names and shapes from the
  * same table the loader validates against), tokenizer.json + tokenizer_config.json (byte-level).
- * Linear weights and biases ~ N(0, std²) (std 0.02 by default), norm weights 1.
+ * Linear weights and biases ~ N(0, std²) (std 0.02 by default), decoder norm weights 1. Tower
+ * tensors (vision / audio, when the preset has them) come from their own random stream, with
+ * norm scales 1 + N(0, std²).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { parseModelConfig } from './config.js';
 import { PRESETS, type PresetName } from './presets.js';
 import type { SafetensorsDType } from './safetensors-header.js';
 import { writeSafetensorsFrom, type TensorSpec } from './safetensors-write.js';
+import { towerTensorShapes } from './towers/load-towers.js';
 import { expectedTensors } from './weights.js';
 
 export interface InitModelOptions {
@@ -21,8 +24,10 @@ export interface InitModelOptions {
   out: string;
   /** Weight storage type (default f32). */
   dtype?: 'f32' | 'f16' | 'bf16';
-  /** Override num_hidden_layers. */
+  /** Override num_hidden_layers of the text decoder. */
   layers?: number;
+  /** Override the towers' depth (vision depth, audio encoder_layers); full-attention blocks past it are dropped. */
+  towerLayers?: number;
   seed?: number;
   /** Standard deviation of the random weights (default 0.02; larger makes attention peaked, for parity tests). */
   std?: number;
@@ -39,8 +44,9 @@ export function initModel(opts: InitModelOptions): Record<string, unknown> {
   const config: Record<string, unknown> = { ...PRESETS[opts.preset], torch_dtype: { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[dtype] };
   if (opts.layers !== undefined) {
     if (!Number.isInteger(opts.layers) || opts.layers < 1) throw new RangeError(`--layers must be a whole number ≥ 1; got ${opts.layers}`);
-    config.num_hidden_layers = opts.layers;
+    textBlock(config).num_hidden_layers = opts.layers;
   }
+  if (opts.towerLayers !== undefined) setTowerDepth(config, opts.towerLayers);
   if (opts.projectors && Object.keys(opts.projectors).length > 0) {
     config.kvprism = { projectors: Object.fromEntries(Object.entries(opts.projectors).map(([m, f]) => [m, { feature_dim: f }])) };
   }
@@ -50,11 +56,23 @@ export function initModel(opts: InitModelOptions): Record<string, unknown> {
   for (const [name, spec] of expectedTensors(parsed, parsed.layouts[parsed.layouts.length - 1]!)) {
     if (!spec.optional) specs.set(name, { dtype: ST_DTYPE[dtype], shape: spec.shape });
   }
+  const towerShapes = towerTensorShapes(parsed.towers);
+  for (const [name, shape] of towerShapes) specs.set(name, { dtype: ST_DTYPE[dtype], shape });
   const seed = opts.seed ?? 0;
+  const std = opts.std ?? 0.02;
   let index = 0;
+  let towerIndex = 0;
   writeSafetensorsFrom(join(opts.out, 'model.safetensors'), specs, (name) => {
     const n = specs.get(name)!.shape.reduce((a, b) => a * b, 1);
-    const f32 = /norm\.weight$/.test(name) ? new Float32Array(n).fill(1) : randomNormalArray(n, hashSeed(seed, index++), opts.std ?? 0.02);
+    let f32: Float32Array;
+    if (towerShapes.has(name)) {
+      // Own random stream, so adding towers leaves the decoder's weights as they were.
+      f32 = randomNormalArray(n, hashSeed(seed, TOWER_STREAM, towerIndex++), std);
+      // Norm scales near 1 but not 1, so a test notices a scale that is not applied.
+      if (TOWER_NORM_SCALE.test(name)) for (let i = 0; i < n; i++) f32[i]! += 1;
+    } else {
+      f32 = /norm\.weight$/.test(name) ? new Float32Array(n).fill(1) : randomNormalArray(n, hashSeed(seed, index++), std);
+    }
     return dtype === 'f32' ? f32 : toHalf(f32, dtype);
   }, { format: 'pt', generator: `kvprism init-model --preset ${opts.preset}` });
   writeJson(join(opts.out, 'config.json'), config);
@@ -72,6 +90,33 @@ export function initModel(opts: InitModelOptions): Record<string, unknown> {
   const tok = byteLevelTokenizer(specials, firstByte, { bos: names(bos), eos: names(eos), addBos: parsed.family === 'llama' && bos !== eos });
   for (const [file, body] of Object.entries(tok)) writeJson(join(opts.out, file), body);
   return config;
+}
+
+const TOWER_STREAM = 0x70776572;
+const TOWER_NORM_SCALE = /(norm1|norm2|ln_q|layer_norm|ln_post)\.weight$/;
+
+/** The config block holding the text decoder's fields (Omni nests it in the thinker). */
+function textBlock(config: Record<string, unknown>): Record<string, unknown> {
+  const thinker = config.thinker_config as Record<string, unknown> | undefined;
+  if (!thinker) return config;
+  const text = { ...(thinker.text_config as Record<string, unknown>) };
+  config.thinker_config = { ...thinker, text_config: text };
+  return text;
+}
+
+function setTowerDepth(config: Record<string, unknown>, depth: number): void {
+  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`--tower-layers must be a whole number ≥ 1; got ${depth}`);
+  const thinker = config.thinker_config as Record<string, unknown> | undefined;
+  const holder = thinker ? (config.thinker_config = { ...thinker }) as Record<string, unknown> : config;
+  const vision = holder.vision_config as Record<string, unknown> | undefined;
+  if (vision && 'depth' in vision) {
+    const full = ((vision.fullatt_block_indexes as number[] | undefined) ?? []).filter((i) => i < depth);
+    // Keep one full-attention block, as every published 2.5 tower has, when all fall past the cut.
+    const fullatt = vision.fullatt_block_indexes && full.length === 0 ? [depth - 1] : full;
+    holder.vision_config = { ...vision, depth, ...(vision.fullatt_block_indexes ? { fullatt_block_indexes: fullatt } : {}) };
+  }
+  const audio = holder.audio_config as Record<string, unknown> | undefined;
+  if (audio) holder.audio_config = { ...audio, encoder_layers: depth };
 }
 
 function toHalf(x: Float32Array, dtype: 'f16' | 'bf16'): Uint16Array {

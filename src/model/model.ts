@@ -11,6 +11,7 @@ import type { KVDType } from '../attention/backend.js';
 import { allIds, loadModelConfig, type ModelConfig } from './config.js';
 import { Checkpoint } from './safetensors.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
+import { loadTowers, type Towers } from './towers/load-towers.js';
 import { loadWeights, type ModelWeights } from './weights.js';
 
 /** Defaults from generation_config.json (absent keys stay undefined). */
@@ -29,6 +30,8 @@ export interface Model {
   tokenizer: TextTokenizer;
   generation: GenerationDefaults;
   backend: ComputeBackend;
+  /** Vision / audio towers, when the config declares them (run them on `backend`). */
+  towers?: Towers;
 }
 
 export interface LoadModelOptions {
@@ -41,14 +44,18 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): Model {
   const config = loadModelConfig(dir);
   const ckpt = Checkpoint.open(dir);
   let weights: ModelWeights;
+  let towers: Towers;
   try {
     weights = loadWeights(config, ckpt, ckpt.source);
+    towers = loadTowers(config.towers, ckpt, ckpt.source);
   } finally {
     ckpt.close();
   }
   const tokenizer = loadTokenizer(dir, config);
   const generation = loadGenerationDefaults(dir, config, tokenizer);
-  return { dir, config, weights, tokenizer, generation, backend: opts.backend ?? tsBackend };
+  const model: Model = { dir, config, weights, tokenizer, generation, backend: opts.backend ?? tsBackend };
+  if (towers.vision || towers.audio) model.towers = towers;
+  return model;
 }
 
 function loadGenerationDefaults(dir: string, config: ModelConfig, tok: TextTokenizer): GenerationDefaults {

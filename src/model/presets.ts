@@ -1,6 +1,9 @@
+import { MULTIMODAL_PRESETS } from './presets-multimodal.js';
+
 /**
  * Published model shapes for `kvprism init-model` (random weights at these shapes for speed
- * and memory work), plus two tiny shapes for tests. Each preset is the HF config.json it writes.
+ * and memory work), plus tiny shapes for tests. Each preset is the HF config.json it writes;
+ * the vision-language and audio-video presets (with their towers) are in presets-multimodal.ts.
  */
 export const PRESETS = {
   /** HuggingFaceTB/SmolLM2-135M. */
@@ -100,27 +103,7 @@ export const PRESETS = {
     bos_token_id: 257,
     eos_token_id: 257,
   },
-  /** Tiny Qwen2-VL text backbone for tests: q/k/v biases and sectioned mrope [2, 1, 1]. */
-  'tiny-qwen2-vl': {
-    architectures: ['Qwen2VLForConditionalGeneration'],
-    model_type: 'qwen2_vl',
-    vocab_size: 300,
-    hidden_size: 32,
-    intermediate_size: 48,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 1,
-    max_position_embeddings: 256,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    rope_scaling: { type: 'mrope', mrope_section: [2, 1, 1] },
-    hidden_act: 'silu',
-    tie_word_embeddings: true,
-    use_sliding_window: false,
-    bos_token_id: 257,
-    eos_token_id: 258,
-    vision_config: { tokens_per_second: 2 },
-  },
+  ...MULTIMODAL_PRESETS,
 } as const satisfies Record<string, Record<string, unknown>>;
 
 export type PresetName = keyof typeof PRESETS;

@@ -1,4 +1,4 @@
-/** `kvprism init-model --preset NAME --out DIR [--dtype f32|bf16] [--layers N]`: random weights at published shapes. */
+/** `kvprism init-model --preset NAME --out DIR [--dtype f32|bf16] [--layers N] [--tower-layers N]`: random weights at published shapes. */
 import type { CommandModule } from 'yargs';
 import { isModality } from '../../cache/modality.js';
 import { describeModel, formatDescription } from '../../model/describe.js';
@@ -10,6 +10,7 @@ interface InitModelArgs {
   out: string;
   dtype: 'f32' | 'f16' | 'bf16';
   layers?: number;
+  'tower-layers'?: number;
   seed: number;
   projector: string[];
 }
@@ -23,10 +24,11 @@ export const initModelCommand: CommandModule<object, InitModelArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: 'Folder to write' })
       .option('dtype', { choices: ['f32', 'f16', 'bf16'] as const, default: 'f32' as const, describe: 'Weight storage type' })
       .option('layers', { type: 'number', describe: 'Override the number of layers' })
+      .option('tower-layers', { type: 'number', describe: 'Override the depth of the vision / audio towers' })
       .option('seed', { type: 'number', default: 0 })
       .option('projector', { type: 'string', array: true, default: [], describe: 'Add a feature projector: MODALITY:FEATURE_DIM (e.g. audio:128)' }),
   handler: (argv) => {
-    initModel({ preset: argv.preset, out: argv.out, dtype: argv.dtype, layers: argv.layers, seed: argv.seed, projectors: parseProjectors(argv.projector) });
+    initModel({ preset: argv.preset, out: argv.out, dtype: argv.dtype, layers: argv.layers, towerLayers: argv['tower-layers'], seed: argv.seed, projectors: parseProjectors(argv.projector) });
     console.log(formatDescription(describeModel(argv.out)));
   },
 };
