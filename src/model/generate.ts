@@ -8,6 +8,7 @@ import { Decoder } from './decoder.js';
 import { embedPrompt } from './embed-prompt.js';
 import type { Model } from './model.js';
 import type { Prompt } from './prompt.js';
+import { kvBytesByModality, type ModalityBytes } from '../cache/modality-bytes.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
 import type { RuntimeSessionOptions } from './sequence.js';
 
@@ -36,6 +37,8 @@ export interface GenerateResult {
   decodeSteps: number;
   /** Cache bytes right after prefill (compressed) and at the end. */
   bytesAfterPrefill: CacheBytes;
+  /** Slots and K/V bytes per modality right after prefill (they sum to bytesAfterPrefill.kvBytes). */
+  kvByModalityAfterPrefill: ModalityBytes;
   bytesAtEnd: CacheBytes;
   timings: AttentionBackendStats;
 }
@@ -56,6 +59,7 @@ export function generate(model: Model, prompt: Prompt, opts: GenerateOptions = {
   let logits = decoder.prefill(seq, embedded);
   const prefillMs = performance.now() - t0;
   const bytesAfterPrefill = seq.session.bytes();
+  const kvByModalityAfterPrefill = kvBytesByModality(seq.session);
   const tokens: number[] = [];
   let stopReason: GenerateResult['stopReason'] = 'length';
   let decodeSteps = 0;
@@ -83,6 +87,7 @@ export function generate(model: Model, prompt: Prompt, opts: GenerateOptions = {
     decodeMs,
     decodeSteps,
     bytesAfterPrefill,
+    kvByModalityAfterPrefill,
     bytesAtEnd: seq.session.bytes(),
     timings: seq.session.timings(),
   };

@@ -1,7 +1,9 @@
 /**
  * Writes a real HF-format model folder with random weights at a preset's published shapes:
  * config.json, generation_config.json, model.safetensors (tensor names and shapes from the
- * same table the loader validates against), tokenizer.json + tokenizer_config.json (byte-level).
+ * same table the loader validates against), tokenizer.json + tokenizer_config.json (byte-level),
+ * and for Qwen2-VL / 2.5-VL / Omni presets the chat and media special tokens, chat_template.json
+ * (the published template) and preprocessor_config.json (the published processors' keys).
  * Linear weights and biases ~ N(0, std²) (std 0.02 by default), decoder norm weights 1. Tower
  * tensors (vision / audio, when the preset has them) come from their own random stream, with
  * norm scales 1 + N(0, std²).
@@ -12,6 +14,7 @@ import type { Modality } from '../cache/modality.js';
 import { encodeFromF32 } from '../util/half.js';
 import { hashSeed, randomNormalArray } from '../util/random.js';
 import { byteLevelTokenizer } from './byte-tokenizer.js';
+import { multimodalFolderFiles } from './families/folder-files.js';
 import { parseModelConfig } from './config.js';
 import { PRESETS, type PresetName } from './presets.js';
 import type { SafetensorsDType } from './safetensors-header.js';
@@ -86,6 +89,15 @@ export function initModel(opts: InitModelOptions): Record<string, unknown> {
   const low = specials.filter((s) => s.id < 256).map((s) => s.id);
   const firstByte = low.length ? Math.max(...low) + 1 : 0;
   if (firstByte + 256 > parsed.vocabSize) throw new RangeError(`preset ${opts.preset}: vocab ${parsed.vocabSize} cannot hold 256 byte tokens from id ${firstByte}`);
+  const multimodal = multimodalFolderFiles(config);
+  if (multimodal) {
+    // The family's special tokens take the first free ids after the bytes and BOS / EOS.
+    let id = Math.max(firstByte + 256, ...specials.map((s) => s.id + 1));
+    for (const content of multimodal.specialTokens) specials.push({ content, id: id++ });
+    if (id > parsed.vocabSize) throw new RangeError(`preset ${opts.preset}: vocab ${parsed.vocabSize} cannot hold the ${multimodal.specialTokens.length} chat and media tokens after id ${id - multimodal.specialTokens.length}`);
+    writeJson(join(opts.out, 'chat_template.json'), multimodal.chatTemplate);
+    writeJson(join(opts.out, 'preprocessor_config.json'), multimodal.preprocessor);
+  }
   const names = (id: number | null): string | undefined => specials.find((s) => s.id === id)?.content;
   const tok = byteLevelTokenizer(specials, firstByte, { bos: names(bos), eos: names(eos), addBos: parsed.family === 'llama' && bos !== eos });
   for (const [file, body] of Object.entries(tok)) writeJson(join(opts.out, file), body);
