@@ -2,9 +2,10 @@
  * Crash-safe result files. results.jsonl is the commit log: a finished trial is one line,
  * written with a single append and fsync'd before the next trial starts, so a kill at any
  * byte leaves at most an unterminated last line. Opening the store truncates such a tail
- * (that trial runs again) and drops repeated trial ids. results.csv is derived: rewritten
- * from the JSONL rows through a temp file + fsync + rename, so it is never torn and never
- * holds a row the JSONL lacks; at worst it lags one row behind until the next write.
+ * (that trial runs again) and drops repeated trial ids (keeping each id's last row).
+ * results.csv is derived: rewritten from the JSONL rows through a temp file + fsync + rename,
+ * so it is never torn and never holds a row the JSONL lacks; at worst it lags one row behind
+ * until the next write.
  */
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +23,15 @@ export interface ParsedResults {
   duplicates: number;
 }
 
-/** Reads a results.jsonl; an unterminated last line is torn; a bad complete line is an error. */
+/**
+ * Reads a results.jsonl; an unterminated last line is torn; a bad complete line is an error.
+ * A trial id recorded twice (a directory two runs wrote to before the run lock existed) keeps
+ * its last complete row, at the place the id first appeared; `duplicates` counts the rows dropped.
+ */
 export function parseResultsJsonl(text: Buffer | string, file = RESULTS_JSONL): ParsedResults {
   const buf = typeof text === 'string' ? Buffer.from(text) : text;
   const end = buf.lastIndexOf(0x0a) + 1;
-  const rows: ResultRow[] = [];
-  const seen = new Set<string>();
+  const byId = new Map<string, ResultRow>();
   let duplicates = 0;
   const lines = buf.subarray(0, end).toString('utf8').split('\n');
   lines.pop();
@@ -40,21 +44,22 @@ export function parseResultsJsonl(text: Buffer | string, file = RESULTS_JSONL): 
       throw new Error(`${file}:${i + 1}: not a JSON result row (a complete line that does not parse; the file was edited or two runs wrote to it)`);
     }
     if (typeof row.trial_id !== 'string') throw new Error(`${file}:${i + 1}: row has no trial_id`);
-    if (seen.has(row.trial_id)) {
-      duplicates++;
-      return;
-    }
-    seen.add(row.trial_id);
-    rows.push(row);
+    if (byId.has(row.trial_id)) duplicates++;
+    byId.set(row.trial_id, row);
   });
-  return { rows, validBytes: end, tornBytes: buf.length - end, duplicates };
+  return { rows: [...byId.values()], validBytes: end, tornBytes: buf.length - end, duplicates };
 }
 
-/** Rows of a results directory (read-only; ignores a torn tail). */
-export function readResults(dir: string): ResultRow[] {
+/** A results directory's parsed results.jsonl (read-only; a torn tail is ignored). */
+export function readResultsFile(dir: string): ParsedResults {
   const file = join(dir, RESULTS_JSONL);
   if (!existsSync(file)) throw new Error(`${dir}: no ${RESULTS_JSONL} here (is it a kvprism run directory?)`);
-  return parseResultsJsonl(readFileSync(file), file).rows;
+  return parseResultsJsonl(readFileSync(file), file);
+}
+
+/** Rows of a results directory, one per trial id (read-only; ignores a torn tail). */
+export function readResults(dir: string): ResultRow[] {
+  return readResultsFile(dir).rows;
 }
 
 export class ResultsStore {

@@ -1,0 +1,85 @@
+/** The run lock: one live run per output directory (src/runner/run-lock.ts). */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { RUN_LOCK, acquireRunLock, parseLockOwner, type LockOwner } from '../../src/runner/run-lock.js';
+
+const fresh = (): string => mkdtempSync(join(tmpdir(), 'kvprism-lock-'));
+const lockSource = fileURLToPath(new URL('../../src/runner/run-lock.ts', import.meta.url));
+
+/** A PID that certainly belongs to no process: one that has already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  return r.pid!;
+}
+
+function writeLock(dir: string, owner: Partial<LockOwner>): void {
+  const o: LockOwner = { host: hostname(), pid: process.pid, startedAt: '2026-01-01T00:00:00.000Z', command: ['kvprism', 'run', 'x.yaml'], ...owner };
+  writeFileSync(join(dir, RUN_LOCK), JSON.stringify(o));
+}
+
+describe('run lock', () => {
+  it('names host, PID, start time and command; a second taker is refused with the owner named', () => {
+    const dir = fresh();
+    const lock = acquireRunLock(dir, { handleSignals: false });
+    const owner = parseLockOwner(readFileSync(join(dir, RUN_LOCK), 'utf8'))!;
+    expect(owner).toEqual(lock.owner);
+    expect(owner.host).toBe(hostname());
+    expect(owner.pid).toBe(process.pid);
+    expect(Date.parse(owner.startedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(owner.command).toEqual(process.argv.slice(1));
+    expect(() => acquireRunLock(dir)).toThrow(new RegExp(`run\\.lock: another run is writing to this directory \\(PID ${process.pid} on ${hostname()}, started `));
+    lock.release();
+    expect(existsSync(join(dir, RUN_LOCK))).toBe(false);
+    lock.release(); // idempotent
+    const again = acquireRunLock(dir, { handleSignals: false });
+    again.release();
+  });
+
+  it('a lock left by a dead process on this host is taken over with a notice', () => {
+    const dir = fresh();
+    const pid = deadPid();
+    writeLock(dir, { pid });
+    const notices: string[] = [];
+    const lock = acquireRunLock(dir, { handleSignals: false, log: (l) => notices.push(l) });
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(new RegExp(`took over .*run\\.lock from a run that is gone \\(PID ${pid} on `));
+    expect(parseLockOwner(readFileSync(join(dir, RUN_LOCK), 'utf8'))!.pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it('a lock from another host or a file that is not a lock is never taken over', () => {
+    const dir = fresh();
+    writeLock(dir, { host: 'gpu-node-7', pid: deadPid() });
+    expect(() => acquireRunLock(dir)).toThrow(/belongs to a run on another host \(PID \d+ on gpu-node-7/);
+    writeFileSync(join(dir, RUN_LOCK), 'hello');
+    expect(() => acquireRunLock(dir)).toThrow(/run\.lock: is not a kvprism run lock \(expected JSON with host, pid, startedAt, command\)/);
+  });
+
+  it('does not remove a lock that another run holds now', () => {
+    const dir = fresh();
+    const lock = acquireRunLock(dir, { handleSignals: false });
+    writeLock(dir, { pid: process.ppid }); // someone replaced it (by hand): not ours to delete
+    lock.release();
+    expect(parseLockOwner(readFileSync(join(dir, RUN_LOCK), 'utf8'))!.pid).toBe(process.ppid);
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s releases the lock and the process dies of that signal', async (signal) => {
+    const dir = fresh();
+    const script = join(dir, 'hold.ts');
+    writeFileSync(script, `import { acquireRunLock } from ${JSON.stringify(lockSource)};\nacquireRunLock(process.argv[2]!);\nprocess.stdout.write('locked\\n');\nsetInterval(() => {}, 1000);\n`);
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((ok, fail) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && ok());
+      child.once('exit', (code) => fail(new Error(`holder exited early (${code})`)));
+    });
+    expect(parseLockOwner(readFileSync(join(dir, RUN_LOCK), 'utf8'))!.pid).toBe(child.pid);
+    const exit = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, s) => r(s)));
+    child.kill(signal);
+    expect(await exit).toBe(signal);
+    expect(existsSync(join(dir, RUN_LOCK))).toBe(false);
+  });
+});
