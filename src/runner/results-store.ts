@@ -7,9 +7,14 @@
  * so it is never torn and never holds a row the JSONL lacks; at worst it lags one row behind
  * until the next write.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { atomicWrite, writeAll } from './atomic-write.js';
+import type { PredictionLine } from './predictions.js';
+import { PredictionsLog } from './predictions-store.js';
 import { csvHeader, toCsvLine, type ResultRow } from './result-row.js';
+
+export { atomicWrite } from './atomic-write.js';
 
 export const RESULTS_JSONL = 'results.jsonl';
 export const RESULTS_CSV = 'results.csv';
@@ -65,6 +70,7 @@ export function readResults(dir: string): ResultRow[] {
 export class ResultsStore {
   private readonly rowsById = new Map<string, ResultRow>();
   private fd: number;
+  private readonly predictions: PredictionsLog;
   /** What opening repaired: torn tail bytes dropped and repeated rows removed. */
   readonly repaired: { tornBytes: number; duplicates: number };
 
@@ -76,11 +82,13 @@ export class ResultsStore {
   ) {
     for (const r of rows) this.rowsById.set(r.trial_id, r);
     this.fd = fd;
+    this.predictions = PredictionsLog.open(dir, new Set(this.rowsById.keys()));
     this.repaired = repaired;
   }
 
   /**
-   * Opens (creating) DIR/results.jsonl, truncates a torn tail, and rebuilds results.csv.
+   * Opens (creating) DIR/results.jsonl, truncates a torn tail, and rebuilds results.csv;
+   * DIR/predictions.jsonl keeps the lines of the recorded trials only.
    * With `fresh`, an existing non-empty results file is an error (use --resume).
    */
   static open(dir: string, { fresh = false } = {}): ResultsStore {
@@ -114,6 +122,12 @@ export class ResultsStore {
     return [...this.rowsById.values()];
   }
 
+  /** A trial's per-sample lines; written before its row (append), so a recorded trial always has them. */
+  appendPredictions(lines: readonly PredictionLine[]): void {
+    if (lines.some((p) => this.rowsById.has(p.trial_id))) throw new Error(`predictions of trial ${lines[0]!.trial_id} come after its row in ${this.dir}`);
+    this.predictions.append(lines);
+  }
+
   /** Commits one finished trial: JSONL line + fsync, then the CSV atomically. */
   append(row: ResultRow): void {
     if (this.rowsById.has(row.trial_id)) throw new Error(`trial ${row.trial_id} is already recorded in ${this.dir}`);
@@ -126,6 +140,7 @@ export class ResultsStore {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    this.predictions.close();
   }
 
   private writeCsv(): void {
@@ -137,29 +152,5 @@ export class ResultsStore {
     atomicWrite(file, this.rows().map((r) => `${JSON.stringify(r)}\n`).join(''));
     closeSync(this.fd);
     this.fd = openSync(file, 'a');
-  }
-}
-
-function writeAll(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-}
-
-/** Writes a file so readers see the old or the new content, never a mix. */
-export function atomicWrite(file: string, content: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, Buffer.from(content));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dirFd = openSync(join(file, '..'), 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
   }
 }

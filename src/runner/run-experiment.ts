@@ -103,6 +103,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
         references: new ReferenceStore(dir),
         peak: new PeakRss(),
         shard: shardLabel,
+        recordPredictions: (lines) => store.appendPredictions(lines),
         onSample: async () => {
           progress.sampleDone();
           // Models run synchronously; let the progress bar's redraw timer fire between samples.

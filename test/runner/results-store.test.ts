@@ -86,14 +86,17 @@ describe('results store', () => {
     }
   });
 
-  it('repeated trial ids (two writers) are kept once and the file is rewritten', () => {
+  it('repeated trial ids (two writers) are kept once, the last complete row wins, and the file is rewritten', () => {
     const dir = fresh();
-    const text = [row(0), row(1), row(0), row(2)].map((r) => `${JSON.stringify(r)}\n`).join('');
-    writeFileSync(join(dir, RESULTS_JSONL), text);
+    const later = { ...row(0), accuracy: 0.875, finished_at: '2026-11-24T17:00:00.000Z' };
+    const text = [row(0), row(1), later, row(2)].map((r) => `${JSON.stringify(r)}\n`).join('');
+    writeFileSync(join(dir, RESULTS_JSONL), `${text}${JSON.stringify(row(0)).slice(0, 40)}`);
     const store = ResultsStore.open(dir);
     expect(store.repaired.duplicates).toBe(1);
     store.close();
-    expect(parseResultsJsonl(readFileSync(join(dir, RESULTS_JSONL))).rows.map((r) => r.trial_id)).toEqual(['t000', 't001', 't002']);
+    const kept = parseResultsJsonl(readFileSync(join(dir, RESULTS_JSONL))).rows;
+    expect(kept.map((r) => r.trial_id)).toEqual(['t000', 't001', 't002']);
+    expect(kept[0]).toEqual(later);
     expectCsvMatchesJsonl(dir);
   });
 
