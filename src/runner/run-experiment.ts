@@ -10,6 +10,8 @@ import { policies as catalog } from '../policies/catalog.js';
 import type { PolicyRegistry } from '../policies/registry.js';
 import { loadConfig, type LoadedConfig } from './config-load.js';
 import { DatasetSource } from './dataset-source.js';
+import { loadModelConfig } from '../model/config.js';
+import { checkOptionsForModel } from './model-option-checks.js';
 import type { ExecutorFactory } from './executor.js';
 import { PeakRss } from './metrics.js';
 import { createProgress, type ProgressSink } from './progress.js';
@@ -73,6 +75,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
   if (!existsSync(join(modelDir, 'config.json'))) {
     throw new Error(`${loaded.file}: model: no model at "${modelDir}" (expected a folder with config.json${config.model === 'organism' ? '; train it with `npm run organism:train`' : ''})`);
   }
+  checkOptionsForModel(config, opts.registry ?? catalog, loadModelConfig(modelDir), loaded.file);
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   mkdirSync(dir, { recursive: true });
   const lock = acquireRunLock(dir, { log });
