@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { atomicWrite, writeAll } from './atomic-write.js';
 import type { PredictionLine } from './predictions.js';
 import { PredictionsLog } from './predictions-store.js';
-import { csvHeader, toCsvLine, type ResultRow } from './result-row.js';
+import { toCsv, type ResultRow } from './result-row.js';
 
 export { atomicWrite } from './atomic-write.js';
 
@@ -144,7 +144,7 @@ export class ResultsStore {
   }
 
   private writeCsv(): void {
-    atomicWrite(join(this.dir, RESULTS_CSV), csvHeader() + this.rows().map(toCsvLine).join(''));
+    atomicWrite(join(this.dir, RESULTS_CSV), toCsv(this.rows()));
   }
 
   private rewriteJsonl(): void {

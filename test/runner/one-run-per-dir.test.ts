@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPredictions } from '../../src/runner/predictions-store.js';
+import { compareRuns } from '../../src/runner/report/compare.js';
 import type { ResultRow } from '../../src/runner/result-row.js';
 import { RESULTS_JSONL, parseResultsJsonl, readResults } from '../../src/runner/results-store.js';
 import { runExperiment, type RunSummary } from '../../src/runner/run-experiment.js';
@@ -83,6 +84,13 @@ describe('one live run per output directory', () => {
     expect(predictionKeys(out)).toEqual(predictionKeys(clean.dir));
     expect(readFileSync(join(out, 'predictions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(TRIALS * SAMPLES);
     expect(existsSync(join(out, RUN_LOCK))).toBe(false); // released at the end of the resumed run
+    // Per sample, the resumed run answers exactly as the clean one: every paired difference is 0.
+    const pairs = compareRuns(clean.dir, out, { resamples: 200 });
+    expect(pairs).toHaveLength(TRIALS);
+    for (const p of pairs) {
+      expect(p.n).toBe(SAMPLES);
+      for (const m of p.metrics) expect([m.diff.lo, m.diff.hi, m.verdict]).toEqual([0, 0, 'tie']);
+    }
   });
 
   it('predictions.jsonl holds one line per sample and trial, agreeing with the trial rows', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ResultRow } from '../../src/runner/result-row.js';
-import { RESULTS_JSONL, ResultsStore, parseResultsJsonl } from '../../src/runner/results-store.js';
+import { parseCsv } from '../../src/runner/result-row.js';
+import { RESULTS_CSV, RESULTS_JSONL, ResultsStore, parseResultsJsonl } from '../../src/runner/results-store.js';
 import { expectCsvMatchesJsonl } from './csv-consistency.js';
 
 /** A row with awkward strings (commas, quotes, newline, unicode) and nulls, to stress CSV. */
@@ -55,6 +56,10 @@ describe('results store', () => {
     for (let i = 0; i < 5; i++) store.append(row(i));
     store.close();
     expectCsvMatchesJsonl(dir);
+    // One accuracy column per question family, one plain column per policy option.
+    const csv = parseCsv(readFileSync(join(dir, RESULTS_CSV), 'utf8'));
+    expect(csv[0]!.slice(-3)).toEqual(['accuracy_a', 'option_note', 'option_window']);
+    expect(csv.slice(1).map((r) => r.slice(-3))).toEqual([['0.5', '', ''], ['0.5', 'a,b\n"c" → ü', '1'], ['0.5', '', ''], ['0.5', 'a,b\n"c" → ü', '3'], ['0.5', '', '']]);
     expect(() => ResultsStore.open(dir, { fresh: true })).toThrow(/pass --resume/);
     const again = ResultsStore.open(dir);
     expect(() => again.append(row(2))).toThrow(/already recorded/);
