@@ -1,6 +1,8 @@
 /**
- * `kvprism run`: config → trials (this shard's slice) → skip finished ones (--resume) → run
- * each, committing one row per trial → config.resolved.yaml, run_meta.json, results.*.
+ * `kvprism run`: config → trials (this shard's slice) → options checked against the model →
+ * DIR/run.lock taken (one live run per directory) → skip finished trials (--resume) → run
+ * each, committing its predictions.jsonl lines then its row → config.resolved.yaml,
+ * run_meta.json, results.*.
  */
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
