@@ -67,6 +67,42 @@ describe('run lock', () => {
     expect(parseLockOwner(readFileSync(join(dir, RUN_LOCK), 'utf8'))!.pid).toBe(process.ppid);
   });
 
+  it.each([false, true])('runs racing for a directory (stale lock present: %s): exactly one wins, the others name it', async (stale) => {
+    const dir = fresh();
+    if (stale) writeLock(dir, { pid: deadPid() });
+    const script = join(dir, 'race.ts');
+    // Each contender waits for a shared start time, so they really race; the winner holds the
+    // lock until the other two have given up (then the test writes DIR/release).
+    writeFileSync(
+      script,
+      `import { existsSync } from 'node:fs';\nimport { acquireRunLock } from ${JSON.stringify(lockSource)};\n` +
+        `while (Date.now() < Number(process.argv[3])) {}\n` +
+        `try { acquireRunLock(process.argv[2]!, { log: () => {} }); console.log('won'); const t = setInterval(() => existsSync(process.argv[2] + '/release') && clearInterval(t), 20); }\n` +
+        `catch (e) { console.log((e as Error).message); }\n`,
+    );
+    const start = String(Date.now() + 2500);
+    let exited = 0;
+    const outputs = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<{ pid: number; out: string }>((ok) => {
+            const c = spawn(process.execPath, ['--import', 'tsx', script, dir, start], { stdio: ['ignore', 'pipe', 'inherit'] });
+            let out = '';
+            c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            c.once('exit', () => {
+              if (++exited === 2) writeFileSync(join(dir, 'release'), '');
+              ok({ pid: c.pid!, out: out.trim() });
+            });
+          }),
+      ),
+    );
+    const winners = outputs.filter((o) => o.out === 'won');
+    expect(winners).toHaveLength(1);
+    for (const o of outputs.filter((x) => x.out !== 'won')) {
+      expect(o.out).toMatch(new RegExp(`another run is writing to this directory \\(PID ${winners[0]!.pid} on `));
+    }
+  });
+
   it.each(['SIGINT', 'SIGTERM'] as const)('%s releases the lock and the process dies of that signal', async (signal) => {
     const dir = fresh();
     const script = join(dir, 'hold.ts');
