@@ -3,7 +3,9 @@
  * naming its host, PID, start time and command, created with O_EXCL so two runs cannot both
  * create it. A second run on the same directory is refused with the owner's name; a lock
  * left by a dead process on this host (a run killed with SIGKILL) is taken over with a
- * notice. The lock is removed on normal exit and on SIGINT / SIGTERM. A lock from another
+ * notice (on Linux the owner's process start time is recorded too, so a PID reused by an
+ * unrelated process does not keep a dead run's lock alive). The lock is removed on normal
+ * exit and on SIGINT / SIGTERM. A lock from another
  * host cannot be checked (its PID means nothing here), so it is never taken over silently.
  */
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
@@ -20,6 +22,8 @@ export interface LockOwner {
   startedAt: string;
   /** The owner's command line (argv without the node binary). */
   command: string[];
+  /** Linux: the owner's start time in /proc/PID/stat (clock ticks since boot), so a reused PID is not taken for the owner. */
+  procStart?: string;
 }
 
 export interface RunLock {
@@ -49,21 +53,37 @@ export class RunLockedError extends Error {
 
 const describeOwner = (o: LockOwner): string => `PID ${o.pid} on ${o.host}, started ${o.startedAt}: ${o.command.join(' ')}`;
 
-/** Whether a PID is a live process on this host (EPERM: alive, owned by someone else). */
-export function processAlive(pid: number): boolean {
+/** Field 22 of /proc/PID/stat (start time in ticks since boot), or undefined off Linux. */
+export function procStart(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses) start at field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
+}
+
+/**
+ * Whether the lock's owner still runs on this host: its PID is live (EPERM: live, another
+ * user's) and, where Linux tells, that process started when the owner did (not a reused PID).
+ */
+export function ownerAlive(owner: Pick<LockOwner, 'pid' | 'procStart'>): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = owner.procStart === undefined ? undefined : procStart(owner.pid);
+  return now === undefined || now === owner.procStart;
 }
 
 /** Parses a lock file's text; null when it is not a lock this code wrote. */
 export function parseLockOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
-    if (typeof o.host === 'string' && Number.isInteger(o.pid) && typeof o.startedAt === 'string' && Array.isArray(o.command)) return o as LockOwner;
+    const validStart = o.procStart === undefined || typeof o.procStart === 'string';
+    if (typeof o.host === 'string' && Number.isInteger(o.pid) && typeof o.startedAt === 'string' && Array.isArray(o.command) && validStart) return o as LockOwner;
   } catch {
     // fall through: unreadable lock
   }
@@ -73,7 +93,7 @@ export function parseLockOwner(text: string): LockOwner | null {
 /** Takes DIR/run.lock for this process, or throws RunLockedError naming the live owner. */
 export function acquireRunLock(dir: string, opts: AcquireOptions = {}): RunLock {
   const file = join(dir, RUN_LOCK);
-  const owner: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), command: process.argv.slice(1) };
+  const owner: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), command: process.argv.slice(1), procStart: procStart(process.pid) };
   const text = `${JSON.stringify(owner, null, 2)}\n`;
   // Each pass either creates the lock, refuses, or removes one stale lock; a bounded loop
   // keeps a pathological race (locks appearing and dying faster than we read them) finite.
@@ -93,7 +113,7 @@ export function acquireRunLock(dir: string, opts: AcquireOptions = {}): RunLock 
     if (other.host !== owner.host) {
       throw new RunLockedError(file, other, `this directory belongs to a run on another host (${describeOwner(other)}); wait for it, choose another --out, or delete the lock if that run is gone`);
     }
-    if (processAlive(other.pid)) {
+    if (ownerAlive(other)) {
       throw new RunLockedError(file, other, `another run is writing to this directory (${describeOwner(other)}); wait for it to finish, stop it, or choose another --out`);
     }
     if (removeIfUnchanged(file, current)) opts.log?.(`run lock: took over ${file} from a run that is gone (${describeOwner(other)})`);

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { RUN_LOCK, acquireRunLock, parseLockOwner, type LockOwner } from '../../src/runner/run-lock.js';
+import { RUN_LOCK, acquireRunLock, parseLockOwner, procStart, type LockOwner } from '../../src/runner/run-lock.js';
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), 'kvprism-lock-'));
 const lockSource = fileURLToPath(new URL('../../src/runner/run-lock.ts', import.meta.url));
@@ -49,6 +49,20 @@ describe('run lock', () => {
     expect(notices[0]).toMatch(new RegExp(`took over .*run\\.lock from a run that is gone \\(PID ${pid} on `));
     expect(parseLockOwner(readFileSync(join(dir, RUN_LOCK), 'utf8'))!.pid).toBe(process.pid);
     lock.release();
+  });
+
+  it('a live PID that is not the owner (the PID was reused: another start time) is taken over', () => {
+    const dir = fresh();
+    const own = procStart(process.pid);
+    if (own === undefined) return; // not Linux: start times are not recorded, PID liveness decides alone
+    writeLock(dir, { pid: process.ppid, procStart: String(Number(own) + 12345) });
+    const notices: string[] = [];
+    const lock = acquireRunLock(dir, { handleSignals: false, log: (l) => notices.push(l) });
+    expect(notices[0]).toMatch(new RegExp(`took over .* \\(PID ${process.ppid} on `));
+    expect(lock.owner.procStart).toBe(own);
+    lock.release();
+    writeLock(dir, { pid: process.ppid, procStart: procStart(process.ppid) }); // the real owner, alive
+    expect(() => acquireRunLock(dir)).toThrow(/another run is writing to this directory/);
   });
 
   it('a lock from another host or a file that is not a lock is never taken over', () => {
