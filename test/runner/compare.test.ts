@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { PREDICTIONS_JSONL, type PredictionLine } from '../../src/runner/predictions.js';
 import { compareRuns, compareTable } from '../../src/runner/report/compare.js';
 import { qualifyLabels } from '../../src/runner/report/contexts.js';
-import { writeReport } from '../../src/runner/report/report.js';
+import { headlineTable, writeReport } from '../../src/runner/report/report.js';
 import type { ResultRow } from '../../src/runner/result-row.js';
 import { RESULTS_JSONL } from '../../src/runner/results-store.js';
 
@@ -127,6 +127,7 @@ describe('report never pools different contexts under one label', () => {
     expect(r.markdown).not.toContain('0.500');
     expect(r.notes).toEqual(['"snapkv" covers rows that differ in model; they are kept apart as "snapkv [model=llama]", "snapkv [model=qwen]".']);
     expect(r.rows.map((x) => x.label)).toEqual(['snapkv', 'snapkv']); // the merged files keep the recorded labels
+    expect(headlineTable(r.rows)).toContain('| snapkv [model=llama] | 0.000 |');
   });
 
   it('qualifies by dataset and protocol too, in full when last path segments collide; seeds still average', () => {

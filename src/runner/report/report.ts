@@ -71,10 +71,11 @@ export async function writeReport(dirs: readonly string[], opts: { out?: string;
   return { outDir, rows, markdownFile, markdown, charts, duplicates, repeatedWithin, notes };
 }
 
-/** The table a run prints when it ends (accuracy, then fidelity). */
+/** The table a run prints when it ends (accuracy, then fidelity), contexts kept apart as in the report. */
 export function headlineTable(rows: readonly ResultRow[]): string {
+  const shown = qualifyLabels(rows).rows;
   return ['accuracy', 'kl', 'total_bytes']
-    .map((k) => markdownTable(rows, REPORT_METRICS.find((m) => m.key === k)!))
+    .map((k) => markdownTable(shown, REPORT_METRICS.find((m) => m.key === k)!))
     .filter((t): t is string => t !== null)
     .join('\n\n');
 }
