@@ -96,7 +96,16 @@ describe('kvprism compare', () => {
     const acc = pair!.metrics.find((m) => m.metric === 'accuracy')!;
     expect(acc.diff.mean).toBeCloseTo(-1 / N, 12);
     expect(acc.verdict).toBe('tie'); // one sample in forty is no evidence
-    expect(() => compareRuns(one, one, { a: 'h2o@50%' })).toThrow(/compare --a "h2o@50%": no trial of .* matches; expected a trial id, a label or label@budget \(here: h2o@10%, tova@10%\)/);
+    const sweep = runDir('sweep', ['10%', '50%'].flatMap((budget) => [
+      { id: `h-${budget}`, label: 'h2o', budget, correct: () => budget === '50%' },
+      { id: `t-${budget}`, label: 'tova', budget, correct: () => true },
+    ]));
+    // Both sides sweep budgets: paired budget by budget, never 10% against 50%.
+    const byBudget = compareRuns(sweep, sweep, { a: 'h2o', b: 'tova', resamples: 200 });
+    expect(byBudget.map((p) => [p.a.trial_id, p.b.trial_id])).toEqual([['h-10%', 't-10%'], ['h-50%', 't-50%']]);
+    expect(byBudget.map((p) => p.metrics[0]!.diff.mean)).toEqual([1, 0]);
+    expect(() => compareRuns(sweep, sweep, { a: 'h2o', b: 'tova@10%' })).toThrow(/side A has two trials for one pairing key \(h2o@10% and h2o@50%, seed 0\); narrow it with --pick-a label@budget/);
+    expect(() => compareRuns(one, one, { a: 'h2o@50%' })).toThrow(/compare --pick-a "h2o@50%": no trial of .* matches; expected a trial id, a label or label@budget \(here: h2o@10%, tova@10%\)/);
   });
 
   it('refuses trials of different models or datasets, and runs without predictions', () => {

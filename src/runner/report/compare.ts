@@ -3,7 +3,7 @@
  * directories (or two trials of one), joined on sample id from predictions.jsonl, each with a
  * percentile-bootstrap confidence interval, the sample count and a verdict that says "better"
  * or "worse" only when the interval excludes zero. Trials are paired by (label, budget, seed)
- * unless selectors pick them; paired trials must share model, dataset and protocol.
+ * (selectors may pick each side); paired trials must share model, dataset and protocol.
  */
 import type { PredictionLine } from '../predictions.js';
 import { readPredictions } from '../predictions-store.js';
@@ -74,17 +74,31 @@ function select(run: Run, selector: string | undefined, side: 'A' | 'B'): Result
   const rows = run.rows.filter((r) => matchesSelector(r, selector));
   if (rows.length === 0) {
     const known = [...new Set(run.rows.map((r) => `${r.label}@${r.budget}`))].join(', ');
-    throw new Error(`compare --${side.toLowerCase()} "${selector}": no trial of ${run.dir} matches; expected a trial id, a label or label@budget (here: ${known})`);
+    throw new Error(`compare --pick-${side.toLowerCase()} "${selector}": no trial of ${run.dir} matches; expected a trial id, a label or label@budget (here: ${known})`);
   }
   return rows;
 }
 
-/** Pairs A's and B's trials: by seed when selectors chose them, else by (label, budget, seed). */
-function pairTrials(a: ResultRow[], b: ResultRow[], bySeedOnly: boolean): [ResultRow, ResultRow][] {
-  const key = (r: ResultRow): string => (bySeedOnly ? String(r.seed) : `${r.label}\u0000${r.budget}\u0000${r.seed}`);
-  const bByKey = new Map(b.map((r) => [key(r), r]));
-  if (bySeedOnly && a.length === 1 && b.length === 1) return [[a[0]!, b[0]!]];
-  return a.flatMap((r) => (bByKey.has(key(r)) ? [[r, bByKey.get(key(r))!] as [ResultRow, ResultRow]] : []));
+/**
+ * Pairs A's and B's trials on (label, budget, seed). When selectors chose the sides, a field
+ * that is constant on a side is left out of the key (so h2o@20% pairs with snapkv@50%, seed by
+ * seed); a key that names two trials of one side is ambiguous and refused.
+ */
+function pairTrials(a: ResultRow[], b: ResultRow[], selected: boolean): [ResultRow, ResultRow][] {
+  const varies = (f: 'label' | 'budget'): boolean => !selected || (new Set(a.map((r) => r[f])).size > 1 && new Set(b.map((r) => r[f])).size > 1);
+  const fields = (['label', 'budget'] as const).filter(varies);
+  const key = (r: ResultRow): string => [...fields.map((f) => r[f]), r.seed].join('\u0000');
+  const index = (rows: ResultRow[], side: string): Map<string, ResultRow> => {
+    const m = new Map<string, ResultRow>();
+    for (const r of rows) {
+      const other = m.get(key(r));
+      if (other) throw new Error(`compare: side ${side} has two trials for one pairing key (${other.label}@${other.budget} and ${r.label}@${r.budget}, seed ${r.seed}); narrow it with --pick-${side.toLowerCase()} label@budget`);
+      m.set(key(r), r);
+    }
+    return m;
+  };
+  const bByKey = index(b, 'B');
+  return [...index(a, 'A').entries()].flatMap(([k, r]) => (bByKey.has(k) ? [[r, bByKey.get(k)!] as [ResultRow, ResultRow]] : []));
 }
 
 export function compareRuns(dirA: string, dirB: string, opts: CompareOptions = {}): PairComparison[] {
@@ -92,7 +106,7 @@ export function compareRuns(dirA: string, dirB: string, opts: CompareOptions = {
   const runB = dirB === dirA ? runA : loadRun(dirB);
   const pairs = pairTrials(select(runA, opts.a, 'A'), select(runB, opts.b, 'B'), opts.a !== undefined || opts.b !== undefined);
   if (pairs.length === 0) {
-    throw new Error(`compare: no trial of ${dirA} has a partner in ${dirB} (paired by label, budget and seed); pick the two sides with --a and --b (a trial id, a label or label@budget)`);
+    throw new Error(`compare: no trial of ${dirA} has a partner in ${dirB} (paired by label, budget and seed); pick the two sides with --pick-a and --pick-b (a trial id, a label or label@budget)`);
   }
   return pairs.map(([ra, rb]) => comparePair(runA, ra, runB, rb, opts));
 }
