@@ -62,3 +62,8 @@ export { readVideo, readImage, readAudio, loadPreprocessorConfig, MediaError, ty
 // Datasets and experiments
 export { avWorldSamples, type AvWorldOptions } from './datasets/av-world/index.js';
 export { runExperiment, type RunOptions, type RunSummary } from './runner/run-experiment.js';
+export { acquireRunLock, RunLockedError, type LockOwner, type RunLock } from './runner/run-lock.js';
+export { type PredictionLine } from './runner/predictions.js';
+export { readPredictions } from './runner/predictions-store.js';
+export { compareRuns, compareTable, type CompareOptions, type PairComparison, type MetricComparison } from './runner/report/compare.js';
+export { bootstrapMean, verdict, type MeanInterval, type BootstrapOptions, type Verdict } from './runner/stats/bootstrap.js';

@@ -37,7 +37,15 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   /** zod object schema of the options, every key with a default and a .describe(). */
   options: S;
   create(options: z.output<S>, env: PolicyEnv): PolicyInstance;
+  /**
+   * Options that only make sense for some models (a layer index beyond the model's depth):
+   * one "option: problem; expected form" line per problem, checked once the model is known.
+   */
+  checkForModel?(options: z.output<S>, model: ModelShape): string[];
 }
+
+/** The model facts options can depend on. */
+export type ModelShape = Omit<PolicyEnv, 'seed'>;
 
 /** Helper that keeps the options type tied to the schema. */
 export function definePolicy<S extends z.ZodType>(def: PolicyDefinition<S>): PolicyDefinition<S> {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../util/config-error.js';
-import { formatIssues } from './config-errors.js';
+import { formatIssues, keyPath } from './config-errors.js';
 import { experimentConfigSchema, type ExperimentConfig } from './config-schema.js';
 
 export interface LoadedConfig {
@@ -50,6 +50,10 @@ function readTree(file: string, chain: string[]): Tree {
   } catch (e) {
     throw new ConfigError(file, [`not valid YAML: ${(e as Error).message}`]);
   }
+  const loop = selfReference(doc);
+  if (loop !== null) {
+    throw new ConfigError(file, [`${keyPath(loop)}: contains itself through a YAML alias (*name of an enclosing &name); expected a finite value — copy the values instead of aliasing an enclosing anchor`]);
+  }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(file, [`(top level): expected a mapping of keys (model, dataset, policies, ...); got ${Array.isArray(doc) ? 'a list' : typeof doc}`]);
   }
@@ -62,6 +66,24 @@ function readTree(file: string, chain: string[]): Tree {
   const { extends: _drop, ...own } = tree;
   delete base.extends;
   return deepMerge(base, own);
+}
+
+/** Path of the first value that contains itself (a YAML alias to an enclosing anchor), or null. */
+export function selfReference(root: unknown): PropertyKey[] | null {
+  const open = new Set<object>();
+  const walk = (v: unknown, path: PropertyKey[]): PropertyKey[] | null => {
+    if (v === null || typeof v !== 'object') return null;
+    if (open.has(v)) return path;
+    open.add(v);
+    const entries: [PropertyKey, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (const [k, x] of entries) {
+      const found = walk(x, [...path, k]);
+      if (found) return found;
+    }
+    open.delete(v);
+    return null;
+  };
+  return walk(root, []);
 }
 
 /** Rewrites the path-valued keys of a base config so they stay right from the extending file. */
@@ -101,6 +123,8 @@ export function applyOverride(tree: Tree, assignment: string, file = '--set'): v
   } catch (e) {
     throw new ConfigError(file, [`--set ${keys.join('.')}: value is not valid YAML (${(e as Error).message})`]);
   }
+  const loop = selfReference(value);
+  if (loop !== null) throw new ConfigError(file, [`--set ${keys.join('.')}: the value contains itself through a YAML alias; expected a finite value`]);
   let cur: unknown = tree;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;

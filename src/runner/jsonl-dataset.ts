@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { PromptSegment, QASample } from '../model/prompt.js';
-import { formatIssues } from './config-errors.js';
+import { formatIssues, showValue } from './config-errors.js';
 
 const positions = z
   .union([z.array(z.number().int().min(0)), z.array(z.array(z.number().int().min(0))).length(3)])
@@ -24,31 +24,78 @@ const span = {
   col: z.array(z.number().int()).optional().describe('[n] patch grid columns'),
 };
 
-const segmentSchema = z.union([
-  z.strictObject({ text: z.string().describe('Text, tokenized by the model'), positions }),
-  z.strictObject({ tokens: z.array(z.number().int().min(0)).describe('Raw token ids'), positions }),
-  z.strictObject({
-    ...span,
-    embeddings: z.string().describe('f32 file [n][hidden] of ready embeddings, relative to the JSONL'),
-    n: z.number().int().min(1).describe('Tokens in the span'),
-  }),
-  z.strictObject({
-    ...span,
-    features: z.string().describe('f32 file [n][featureDim] of encoder features, relative to the JSONL'),
-    featureDim: z.number().int().min(1).describe('Feature width'),
-  }),
-]);
+const textPiece = z.strictObject({ text: z.string().describe('Text, tokenized by the model'), positions });
+const tokensPiece = z.strictObject({ tokens: z.array(z.number().int().min(0)).describe('Raw token ids'), positions });
+const embeddingsPiece = z.strictObject({
+  ...span,
+  embeddings: z.string().describe('f32 file [n][hidden] of ready embeddings, relative to the JSONL'),
+  n: z.number().int().min(1).describe('Tokens in the span'),
+});
+const featuresPiece = z.strictObject({
+  ...span,
+  features: z.string().describe('f32 file [n][featureDim] of encoder features, relative to the JSONL'),
+  featureDim: z.number().int().min(1).describe('Feature width'),
+});
+
+/**
+ * A piece's form is named by its one distinguishing key, so a piece with one bad field is
+ * checked against its own form (an embeddings piece is not reported as a bad text piece).
+ */
+const PIECE_FORMS = [
+  { key: 'embeddings', schema: embeddingsPiece, form: '{modality, embeddings, n}' },
+  { key: 'features', schema: featuresPiece, form: '{modality, features, featureDim}' },
+  { key: 'tokens', schema: tokensPiece, form: '{tokens}' },
+  { key: 'text', schema: textPiece, form: '{text}' },
+] as const;
+
+const segmentSchema = z.union([textPiece, tokensPiece, embeddingsPiece, featuresPiece]);
 
 export const jsonlSampleSchema = z
   .strictObject({
     id: z.string().min(1).describe('Unique sample id'),
     family: z.string().default('default').describe('Question family, reported separately'),
-    prompt: z.union([z.string(), z.array(segmentSchema).min(1)]).describe('Text, or a list of prompt pieces'),
+    prompt: z.union([z.string(), z.array(z.unknown()).min(1)]).describe('Text, or a list of prompt pieces: {text} | {tokens} | {modality, embeddings, n} | {modality, features, featureDim}'),
     addBos: z.boolean().optional().describe('Prepend BOS (default true)'),
     choices: z.array(z.string()).min(2).describe('Candidate answers as text'),
     answer: z.number().int().min(0).describe('Index of the right choice'),
   })
   .refine((s) => s.answer < s.choices.length, { message: 'answer must index into choices', path: ['answer'] });
+
+/** Deepest a sample line may nest (a real sample nests 4 deep: sample → prompt → piece → time). */
+export const MAX_JSON_DEPTH = 64;
+
+/** Bracket depth of a JSON text outside strings, stopping early past `limit`. */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length && max <= limit; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/** Validates one prompt piece against the form its distinguishing key names. */
+function parsePiece(raw: unknown, where: string): Piece {
+  const keys = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? Object.keys(raw) : null;
+  const form = keys && PIECE_FORMS.find((f) => keys.includes(f.key));
+  if (!form) {
+    const got = keys ? `an object with keys ${keys.join(', ') || '(none)'}` : showValue(raw);
+    throw new Error(`${where}: expected a prompt piece ${PIECE_FORMS.map((f) => f.form).join(' | ')}; got ${got}`);
+  }
+  const parsed = form.schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = formatIssues(form.schema, raw, parsed.error.issues).map((l) => (l.startsWith('(top level)') ? l.slice(11) : `.${l}`));
+    throw new Error(lines.map((l) => `${where}${l} (${form.key} piece form: ${form.form})`).join('; '));
+  }
+  return parsed.data;
+}
 
 /** Reads the first `limit` samples of a JSONL dataset; errors name file:line and the field. */
 export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
@@ -66,6 +113,10 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('//')) continue;
     const where = `${file}:${i + 1}`;
+    const depth = jsonDepth(line, MAX_JSON_DEPTH);
+    if (depth > MAX_JSON_DEPTH) {
+      throw new Error(`${where}: nested more than ${MAX_JSON_DEPTH} levels deep; expected one sample object {id, prompt, choices, answer} whose prompt is a string or a list of pieces`);
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(line);
@@ -77,7 +128,7 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
     const s = parsed.data;
     if (ids.has(s.id)) throw new Error(`${where}: id "${s.id}" appears twice`);
     ids.add(s.id);
-    const pieces = typeof s.prompt === 'string' ? [{ text: s.prompt }] : s.prompt;
+    const pieces = typeof s.prompt === 'string' ? [{ text: s.prompt }] : s.prompt.map((p, j) => parsePiece(p, `${where}: prompt[${j}]`));
     samples.push({
       id: s.id,
       family: s.family,
@@ -100,7 +151,7 @@ function toSegment(p: Piece, dir: string, where: string): PromptSegment {
     return { kind: 'tokens', ids: p.tokens, positions: pos };
   }
   const file = resolve(dir, 'embeddings' in p ? p.embeddings : p.features);
-  const data = readF32(file, where);
+  const data = readF32(file, `${where}.${'embeddings' in p ? 'embeddings' : 'features'}`);
   const n = 'embeddings' in p ? p.n : data.length / p.featureDim;
   if (!Number.isInteger(n) || data.length % n !== 0) {
     throw new Error(`${where}: ${file} holds ${data.length} floats, not a whole number of ${'embeddings' in p ? `${p.n} rows` : `rows of ${p.featureDim}`}`);
@@ -135,13 +186,14 @@ function checkPositionCount(flat: Int32Array, raw: number[] | number[][], n: num
 }
 
 function readF32(file: string, where: string): Float32Array {
-  let size: number;
+  let stat;
   try {
-    size = statSync(file).size;
+    stat = statSync(file);
   } catch {
     throw new Error(`${where}: embedding file "${file}" not found`);
   }
-  if (size % 4 !== 0) throw new Error(`${where}: ${file} is ${size} bytes, not a whole number of f32 values`);
+  if (!stat.isFile()) throw new Error(`${where}: "${file}" is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}; expected a raw little-endian f32 file [n][dim]`);
+  if (stat.size % 4 !== 0) throw new Error(`${where}: ${file} is ${stat.size} bytes, not a whole number of f32 values`);
   const buf = readFileSync(file);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }

@@ -69,12 +69,45 @@ function csvField(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function csvHeader(): string {
-  return `${CSV_COLUMNS.join(',')}\n`;
+/** Per-family accuracy columns ("accuracy_<family>") and plain option columns ("option_<name>"). */
+export const FAMILY_PREFIX = 'accuracy_';
+export const OPTION_PREFIX = 'option_';
+
+/**
+ * The CSV columns for a set of rows: the fixed columns, then one accuracy column per question
+ * family and one column per policy option that any row has (sorted), so a spreadsheet can
+ * filter on `option_window` without parsing the `options` JSON.
+ */
+export function csvColumns(rows: readonly ResultRow[]): string[] {
+  const families = new Set<string>();
+  const options = new Set<string>();
+  for (const r of rows) {
+    for (const f of Object.keys(r.families ?? {})) families.add(f);
+    for (const o of Object.keys(r.options ?? {})) options.add(o);
+  }
+  return [...CSV_COLUMNS, ...[...families].sort().map((f) => FAMILY_PREFIX + f), ...[...options].sort().map((o) => OPTION_PREFIX + o)];
 }
 
-export function toCsvLine(row: ResultRow): string {
-  return `${CSV_COLUMNS.map((c) => csvField(row[c])).join(',')}\n`;
+/** A row's value in a column of csvColumns. */
+export function csvValue(row: ResultRow, column: string): unknown {
+  if ((CSV_COLUMNS as readonly string[]).includes(column)) return row[column as keyof ResultRow];
+  if (column.startsWith(FAMILY_PREFIX)) return row.families?.[column.slice(FAMILY_PREFIX.length)]?.accuracy;
+  if (column.startsWith(OPTION_PREFIX)) return row.options?.[column.slice(OPTION_PREFIX.length)];
+  return undefined;
+}
+
+export function csvHeader(columns: readonly string[] = CSV_COLUMNS): string {
+  return `${columns.map(csvField).join(',')}\n`;
+}
+
+export function toCsvLine(row: ResultRow, columns: readonly string[] = CSV_COLUMNS): string {
+  return `${columns.map((c) => csvField(csvValue(row, c))).join(',')}\n`;
+}
+
+/** The whole CSV for these rows (header included). */
+export function toCsv(rows: readonly ResultRow[]): string {
+  const columns = csvColumns(rows);
+  return csvHeader(columns) + rows.map((r) => toCsvLine(r, columns)).join('');
 }
 
 /** RFC 4180 parser (quoted fields, doubled quotes, newlines inside quotes). */

@@ -1,8 +1,10 @@
 /**
- * `kvprism run`: config → trials (this shard's slice) → skip finished ones (--resume) → run
- * each, committing one row per trial → config.resolved.yaml, run_meta.json, results.*.
+ * `kvprism run`: config → trials (this shard's slice) → options checked against the model →
+ * DIR/run.lock taken (one live run per directory) → skip finished trials (--resume) → run
+ * each, committing its predictions.jsonl lines then its row → config.resolved.yaml,
+ * run_meta.json, results.*.
  */
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -10,6 +12,8 @@ import { policies as catalog } from '../policies/catalog.js';
 import type { PolicyRegistry } from '../policies/registry.js';
 import { loadConfig, type LoadedConfig } from './config-load.js';
 import { DatasetSource } from './dataset-source.js';
+import { loadModelConfig } from '../model/config.js';
+import { checkOptionsForModel } from './model-option-checks.js';
 import type { ExecutorFactory } from './executor.js';
 import { PeakRss } from './metrics.js';
 import { createProgress, type ProgressSink } from './progress.js';
@@ -17,6 +21,7 @@ import { ReferenceStore } from './reference-store.js';
 import type { ResultRow } from './result-row.js';
 import { ResultsStore, atomicWrite } from './results-store.js';
 import { collectRunMeta } from './run-meta.js';
+import { acquireRunLock } from './run-lock.js';
 import { selectShard, type Shard } from './shard.js';
 import { expandTrials, type Trial } from './sweep.js';
 import { runTrial, type TrialContext } from './trial-runner.js';
@@ -72,8 +77,17 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
   if (!existsSync(join(modelDir, 'config.json'))) {
     throw new Error(`${loaded.file}: model: no model at "${modelDir}" (expected a folder with config.json${config.model === 'organism' ? '; train it with `npm run organism:train`' : ''})`);
   }
-  const store = ResultsStore.open(dir, { fresh: !opts.resume });
+  checkOptionsForModel(config, opts.registry ?? catalog, loadModelConfig(modelDir), loaded.file);
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  mkdirSync(dir, { recursive: true });
+  const lock = acquireRunLock(dir, { log });
+  let store: ResultsStore;
+  try {
+    store = ResultsStore.open(dir, { fresh: !opts.resume });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   try {
     if (store.repaired.tornBytes || store.repaired.duplicates) {
       log(`resume: dropped a torn last line (${store.repaired.tornBytes} bytes) and ${store.repaired.duplicates} repeated rows`);
@@ -94,6 +108,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
         references: new ReferenceStore(dir),
         peak: new PeakRss(),
         shard: shardLabel,
+        recordPredictions: (lines) => store.appendPredictions(lines),
         onSample: async () => {
           progress.sampleDone();
           // Models run synchronously; let the progress bar's redraw timer fire between samples.
@@ -113,6 +128,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
     return { dir, trials, ran: pending.length - failed.length, skipped: trials.length - pending.length, rows, failed, repaired: store.repaired };
   } finally {
     store.close();
+    lock.release();
   }
 }
 

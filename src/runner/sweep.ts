@@ -8,7 +8,7 @@ import { parseBudget } from '../cache/budget.js';
 import type { Schedule } from '../cache/schedule.js';
 import { parsePolicyOptions, type PolicyRegistry } from '../policies/registry.js';
 import { ConfigError } from '../util/config-error.js';
-import { keyPath } from './config-errors.js';
+import { describeAt, keyPath } from './config-errors.js';
 import { FULL_CACHE, type ExperimentConfig, type PolicyEntry, type ScheduleSetting } from './config-schema.js';
 import { stableHash } from './stable-hash.js';
 
@@ -118,6 +118,12 @@ export function expandTrials(config: ExperimentConfig, registry: PolicyRegistry,
       return;
     }
     const schedule = toSchedule(entry.schedule ?? config.schedule);
+    const empty = Object.keys(entry.options).filter((k) => Array.isArray(entry.options[k]) && (entry.options[k] as unknown[]).length === 0);
+    for (const k of empty) {
+      const doc = describeAt(def.options, [k]);
+      issues.push(`${at}.options.${k}: an empty list sweeps no value; expected one value, or a non-empty list of values to sweep (e.g. ${k}: [a, b])${doc ? ` — ${doc}` : ''}`);
+    }
+    if (empty.length > 0) return;
     for (const { options, swept } of expandOptions(entry.options)) {
       let resolved: Record<string, unknown>;
       try {

@@ -5,6 +5,7 @@
 import type { QASample } from '../model/prompt.js';
 import type { SampleOutcome, TrialExecutor } from './executor.js';
 import { aggregate, type PeakRss } from './metrics.js';
+import { predictionLines, type PredictionLine } from './predictions.js';
 import type { ResultRow } from './result-row.js';
 import { ReferenceStore, type ReferenceAnswer } from './reference-store.js';
 import { FULL_CACHE } from './config-schema.js';
@@ -18,6 +19,8 @@ export interface TrialContext {
   peak: PeakRss;
   shard: string;
   onSample?: () => void | Promise<void>;
+  /** Receives the trial's per-sample predictions once its samples ran (before its row exists). */
+  recordPredictions?: (lines: PredictionLine[]) => void;
 }
 
 /** The uncompressed twin of a trial (same model, data, backend, cache settings and seed). */
@@ -59,6 +62,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
     refs.push(wantFidelity ? ref : null);
     await ctx.onSample?.();
   }
+  ctx.recordPredictions?.(predictionLines(trial, samples, outcomes, refs));
   const m = aggregate(samples, outcomes, refs);
   const on = (name: Trial['metrics'][number]): boolean => trial.metrics.includes(name);
   const b = on('memory') ? m.bytes : null;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ResultRow } from '../../src/runner/result-row.js';
-import { RESULTS_JSONL, ResultsStore, parseResultsJsonl } from '../../src/runner/results-store.js';
+import { parseCsv } from '../../src/runner/result-row.js';
+import { RESULTS_CSV, RESULTS_JSONL, ResultsStore, parseResultsJsonl } from '../../src/runner/results-store.js';
 import { expectCsvMatchesJsonl } from './csv-consistency.js';
 
 /** A row with awkward strings (commas, quotes, newline, unicode) and nulls, to stress CSV. */
@@ -55,6 +56,10 @@ describe('results store', () => {
     for (let i = 0; i < 5; i++) store.append(row(i));
     store.close();
     expectCsvMatchesJsonl(dir);
+    // One accuracy column per question family, one plain column per policy option.
+    const csv = parseCsv(readFileSync(join(dir, RESULTS_CSV), 'utf8'));
+    expect(csv[0]!.slice(-3)).toEqual(['accuracy_a', 'option_note', 'option_window']);
+    expect(csv.slice(1).map((r) => r.slice(-3))).toEqual([['0.5', '', ''], ['0.5', 'a,b\n"c" → ü', '1'], ['0.5', '', ''], ['0.5', 'a,b\n"c" → ü', '3'], ['0.5', '', '']]);
     expect(() => ResultsStore.open(dir, { fresh: true })).toThrow(/pass --resume/);
     const again = ResultsStore.open(dir);
     expect(() => again.append(row(2))).toThrow(/already recorded/);
@@ -86,14 +91,17 @@ describe('results store', () => {
     }
   });
 
-  it('repeated trial ids (two writers) are kept once and the file is rewritten', () => {
+  it('repeated trial ids (two writers) are kept once, the last complete row wins, and the file is rewritten', () => {
     const dir = fresh();
-    const text = [row(0), row(1), row(0), row(2)].map((r) => `${JSON.stringify(r)}\n`).join('');
-    writeFileSync(join(dir, RESULTS_JSONL), text);
+    const later = { ...row(0), accuracy: 0.875, finished_at: '2026-11-24T17:00:00.000Z' };
+    const text = [row(0), row(1), later, row(2)].map((r) => `${JSON.stringify(r)}\n`).join('');
+    writeFileSync(join(dir, RESULTS_JSONL), `${text}${JSON.stringify(row(0)).slice(0, 40)}`);
     const store = ResultsStore.open(dir);
     expect(store.repaired.duplicates).toBe(1);
     store.close();
-    expect(parseResultsJsonl(readFileSync(join(dir, RESULTS_JSONL))).rows.map((r) => r.trial_id)).toEqual(['t000', 't001', 't002']);
+    const kept = parseResultsJsonl(readFileSync(join(dir, RESULTS_JSONL))).rows;
+    expect(kept.map((r) => r.trial_id)).toEqual(['t000', 't001', 't002']);
+    expect(kept[0]).toEqual(later);
     expectCsvMatchesJsonl(dir);
   });
 

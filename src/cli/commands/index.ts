@@ -1,5 +1,6 @@
 /** Every CLI command, one import per line (each file exports a yargs CommandModule). */
 import type { CommandModule } from 'yargs';
+import { compareCommand } from './compare.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
@@ -10,4 +11,4 @@ import { benchCommand } from './bench.js';
 import { policiesCommand } from './policies.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, reportCommand, schemaCommand, generateCommand, inspectCommand, initModelCommand, policiesCommand, benchCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, reportCommand, compareCommand, schemaCommand, generateCommand, inspectCommand, initModelCommand, policiesCommand, benchCommand];

@@ -18,6 +18,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('plots', { type: 'boolean', default: true, describe: 'Render SVG and PNG plots' }),
   handler: async (argv) => {
     const r = await writeReport(argv.dirs, { out: argv.out, plots: argv.plots });
+    for (const d of r.repeatedWithin) console.error(`report: ${d.dir}: ${d.dropped} repeated rows dropped (a trial id recorded twice; kept the last complete row)`);
+    for (const n of r.notes) console.error(`report: ${n}`);
     console.log(r.markdown);
     console.log(`\n${r.rows.length} trials${r.duplicates.length ? ` (${r.duplicates.length} repeated ids merged)` : ''} → ${r.markdownFile}`);
     for (const c of r.charts) console.log(`plot: ${c.png}`);

@@ -41,6 +41,9 @@ export const fastV = definePolicy({
   paper: { title: 'An Image is Worth 1/2 Tokens After Layer 2: Plug-and-Play Inference Acceleration for Large Vision-Language Models', arxiv: '2403.06764', venue: 'ECCV 2024' },
   summary: 'After layer K, drops the image/video tokens that received the least attention in layer K from all later layers.',
   options: fastVOptions,
+  checkForModel: (o, m) =>
+    // Layers 0..K keep the whole prompt, so K must leave at least one later layer to prune.
+    o.layer <= m.numLayers - 2 ? [] : [`layer: ${o.layer} leaves no layer to prune in a model of ${m.numLayers} layers (FastV keeps layers 0..layer whole); expected 0 ≤ layer ≤ ${m.numLayers - 2}`],
   create(o, env) {
     /** Layer K's rank score indexed by original position (null until the allocator ran). */
     let rankByPosition: Float32Array | null = null;

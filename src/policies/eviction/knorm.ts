@@ -22,6 +22,8 @@ export const knorm = definePolicy({
   paper: { title: 'A Simple and Effective L2 Norm-Based Strategy for KV Cache Compression', arxiv: '2406.11430', venue: 'EMNLP 2024' },
   summary: 'Keeps the tokens whose keys have the lowest L2 norm (low key norm correlates with high attention).',
   options: knormOptions,
+  checkForModel: (o, m) =>
+    o.skipLayers < m.numLayers ? [] : [`skipLayers: ${o.skipLayers} leaves every layer of a ${m.numLayers}-layer model uncompressed; expected 0 ≤ skipLayers ≤ ${m.numLayers - 1}`],
   create(o) {
     return {
       name: 'knorm',

@@ -111,6 +111,8 @@ export const flowMM = definePolicy({
   paper: { title: 'FlowMM: Cross-Modal Information Flow Guided KV Cache Merging for Efficient Multimodal Context Inference', arxiv: '2511.05534' },
   summary: 'Per layer, cross-modal attention share ρ picks intra- or cross-modal merging; non-pivot slots merge into their most key-similar non-sensitive pivot (top-B by proxy-token attention).',
   options: flowMMOptions,
+  checkForModel: (o, m) =>
+    o.rho.length === 0 || o.rho.length === m.numLayers ? [] : [`rho: has ${o.rho.length} entries; expected none (online ρ) or one per layer (${m.numLayers}), written as a list inside a list so it is not swept: rho: [[0.2, 0.3, ...]]`],
   create(options): FlowMMInstance {
     if (options.tauMode === 'quantile' && options.tau > 1) {
       throw new RangeError(`policies.${NAME}.tau is ${options.tau}; in quantile mode it is the fraction of pivots protected, in [0, 1]`);

@@ -3,26 +3,31 @@
  * identical ids counted once, sorted into one deterministic order (policy, budget, seed) so
  * a merge of shards equals the unsharded run row for row, in the config's order.
  */
-import { readResults } from '../results-store.js';
+import { readResultsFile } from '../results-store.js';
 import type { ResultRow } from '../result-row.js';
 
 export interface Merged {
   rows: ResultRow[];
   /** Trial ids found in more than one directory (kept once, the first seen). */
   duplicates: string[];
+  /** Rows dropped inside one directory because its trial id was recorded again later (the last complete row is kept). */
+  repeatedWithin: { dir: string; dropped: number }[];
 }
 
 export function mergeResultDirs(dirs: readonly string[]): Merged {
   if (dirs.length === 0) throw new Error('report: name at least one run directory');
   const byId = new Map<string, ResultRow>();
   const duplicates: string[] = [];
+  const repeatedWithin: Merged['repeatedWithin'] = [];
   for (const dir of dirs) {
-    for (const row of readResults(dir)) {
+    const parsed = readResultsFile(dir);
+    if (parsed.duplicates > 0) repeatedWithin.push({ dir, dropped: parsed.duplicates });
+    for (const row of parsed.rows) {
       if (byId.has(row.trial_id)) duplicates.push(row.trial_id);
       else byId.set(row.trial_id, row);
     }
   }
-  return { rows: sortRows([...byId.values()]), duplicates };
+  return { rows: sortRows([...byId.values()]), duplicates, repeatedWithin };
 }
 
 /** Budget order: the full cache last (it is the 100 % end), ratios ascending, then tokens. */
