@@ -23,8 +23,11 @@ export interface DecodeRequest {
 export async function decodeFrames(req: DecodeRequest, onFrame: (rgb: Uint8Array, k: number) => void): Promise<Float64Array> {
   const { file, width, height, indices } = req;
   const frameBytes = width * height * 3;
-  const expected = indices ? indices.length : 1;
-  const select = indices ? ['-vf', `select='${Array.from(indices, (i) => `eq(n,${i})`).join('+')}',showinfo`, '-vsync', '0'] : ['-vf', 'showinfo', '-frames:v', '1'];
+  const wanted = indices ?? Int32Array.of(0);
+  const expected = wanted.length;
+  // showinfo sits after select so that it logs only the kept frames (a bare showinfo also logs
+  // the frame ffmpeg decodes ahead of -frames:v's stop: the first frame of a video gave two).
+  const select = ['-vf', `select='${Array.from(wanted, (i) => `eq(n,${i})`).join('+')}',showinfo`, '-vsync', '0', ...(indices ? [] : ['-frames:v', '1'])];
   const frame = new Uint8Array(frameBytes);
   let filled = 0;
   let kept = 0;

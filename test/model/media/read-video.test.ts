@@ -109,4 +109,10 @@ describe('readImage', () => {
       expect(Array.from(second)).toEqual(Array.from(first));
     }
   });
+
+  it('the first frame of an H.264 video (showinfo logs only the kept frame; it used to log two)', async () => {
+    const im = await readImage(mp4, omni.image);
+    expect(im.grid.t).toBe(1);
+    expect(Array.from(im.frameTimes)).toEqual([0]);
+  });
 });
