@@ -3,9 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { policies } from '../../src/policies/catalog.js';
 import { EVICTION_POLICIES } from '../../src/policies/eviction/index.js';
 import { MERGING_POLICIES } from '../../src/policies/merging/index.js';
+import type { PolicyEnv } from '../../src/policies/registry.js';
 import { makeCtx, makeStats, makeView, randomHeads } from './fixtures.js';
 
-const env = { numLayers: 2, kvHeads: 2, qHeads: 2, headDim: 4, seed: 1 };
+/** W_o [hidden 3][qHeads·headDim 8] so CriticalKV runs with the model's projection. */
+const env: PolicyEnv = {
+  numLayers: 2, kvHeads: 2, qHeads: 2, headDim: 4, seed: 1,
+  outputProjection: () => ({ dtype: 'f32', data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i + 1)), outFeatures: 3, inFeatures: 8 }),
+};
 const mine = [...EVICTION_POLICIES, ...MERGING_POLICIES].map((d) => d.name).filter((n) => !n.startsWith('flowmm'));
 
 describe('options', () => {
