@@ -30,6 +30,12 @@ export interface PolicyEnv {
    * model pass it (src/model/policy-for-model.ts); hand-built sessions may leave it out.
    */
   outputProjection?: (layer: number) => LinearWeight;
+  /**
+   * Optional: the model's rotate-half RoPE (ExpectedAttention rotates query statistics to
+   * future positions): rotaryDim leading dims of each head rotate, pair (c, c + rotaryDim/2)
+   * by angle position·inverseFrequencies(seqLen)[c]; axes 3 under multimodal (sectioned) RoPE.
+   */
+  rope?: { rotaryDim: number; axes: number; inverseFrequencies: (seqLen: number) => Float64Array };
 }
 
 /**

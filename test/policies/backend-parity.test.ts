@@ -21,6 +21,7 @@ const env: PolicyEnv = {
   ...SHAPE,
   seed: 3,
   outputProjection: (l) => ({ dtype: 'f32', data: WO[l]!, outFeatures: HIDDEN, inFeatures: SHAPE.qHeads * SHAPE.headDim }),
+  rope: { rotaryDim: SHAPE.headDim, axes: 1, inverseFrequencies: () => Float64Array.from({ length: SHAPE.headDim / 2 }, (_, c) => 10000 ** ((-2 * c) / SHAPE.headDim)) },
 };
 /** Small windows so a 24-token prompt exercises the scores (as the matrix test). */
 const OPTIONS: Record<string, Record<string, unknown>> = {
@@ -33,6 +34,7 @@ const OPTIONS: Record<string, Record<string, unknown>> = {
   criticalkv: { window: 4, kernel: 3 },
   chunkkv: { chunk: 3, scorerOptions: { window: 4, kernel: 3 } },
   lagkv: { sinks: 2, lag: 4 },
+  'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
   compose: { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' },
 };
 const CASES: [string, string, Record<string, unknown>][] = [

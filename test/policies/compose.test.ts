@@ -10,14 +10,19 @@ import { policies } from '../../src/policies/catalog.js';
 import { COMPOSED_POLICY } from '../../src/policies/compose/composed.js';
 import { SCORER_NAMES } from '../../src/policies/compose/scorers.js';
 import { policyTraits } from '../../src/policies/traits.js';
+import type { PolicyEnv } from '../../src/policies/registry.js';
 import { loadConfig } from '../../src/runner/config-load.js';
 import { expandTrials } from '../../src/runner/sweep.js';
 import { ConfigError } from '../../src/util/config-error.js';
 import { makeCtx, makeStats, makeView, randomHeads } from './fixtures.js';
 
-const env = { numLayers: 4, kvHeads: 2, qHeads: 2, headDim: 4, seed: 1 };
+const env: PolicyEnv = {
+  numLayers: 4, kvHeads: 2, qHeads: 2, headDim: 4, seed: 1,
+  rope: { rotaryDim: 4, axes: 1, inverseFrequencies: () => Float64Array.from([1, 0.01]) },
+};
 const view = makeView(randomHeads(2, 16, 4, 11));
 const stats = makeStats({ window: [Array.from({ length: 16 }, (_, i) => Math.sin(i) + 1), Array.from({ length: 16 }, (_, i) => Math.cos(i) + 1)] }, 16);
+stats.recentQueries = { q: Float32Array.from({ length: 4 * 2 * 4 }, (_, i) => Math.sin(3 * i)), positions: Int32Array.from([12, 13, 14, 15]) };
 const keepOf = (name: string, options: unknown, budget = 6) => policies.create(name, options, env).plan(makeCtx(view, stats, budget))!.heads.map((h) => Array.from(h.keep));
 
 describe('compose policy', () => {
@@ -25,6 +30,8 @@ describe('compose policy', () => {
     expect(keepOf('compose', { scorer: 'keydiff' })).toEqual(keepOf('keydiff', {}));
     expect(keepOf('compose', { scorer: 'lagkv', scorerOptions: { sinks: 1, lag: 4 } })).toEqual(keepOf('lagkv', { sinks: 1, lag: 4 }));
     expect(keepOf('compose', { scorer: 'snapkv', scorerOptions: { window: 2, kernel: 1 } })).toEqual(keepOf('snapkv', { window: 2, kernel: 1 }));
+    const ea = { window: 4, futurePositions: 8, sinks: 1 };
+    expect(keepOf('compose', { scorer: 'expected-attention', scorerOptions: ea })).toEqual(keepOf('expected-attention', ea));
     expect(keepOf('compose', { scorer: 'criticalkv', scorerOptions: { window: 2, kernel: 1, projection: 'value' } })).toEqual(
       keepOf('criticalkv', { window: 2, kernel: 1, projection: 'value' }),
     );
@@ -62,7 +69,7 @@ describe('compose policy', () => {
   it('the catalogue traits follow the scorer: attention-free scorers make query-agnostic policies', () => {
     const t = Object.fromEntries(policies.list().map((d) => [d.name, policyTraits(d)]));
     for (const n of ['keydiff', 'lagkv', 'knorm', 'streaming-llm', 'random']) expect(t[n], n).toMatchObject({ attentionFree: true, queryAgnostic: true });
-    for (const n of ['snapkv', 'h2o', 'chunkkv', 'criticalkv', 'compose']) expect(t[n], n).toMatchObject({ attentionFree: false, queryAgnostic: false });
+    for (const n of ['snapkv', 'h2o', 'chunkkv', 'criticalkv', 'expected-attention', 'compose']) expect(t[n], n).toMatchObject({ attentionFree: false, queryAgnostic: false });
     for (const n of policies.names()) expect(t[n], n).toMatchObject({ secondPass: false, calibration: false });
     expect(SCORER_NAMES).toContain('keydiff');
   });

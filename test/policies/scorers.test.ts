@@ -168,3 +168,54 @@ describe('CriticalKV', () => {
     expect(() => bad.plan(makeCtx(makeView([{ keys }]), makeStats({ window }, 1), 3))).toThrow(/outputProjection\(0\) has 3 input features; expected qHeads·headDim = 2/);
   });
 });
+
+describe('ExpectedAttention', () => {
+  // headDim 2 = one rotating pair with angle position·θ (1-D rotate-half RoPE).
+  const theta = 0.3;
+  const rope = { rotaryDim: 2, axes: 1, inverseFrequencies: () => Float64Array.from([theta]) };
+  const rot = ([a, b]: number[], p: number) => [a! * Math.cos(p * theta) - b! * Math.sin(p * theta), b! * Math.cos(p * theta) + a! * Math.sin(p * theta)];
+  const eaEnv: PolicyEnv = { ...env(1, 1, 2), rope };
+  /** Recent queries: pre-RoPE rows, RoPE-applied at positions 20.. as the session stores them. */
+  const recentOf = (pre: number[][]) => ({ q: Float32Array.from(pre.flatMap((q, i) => rot(q, 20 + i))), positions: Int32Array.from(pre.map((_, i) => 20 + i)) });
+  const keys = [[1, 0], [0.2, 0.1], [0, 1], [-1, 0], [0.7, 0.7], [0.1, -1]];
+
+  it('un-rotates the stored queries and rotates their mean to the future position, by hand', () => {
+    const q = [0.8, -0.5];
+    const stats = makeStats({}, 4);
+    stats.recentQueries = recentOf([q, q, q, q]);
+    const o = { window: 4, futurePositions: 1, sinks: 0, covariance: 'none' as const, valueNorm: false, epsilon: 0 };
+    const plan = policies.create('expected-attention', o, eaEnv);
+    expect(plan.needs).toEqual({ recentQueries: 4 });
+    // One future position (24): E[logit_j] = k_j · R_24 q / √2, softmax over the slots.
+    const fq = rot(q, 24);
+    const z = keys.map((k) => (k[0]! * fq[0]! + k[1]! * fq[1]!) / Math.SQRT2);
+    const e = z.map((x) => Math.exp(x));
+    const want = e.map((x) => x / e.reduce((a, b) => a + b, 0));
+    const ctx = makeCtx(makeView([{ keys }]), stats, 2);
+    const kept0 = kept(plan.plan(ctx));
+    expect(kept0).toEqual(want.map((w, j) => [w, j] as const).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([, j]) => j).sort());
+  });
+  it('the covariance term favours keys along the direction where queries vary', () => {
+    // Queries with zero mean, spread along the pre-RoPE x axis; F = 1 at position 24.
+    const stats = makeStats({}, 4);
+    stats.recentQueries = recentOf([[2, 0], [-2, 0], [2, 0], [-2, 0]]);
+    const along = rot([1, 0], 24); // where the future queries vary
+    const across = rot([0, 1], 24);
+    const view = makeView([{ keys: [along, across, across.map((x) => -x), along.map((x) => -x)] }]);
+    const o = { window: 4, futurePositions: 1, sinks: 0, valueNorm: false };
+    expect(kept(policies.create('expected-attention', { ...o, covariance: 'full' }, eaEnv).plan(makeCtx(view, stats, 2)))).toEqual([0, 3]);
+    expect(kept(policies.create('expected-attention', { ...o, covariance: 'diagonal' }, eaEnv).plan(makeCtx(view, stats, 2)))).toEqual([0, 3]);
+    // Mean only: every key scores the same; ties keep the lowest slots.
+    expect(kept(policies.create('expected-attention', { ...o, covariance: 'none' }, eaEnv).plan(makeCtx(view, stats, 2)))).toEqual([0, 1]);
+  });
+  it('keeps the sinks, weighs by ‖v‖, and needs the model’s RoPE', () => {
+    const stats = makeStats({}, 2);
+    stats.recentQueries = recentOf([[1, 0], [1, 0.1]]);
+    const values = keys.map((_, j) => (j === 3 ? [40, 0] : [1, 0]));
+    const view = makeView([{ keys, values }]);
+    // Slot 3's key points away from the queries, but its value is 40× larger.
+    expect(kept(policies.create('expected-attention', { sinks: 1, futurePositions: 1 }, eaEnv).plan(makeCtx(view, stats, 2)))).toEqual([0, 3]);
+    expect(() => policies.create('expected-attention', {}, env(1, 1, 2)).plan(makeCtx(view, stats, 2))).toThrow(/needs the model’s RoPE \(PolicyEnv\.rope\)/);
+    expect(() => policies.create('expected-attention', {}, { ...eaEnv, rope: { ...rope, axes: 3 } }).plan(makeCtx(view, stats, 2))).toThrow(/only 1-D RoPE/);
+  });
+});

@@ -12,6 +12,7 @@ import { kernelOption, poolingOption, windowOption } from '../parts/options.js';
 import { accumulatedScores, slotStat } from '../parts/scores.js';
 import { rowNorms } from '../parts/similarity.js';
 import { bindCriticalScorer, criticalKVOptions } from '../eviction/criticalkv.js';
+import { expectedAttentionOptions, expectedAttentionScores } from '../eviction/expected-attention.js';
 import { keyDiffScores } from '../eviction/keydiff.js';
 import { lagKVOptions, lagKVScores } from '../eviction/lagkv.js';
 import { observationScores } from '../eviction/snapkv.js';
@@ -72,6 +73,11 @@ export const SCORERS = {
       const critical = bindCriticalScorer(o, env);
       return { needs: critical.needs, score: (ctx, h) => critical.score(ctx, h, ctx.budget) };
     },
+  }),
+  'expected-attention': scorer({
+    summary: 'attention expected from future queries (Gaussian of recent queries, RoPE-rotated ahead) × ‖v‖; sinks protected',
+    options: expectedAttentionOptions,
+    bind: (o, env) => ({ needs: { recentQueries: o.window }, score: (ctx, h) => expectedAttentionScores(ctx, h, env, o) }),
   }),
 } satisfies Record<string, ScorerDefinition>;
 

@@ -3,6 +3,7 @@ import type { PolicyDefinition } from '../registry.js';
 import { adaKV } from './adakv.js';
 import { chunkKV } from './chunkkv.js';
 import { criticalKV } from './criticalkv.js';
+import { expectedAttention } from './expected-attention.js';
 import { fastV } from './fastv.js';
 import { h2o } from './h2o.js';
 import { keyDiff } from './keydiff.js';
@@ -30,4 +31,5 @@ export const EVICTION_POLICIES: PolicyDefinition[] = [
   lagKV,
   chunkKV,
   criticalKV,
+  expectedAttention,
 ];
