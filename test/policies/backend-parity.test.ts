@@ -34,6 +34,7 @@ const OPTIONS: Record<string, Record<string, unknown>> = {
   criticalkv: { window: 4, kernel: 3 },
   chunkkv: { chunk: 3, scorerOptions: { window: 4, kernel: 3 } },
   lagkv: { sinks: 2, lag: 4 },
+  madakv: { window: 4, kernel: 3 },
   'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
   compose: { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' },
 };

@@ -40,6 +40,8 @@ describe('budgets', () => {
   const view = makeView(randomHeads(2, 12, 4, 3, [0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]));
   const stats = makeStats({ cumulative: [new Array(12).fill(1), new Array(12).fill(1)], window: [new Array(12).fill(1), new Array(12).fill(1)], lastQuery: [new Array(12).fill(1), new Array(12).fill(1)], textColumn: [new Array(12).fill(1), new Array(12).fill(1)] }, 12);
   // ExpectedAttention reads the last query tokens themselves: [2][qHeads 2][headDim 4] at positions 10, 11.
+  // MadaKV reads the modality flows (M×M per head; M = 4).
+  stats.flows = [Float64Array.from({ length: 16 }, (_, i) => i % 5), Float64Array.from({ length: 16 }, (_, i) => i % 3)];
   stats.recentQueries = { q: Float32Array.from({ length: 16 }, (_, i) => Math.cos(i)), positions: Int32Array.from([10, 11]) };
   it.each(mine)('%s rejects a negative or fractional budget, naming the layer', (name) => {
     const p = policies.create(name, {}, env);

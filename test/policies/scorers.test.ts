@@ -219,3 +219,41 @@ describe('ExpectedAttention', () => {
     expect(() => policies.create('expected-attention', {}, { ...eaEnv, rope: { ...rope, axes: 3 } }).plan(makeCtx(view, stats, 2))).toThrow(/only 1-D RoPE/);
   });
 });
+
+describe('MadaKV', () => {
+  const { text, video, audio } = ModalityCode;
+  // text ×2, video ×5, audio ×4, then the window slot (text).
+  const modality = [text, text, video, video, video, video, video, audio, audio, audio, audio, text];
+  const keys = modality.map((_, i) => [Math.cos(i), Math.sin(i)]);
+  const window = modality.map((_, i) => 1 + ((i * 7) % 5) / 10);
+  /** flows of one head: mass from text queries to [text, image, video, audio]. */
+  const flows = (toText: number, toVideo: number, toAudio: number) => {
+    const f = new Float64Array(16);
+    [f[text * 4 + text], f[text * 4 + video], f[text * 4 + audio]] = [toText, toVideo, toAudio];
+    f[video * 4 + audio] = 100; // media-to-media mass does not count: the preference is the text queries'
+    return f;
+  };
+  const count = (slots: number[], m: number) => slots.filter((j) => j < 11 && modality[j] === m).length;
+  it('splits each head’s budget between modalities by the attention its text queries give them', () => {
+    const view = makeView([{ keys, modality }, { keys, modality }]);
+    const stats = makeStats({ window: [window, window] }, 12);
+    stats.flows = [flows(0, 3, 1), flows(0, 1, 3)];
+    const plan = policies.create('madakv', { window: 1, kernel: 1 }, env(2, 2, 2)).plan(makeCtx(view, stats, 5));
+    const [h0, h1] = [kept(plan, 0), kept(plan, 1)];
+    // Budget 5 = the window slot + 4 split 3:1 (head 0, video-preferring) and 1:3 (head 1).
+    expect([count(h0, video), count(h0, audio), count(h0, text)]).toEqual([3, 1, 0]);
+    expect([count(h1, video), count(h1, audio), count(h1, text)]).toEqual([1, 3, 0]);
+    expect(h0).toContain(11);
+    // Within a modality the best window scores win: head 0's audio pick is the best-scored audio slot.
+    const bestAudio = [7, 8, 9, 10].sort((a, b) => window[b]! - window[a]! || a - b)[0]!;
+    expect(h0.filter((j) => modality[j] === audio)).toEqual([bestAudio]);
+  });
+  it('a quota larger than its modality spills to the best remaining slots', () => {
+    const view = makeView([{ keys, modality }]);
+    const stats = makeStats({ window: [window] }, 12);
+    stats.flows = [flows(1, 0, 0)]; // all preference on text, which has only 2 prefix slots
+    const k = kept(policies.create('madakv', { window: 1, kernel: 1 }, env(1, 1, 2)).plan(makeCtx(view, stats, 6)));
+    expect(k).toHaveLength(6);
+    expect(count(k, text)).toBe(2);
+  });
+});

@@ -9,6 +9,7 @@ import { h2o } from './h2o.js';
 import { keyDiff } from './keydiff.js';
 import { knorm } from './knorm.js';
 import { lagKV } from './lagkv.js';
+import { madaKV } from './madakv.js';
 import { mixKV } from './mixkv.js';
 import { pyramidKV } from './pyramidkv.js';
 import { randomEviction } from './random.js';
@@ -32,4 +33,5 @@ export const EVICTION_POLICIES: PolicyDefinition[] = [
   chunkKV,
   criticalKV,
   expectedAttention,
+  madaKV,
 ];
