@@ -215,6 +215,8 @@ describe('ExpectedAttention', () => {
     const view = makeView([{ keys, values }]);
     // Slot 3's key points away from the queries, but its value is 40× larger.
     expect(kept(policies.create('expected-attention', { sinks: 1, futurePositions: 1 }, eaEnv).plan(makeCtx(view, stats, 2)))).toEqual([0, 3]);
+    // keepRecent protects the last slots before any score counts.
+    expect(kept(policies.create('expected-attention', { sinks: 1, futurePositions: 1, keepRecent: 1 }, eaEnv).plan(makeCtx(view, stats, 2)))).toEqual([0, 5]);
     expect(() => policies.create('expected-attention', {}, env(1, 1, 2)).plan(makeCtx(view, stats, 2))).toThrow(/needs the model’s RoPE \(PolicyEnv\.rope\)/);
     expect(() => policies.create('expected-attention', {}, { ...eaEnv, rope: { ...rope, axes: 3 } }).plan(makeCtx(view, stats, 2))).toThrow(/only 1-D RoPE/);
   });

@@ -8,7 +8,8 @@
  * prompt query after the sinks; under chunked prefill ours are the last chunk's); queries at
  * positions < sinks are left out and the `sinks` first slots are always kept (as kvpress);
  * RoPE is un-applied from the stored queries with the model's tables (PolicyEnv.rope, 1-D RoPE
- * only); `covariance: diagonal` keeps only the variances (cheaper, d instead of d² per slot).
+ * only); `covariance: diagonal` keeps only the variances (cheaper, d instead of d² per slot);
+ * `keepRecent` (default 0, as kvpress) optionally protects the most recent slots.
  */
 import { z } from 'zod';
 import type { RecentQueries } from '../../attention/stats.js';
@@ -16,7 +17,7 @@ import type { PolicyContext } from '../../cache/policy-api.js';
 import { definePolicy, type PolicyEnv } from '../registry.js';
 import { planPerHead } from '../parts/compose.js';
 import { rowNorms } from '../parts/similarity.js';
-import { topK } from '../parts/select.js';
+import { keepTopWithRecent } from '../parts/select.js';
 
 export const expectedAttentionOptions = z.object({
   window: z.number().int().min(1).default(32).describe('recent query tokens whose statistics model the future queries'),
@@ -25,6 +26,7 @@ export const expectedAttentionOptions = z.object({
   covariance: z.enum(['full', 'diagonal', 'none']).default('full').describe('query covariance term: full Σ (paper), its diagonal, or none (mean only)'),
   valueNorm: z.boolean().default(true).describe('multiply the expected attention by ‖v‖₂ (kvpress default)'),
   epsilon: z.number().min(0).default(0).describe('ε added to the expected attention before the value-norm weighting'),
+  keepRecent: z.number().int().min(0).default(0).describe('always keep this many most recent slots (0 = as kvpress, no recent window)'),
 });
 export type ExpectedAttentionOptions = z.output<typeof expectedAttentionOptions>;
 
@@ -153,7 +155,7 @@ export const expectedAttention = definePolicy({
     return {
       name: 'expected-attention',
       needs: { recentQueries: o.window },
-      plan: (ctx) => planPerHead(ctx, (h) => topK(expectedAttentionScores(ctx, h, env, o), ctx.budget)),
+      plan: (ctx) => planPerHead(ctx, (h, len) => keepTopWithRecent(expectedAttentionScores(ctx, h, env, o), len, ctx.budget, o.keepRecent)),
     };
   },
 });
