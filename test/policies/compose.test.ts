@@ -64,6 +64,7 @@ describe('compose policy', () => {
   it('names bad parts and scorer options like any policy option', () => {
     expect(() => policies.create('compose', { scorer: 'keydif' }, env)).toThrow(/policies\.compose\.scorer: .*"keydiff"/);
     expect(() => policies.create('compose', { allocator: 'meda' }, env)).toThrow(/policies\.compose\.allocator:/);
+    expect(() => policies.create('compose', { scorr: 'keydiff' }, env)).toThrow(/policies\.compose\.\(options\): Unrecognized key: "scorr"/);
     expect(() => policies.create('compose', { scorer: 'lagkv', scorerOptions: { lag: 1 } }, env)).toThrow(/policies\.compose\.scorerOptions\.lag: .*scorer "lagkv"/);
   });
   it('the catalogue traits follow the scorer: attention-free scorers make query-agnostic policies', () => {
