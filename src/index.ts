@@ -23,9 +23,12 @@ export { chooseBackend, selectBackend, type BackendChoice, type BackendSelection
 
 // Policies
 export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs } from './cache/policy-api.js';
-export { definePolicy, PolicyRegistry, nearestName, type PolicyDefinition, type PolicyEnv, type PaperRef, type PolicyKind } from './policies/registry.js';
+export { definePolicy, PolicyRegistry, nearestName, type PolicyDefinition, type PolicyEnv, type PaperRef, type PolicyKind, type DeclaredTraits } from './policies/registry.js';
 export { policies, ALL_POLICIES } from './policies/catalog.js';
 export * as parts from './policies/parts/index.js';
+export { policyTraits, type PolicyTraits } from './policies/traits.js';
+export { SCORERS, SCORER_NAMES, type ScorerName, type BoundScorer } from './policies/compose/scorers.js';
+export { COMPOSED_POLICY, ALLOCATORS, REDUCERS } from './policies/compose/composed.js';
 export { StateSpaceMemory, LinearState } from './ssm/index.js';
 export { RETENTIVEKV_EARLIER_READING } from './policies/retention/retentive-kv.js';
 
@@ -36,7 +39,7 @@ export { Sequence, type RuntimeSessionOptions } from './model/sequence.js';
 export { generate, type GenerateOptions, type GenerateResult } from './model/generate.js';
 export { scoreChoices, type ChoiceScores } from './model/score.js';
 export { fidelity, type FidelityResult } from './model/fidelity.js';
-export { createPolicy } from './model/policy-for-model.js';
+export { createPolicy, policyEnvFor } from './model/policy-for-model.js';
 export { loadTokenizer, type TextTokenizer } from './model/tokenizer.js';
 export { OnnxEncoder } from './model/onnx-encoder.js';
 export { SafetensorsFile, Checkpoint } from './model/safetensors.js';

@@ -28,6 +28,17 @@ export interface StatNeeds {
   flows?: boolean;
   /** RetentiveKV gate: Shannon entropy (nats) of each query row, averaged over the group. */
   rowEntropy?: boolean;
+  /**
+   * ExpectedAttention: the last n query tokens of the call themselves (RoPE applied), copied by
+   * the session (not a kernel statistic). 0/absent = off.
+   */
+  recentQueries?: number;
+}
+
+/** The last query tokens of an attend call: q [n][qHeads][headDim] f32 (RoPE applied), positions [n]. */
+export interface RecentQueries {
+  q: Float32Array;
+  positions: Int32Array;
 }
 
 export interface AttentionStats {
@@ -44,13 +55,16 @@ export interface AttentionStats {
   flows?: Float64Array[];
   /** [kvHeads] each Float32Array(n): mean entropy over the group's heads for each query token. */
   rowEntropy?: Float32Array[];
+  /** The last `recentQueries` query tokens of the call (see StatNeeds.recentQueries). */
+  recentQueries?: RecentQueries;
   /** Number of query heads per KV head (the GQA ratio) the sums above ran over. */
   groupSize: number;
   /** Number of query tokens in the call that produced these statistics. */
   queries: number;
 }
 
-export const ALL_STAT_NEEDS: Required<StatNeeds> = {
+/** Every statistic the kernels gather (recentQueries is a copy the session makes, not a kernel output). */
+export const ALL_STAT_NEEDS: Required<Omit<StatNeeds, 'recentQueries'>> = {
   cumulative: true,
   window: 32,
   lastQuery: true,
@@ -71,12 +85,13 @@ export function mergeNeeds(...needs: StatNeeds[]): StatNeeds {
     if (n.redistributed) out.redistributed = true;
     if (n.flows) out.flows = true;
     if (n.rowEntropy) out.rowEntropy = true;
+    if (n.recentQueries && n.recentQueries > 0) out.recentQueries = Math.max(out.recentQueries ?? 0, n.recentQueries);
   }
   return out;
 }
 
 export function needsAnything(n: StatNeeds): boolean {
-  return Boolean(n.cumulative || (n.window ?? 0) > 0 || n.lastQuery || n.textColumn || n.redistributed || n.flows || n.rowEntropy);
+  return Boolean(n.cumulative || (n.window ?? 0) > 0 || n.lastQuery || n.textColumn || n.redistributed || n.flows || n.rowEntropy || (n.recentQueries ?? 0) > 0);
 }
 
 export const FLOW_STRIDE = NUM_MODALITIES;

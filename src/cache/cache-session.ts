@@ -104,6 +104,8 @@ export class CacheSession implements CacheSessionApi {
     // The layer's previous statistics are replaced by this call: the backend may write into them.
     const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(), scale: this.resolved.scale, needs: this.needs, out, reuse: this.stats[l] });
     if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
+    const w = Math.min(this.needs.recentQueries ?? 0, n);
+    if (w > 0) res.stats.recentQueries = { q: q.slice((n - w) * qHeads * headDim, n * qHeads * headDim), positions: qPositions.slice(n - w) };
     this.stats[l] = res.stats;
     this.statsVersion[l] = cache.version;
     this.retention?.readout(l, q, n, qHeads, kvHeads, headDim, res.stats, res.out);

@@ -4,12 +4,14 @@ import { EVICTION_POLICIES } from './eviction/index.js';
 import { MERGING_POLICIES } from './merging/index.js';
 import { MULTIMODAL_POLICIES } from './multimodal/index.js';
 import { RETENTION_POLICIES } from './retention/index.js';
+import { composed } from './compose/composed.js';
 
 export const ALL_POLICIES: readonly PolicyDefinition[] = [
   ...EVICTION_POLICIES,
   ...MERGING_POLICIES,
   ...MULTIMODAL_POLICIES,
   ...RETENTION_POLICIES,
+  composed,
 ];
 
 export const policies = new PolicyRegistry(ALL_POLICIES);

@@ -5,6 +5,7 @@
  * plus one line there.
  */
 import { z } from 'zod';
+import type { LinearWeight } from '../attention/backend.js';
 import type { PolicyInstance } from '../cache/policy-api.js';
 
 export type PolicyKind = 'baseline' | 'eviction' | 'merging' | 'multimodal' | 'retention' | 'quantization';
@@ -23,6 +24,31 @@ export interface PolicyEnv {
   qHeads: number;
   headDim: number;
   seed: number;
+  /**
+   * Optional: the attention output projection W_o of layer l in HF layout
+   * [hidden][qHeads·headDim] (CriticalKV weighs values by ‖W_o v‖). Runtimes bound to a real
+   * model pass it (src/model/policy-for-model.ts); hand-built sessions may leave it out.
+   */
+  outputProjection?: (layer: number) => LinearWeight;
+  /**
+   * Optional: the model's rotate-half RoPE (ExpectedAttention rotates query statistics to
+   * future positions): rotaryDim leading dims of each head rotate, pair (c, c + rotaryDim/2)
+   * by angle position·inverseFrequencies(seqLen)[c]; axes 3 under multimodal (sectioned) RoPE.
+   */
+  rope?: { rotaryDim: number; axes: number; inverseFrequencies: (seqLen: number) => Float64Array };
+}
+
+/**
+ * What the catalogue says about a policy beyond its options (`kvprism policies` lists it).
+ * Attention-freeness is not declared: it is read from the policy's `needs` at default options.
+ */
+export interface DeclaredTraits {
+  /** Compresses without looking at the question (default: true iff attention-free). */
+  queryAgnostic?: boolean;
+  /** Needs a second model pass over the prompt (e.g. a repeat prompt, KVzip). Default false. */
+  secondPass?: boolean;
+  /** Needs calibration data gathered before the run (offline statistics). Default false. */
+  calibration?: boolean;
 }
 
 export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
@@ -36,6 +62,7 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   summary: string;
   /** zod object schema of the options, every key with a default and a .describe(). */
   options: S;
+  traits?: DeclaredTraits;
   create(options: z.output<S>, env: PolicyEnv): PolicyInstance;
   /**
    * Options that only make sense for some models (a layer index beyond the model's depth):

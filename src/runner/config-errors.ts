@@ -114,7 +114,7 @@ function objectKeys(node: ZodNode): string[] {
   for (let i = 0; i < 8; i++) {
     const def = node._zod.def;
     if (def.type === 'object') return Object.keys(def.shape as Record<string, unknown>);
-    if (def.type === 'union') return (def.options as ZodNode[]).flatMap(objectKeys);
+    if (def.type === 'union') return [...new Set((def.options as ZodNode[]).flatMap(objectKeys))];
     const inner = (def.innerType ?? def.in) as ZodNode | undefined;
     if (!inner) return [];
     node = inner;

@@ -31,7 +31,29 @@ const policyEntry = z.union([
       .describe('Policy options; any option given as a list is swept (wrap a literal list in a list: [[1, 2]])'),
     schedule: schedule.optional().describe('Overrides the top-level schedule for this policy'),
   }),
+  // A policy built from parts; it becomes the registry's "compose" policy with these options,
+  // so its options are validated (and swept) exactly as a named policy's.
+  z
+    .strictObject({
+      compose: z
+        .record(z.string(), z.unknown())
+        .describe('Parts of a composed policy: scorer, scorerOptions, allocator (uniform | pyramid | adakv), reducer (evict | merge); see `kvprism policies --name compose`'),
+      label: z.string().optional().describe('Name shown in tables and plots (default: compose(scorer+allocator+reducer))'),
+      schedule: schedule.optional().describe('Overrides the top-level schedule for this policy'),
+    })
+    .transform(({ compose, label, schedule }) => ({
+      name: 'compose',
+      label: label ?? composedLabel(compose),
+      options: compose,
+      ...(schedule !== undefined ? { schedule } : {}),
+    })),
 ]);
+
+/** "compose(keydiff+adakv+evict)" from the parts as written (defaults: snapkv, uniform, evict). */
+function composedLabel(parts: Record<string, unknown>): string {
+  const part = (k: string, def: string) => (typeof parts[k] === 'string' ? (parts[k] as string) : Array.isArray(parts[k]) ? '*' : def);
+  return `compose(${part('scorer', 'snapkv')}+${part('allocator', 'uniform')}+${part('reducer', 'evict')})`;
+}
 
 const avWorldDataset = z.strictObject({
   kind: z.literal('av-world'),

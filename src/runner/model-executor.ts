@@ -13,6 +13,7 @@ import { Decoder } from '../model/decoder.js';
 import { loadModel, type Model } from '../model/model.js';
 import type { QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
+import { policyEnvFor } from '../model/policy-for-model.js';
 import { scoreChoices } from '../model/score.js';
 import { evidenceKept } from './evidence-recall.js';
 import type { RuntimeSessionOptions, Sequence } from '../model/sequence.js';
@@ -105,10 +106,9 @@ export class ModelExecutor implements TrialExecutor {
   private sessionOptions(trial: Trial): RuntimeSessionOptions {
     const base: RuntimeSessionOptions = { dtype: trial.cache.dtype, queryAware: trial.cache.queryAware, seed: trial.seed };
     if (trial.policy === FULL_CACHE) return { ...base, policy: null };
-    const c = this.model.config;
     return {
       ...base,
-      policy: policies.create(trial.policy, trial.options, { numLayers: c.numLayers, qHeads: c.qHeads, kvHeads: c.kvHeads, headDim: c.headDim, seed: trial.seed }),
+      policy: policies.create(trial.policy, trial.options, policyEnvFor(this.model, trial.seed)),
       budget: trial.budget!,
       schedule: trial.schedule!,
     };

@@ -3,9 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { policies } from '../../src/policies/catalog.js';
 import { EVICTION_POLICIES } from '../../src/policies/eviction/index.js';
 import { MERGING_POLICIES } from '../../src/policies/merging/index.js';
+import type { PolicyEnv } from '../../src/policies/registry.js';
 import { makeCtx, makeStats, makeView, randomHeads } from './fixtures.js';
 
-const env = { numLayers: 2, kvHeads: 2, qHeads: 2, headDim: 4, seed: 1 };
+/** W_o [hidden 3][qHeads·headDim 8] so CriticalKV runs with the model's projection. */
+const env: PolicyEnv = {
+  numLayers: 2, kvHeads: 2, qHeads: 2, headDim: 4, seed: 1,
+  outputProjection: () => ({ dtype: 'f32', data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i + 1)), outFeatures: 3, inFeatures: 8 }),
+  rope: { rotaryDim: 4, axes: 1, inverseFrequencies: () => Float64Array.from([1, 0.01]) },
+};
 const mine = [...EVICTION_POLICIES, ...MERGING_POLICIES].map((d) => d.name).filter((n) => !n.startsWith('flowmm'));
 
 describe('options', () => {
@@ -33,6 +39,10 @@ describe('options', () => {
 describe('budgets', () => {
   const view = makeView(randomHeads(2, 12, 4, 3, [0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]));
   const stats = makeStats({ cumulative: [new Array(12).fill(1), new Array(12).fill(1)], window: [new Array(12).fill(1), new Array(12).fill(1)], lastQuery: [new Array(12).fill(1), new Array(12).fill(1)], textColumn: [new Array(12).fill(1), new Array(12).fill(1)] }, 12);
+  // ExpectedAttention reads the last query tokens themselves: [2][qHeads 2][headDim 4] at positions 10, 11.
+  // MadaKV reads the modality flows (M×M per head; M = 4).
+  stats.flows = [Float64Array.from({ length: 16 }, (_, i) => i % 5), Float64Array.from({ length: 16 }, (_, i) => i % 3)];
+  stats.recentQueries = { q: Float32Array.from({ length: 16 }, (_, i) => Math.cos(i)), positions: Int32Array.from([10, 11]) };
   it.each(mine)('%s rejects a negative or fractional budget, naming the layer', (name) => {
     const p = policies.create(name, {}, env);
     expect(() => p.plan(makeCtx(view, stats, -1))).toThrow(/budget for layer 0 must be a whole number of slots per KV head ≥ 0; got -1/);

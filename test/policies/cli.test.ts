@@ -31,3 +31,14 @@ describe('kvprism policies', () => {
     expect(bad.stderr).toMatch(/unknown policy "snapvk"; did you mean "snapkv"\?/);
   }, 60_000);
 });
+
+describe('kvprism policies traits', () => {
+  it('lists query-agnostic / attention-free from the policy itself', () => {
+    const [keydiff, snap] = describePolicies([policies.get('keydiff'), policies.get('snapkv')]);
+    expect(keydiff!.traits).toEqual({ queryAgnostic: true, attentionFree: true, secondPass: false, calibration: false });
+    expect(snap!.traits).toEqual({ queryAgnostic: false, attentionFree: false, secondPass: false, calibration: false });
+    const text = formatPolicies([keydiff!, snap!]);
+    expect(text).toMatch(/^keydiff {2}\[eviction\] {2}KeyDiff — .*\(arXiv 2504\.15364\) {2}\{query-agnostic, attention-free\}$/m);
+    expect(text).toMatch(/^snapkv .*NeurIPS 2024$/m);
+  });
+});

@@ -8,6 +8,8 @@ import type { Schedule } from '../../src/cache/schedule.js';
 import { policies } from '../../src/policies/catalog.js';
 import { withLayerAllocator } from '../../src/policies/parts/compose.js';
 import type { PolicyInstance } from '../../src/cache/policy-api.js';
+import type { PolicyEnv } from '../../src/policies/registry.js';
+import { randomNormalArray } from '../../src/util/random.js';
 import { forward, headLengths, newSession, PROMPT_MODALITY, SHAPE } from './session-run.js';
 
 const P = PROMPT_MODALITY.length;
@@ -20,14 +22,40 @@ const OPTIONS: Record<string, Record<string, unknown>> = {
   mixkv: { window: 4, kernel: 3 },
   cam: { mergeSpan: 4 },
   fastv: { layer: 0 },
+  criticalkv: { window: 4, kernel: 3 },
+  chunkkv: { chunk: 3, scorerOptions: { window: 4, kernel: 3 } },
+  lagkv: { sinks: 2, lag: 4 },
+  madakv: { window: 4, kernel: 3 },
+  'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
+  compose: { scorerOptions: { window: 4, kernel: 3 } },
 };
+/** Further variants: [label, registry name, options]. */
+const VARIANTS: [string, string, Record<string, unknown>][] = [
+  ['mixkv-adaptive', 'mixkv', { ...OPTIONS.mixkv, heads: 'adaptive' }],
+  ['criticalkv-adaptive', 'criticalkv', { ...OPTIONS.criticalkv, heads: 'adaptive' }],
+  ['chunkkv-frame', 'chunkkv', { chunk: 3, chunking: 'frame', scorer: 'keydiff' }],
+  ['compose-keydiff-adakv-merge', 'compose', { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' }],
+  ['compose-lagkv-pyramid', 'compose', { scorer: 'lagkv', scorerOptions: { sinks: 2, lag: 4 }, allocator: 'pyramid' }],
+  ['compose-criticalkv-uniform-merge', 'compose', { scorer: 'criticalkv', scorerOptions: { window: 4, kernel: 3 }, reducer: 'merge' }],
+];
 /** Per-head budgets move between heads; only the layer total is fixed. */
-const PER_LAYER_TOTAL = new Set(['adakv', 'mixkv-adaptive']);
+const PER_LAYER_TOTAL = new Set(['adakv', 'mixkv-adaptive', 'criticalkv-adaptive', 'compose-keydiff-adakv-merge']);
 /** Methods that may end below budget by design (AccKV cross-calibration, FlowMM unmatched drops). */
 const MAY_FALL_SHORT = new Set(['acckv', 'flowmm']);
 
 const SCHEDULES: Schedule[] = [{ kind: 'after-prefill' }, { kind: 'every', steps: 2 }, { kind: 'over-budget' }];
-const env = { numLayers: SHAPE.numLayers, kvHeads: SHAPE.kvHeads, qHeads: SHAPE.qHeads, headDim: SHAPE.headDim, seed: 5 };
+/** A random W_o [hidden = 12][qHeads·headDim] per layer, so CriticalKV runs its real path. */
+const HIDDEN = 12;
+const WO = Array.from({ length: SHAPE.numLayers }, (_, l) => randomNormalArray(HIDDEN * SHAPE.qHeads * SHAPE.headDim, 900 + l));
+const env: PolicyEnv = {
+  numLayers: SHAPE.numLayers,
+  kvHeads: SHAPE.kvHeads,
+  qHeads: SHAPE.qHeads,
+  headDim: SHAPE.headDim,
+  seed: 5,
+  outputProjection: (l) => ({ dtype: 'f32', data: WO[l]!, outFeatures: HIDDEN, inFeatures: SHAPE.qHeads * SHAPE.headDim }),
+  rope: { rotaryDim: SHAPE.headDim, axes: 1, inverseFrequencies: () => Float64Array.from({ length: SHAPE.headDim / 2 }, (_, c) => 10000 ** ((-2 * c) / SHAPE.headDim)) },
+};
 
 interface Case {
   label: string;
@@ -37,7 +65,7 @@ interface Case {
 function cases(): Case[] {
   const out: Case[] = [];
   const variants: [string, string, Record<string, unknown>][] = policies.names().map((n) => [n, n, OPTIONS[n] ?? {}]);
-  variants.push(['mixkv-adaptive', 'mixkv', { ...OPTIONS.mixkv, heads: 'adaptive' }]);
+  variants.push(...VARIANTS);
   for (const [label, name, opts] of variants) {
     const own = policies.create(name, opts, env);
     if (own.allocateLayers) out.push({ label: `${label} (own allocator)`, make: () => policies.create(name, opts, env) });

@@ -6,6 +6,7 @@ import { CacheSession } from '../../src/cache/cache-session.js';
 import type { Schedule } from '../../src/cache/schedule.js';
 import { allocTokenMeta, type TokenMeta } from '../../src/cache/token-meta.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
+import type { ComputeBackend } from '../../src/attention/backend.js';
 import type { PolicyInstance } from '../../src/cache/policy-api.js';
 import { randomNormalArray } from '../../src/util/random.js';
 
@@ -38,8 +39,8 @@ export function forward(s: CacheSession, start: number, modality: number[], seed
   }
 }
 
-export function newSession(policy: PolicyInstance, tokens: number, schedule: Schedule, seed = 1): CacheSession {
-  return new CacheSession({ ...SHAPE, backend: tsBackend, policy, budget: { tokens }, schedule, seed });
+export function newSession(policy: PolicyInstance, tokens: number, schedule: Schedule, seed = 1, backend: ComputeBackend = tsBackend): CacheSession {
+  return new CacheSession({ ...SHAPE, backend, policy, budget: { tokens }, schedule, seed });
 }
 
 /** Slots per KV head of every layer: [layer][head]. */

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { z } from 'zod';
 import { policies } from '../../policies/catalog.js';
 import type { PaperRef, PolicyDefinition, PolicyKind } from '../../policies/registry.js';
+import { policyTraits, type PolicyTraits } from '../../policies/traits.js';
 
 export interface PolicyOptionInfo {
   name: string;
@@ -18,6 +19,8 @@ export interface PolicyInfo {
   kind: PolicyKind;
   paper?: PaperRef;
   summary: string;
+  /** Query-agnostic, attention-free, second pass, calibration data (src/policies/traits.ts). */
+  traits: PolicyTraits;
   options: PolicyOptionInfo[];
 }
 
@@ -38,8 +41,21 @@ export function describePolicies(defs: readonly PolicyDefinition[]): PolicyInfo[
   return defs.map((d) => {
     const schema = z.toJSONSchema(d.options, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonProp> };
     const options = Object.entries(schema.properties ?? {}).map(([name, p]) => ({ name, type: typeOf(p), default: p.default, description: p.description ?? '' }));
-    return { name: d.name, title: d.title, kind: d.kind, ...(d.paper ? { paper: d.paper } : {}), summary: d.summary, options };
+    return { name: d.name, title: d.title, kind: d.kind, ...(d.paper ? { paper: d.paper } : {}), summary: d.summary, traits: policyTraits(d), options };
   });
+}
+
+const TRAIT_TAGS: [keyof PolicyTraits, string][] = [
+  ['queryAgnostic', 'query-agnostic'],
+  ['attentionFree', 'attention-free'],
+  ['secondPass', 'second pass'],
+  ['calibration', 'calibration data'],
+];
+
+/** "  {query-agnostic, attention-free}" listing the traits that hold ('' when none). */
+function traitTags(t: PolicyTraits): string {
+  const on = TRAIT_TAGS.filter(([k]) => t[k]).map(([, tag]) => tag);
+  return on.length > 0 ? `  {${on.join(', ')}}` : '';
 }
 
 /** Human-readable listing. */
@@ -47,7 +63,7 @@ export function formatPolicies(infos: readonly PolicyInfo[]): string {
   const lines: string[] = [];
   for (const p of infos) {
     const paper = p.paper ? ` — ${p.paper.title}${p.paper.arxiv ? ` (arXiv ${p.paper.arxiv})` : ''}${p.paper.venue ? `, ${p.paper.venue}` : ''}` : '';
-    lines.push(`${p.name}  [${p.kind}]  ${p.title}${paper}`, `  ${p.summary}`);
+    lines.push(`${p.name}  [${p.kind}]  ${p.title}${paper}${traitTags(p.traits)}`, `  ${p.summary}`);
     for (const o of p.options) lines.push(`    ${o.name} (${o.type}, default ${JSON.stringify(o.default)}): ${o.description}`);
     lines.push('');
   }

@@ -1,9 +1,15 @@
 /** The eviction policies of the catalogue. */
 import type { PolicyDefinition } from '../registry.js';
 import { adaKV } from './adakv.js';
+import { chunkKV } from './chunkkv.js';
+import { criticalKV } from './criticalkv.js';
+import { expectedAttention } from './expected-attention.js';
 import { fastV } from './fastv.js';
 import { h2o } from './h2o.js';
+import { keyDiff } from './keydiff.js';
 import { knorm } from './knorm.js';
+import { lagKV } from './lagkv.js';
+import { madaKV } from './madakv.js';
 import { mixKV } from './mixkv.js';
 import { pyramidKV } from './pyramidkv.js';
 import { randomEviction } from './random.js';
@@ -22,4 +28,10 @@ export const EVICTION_POLICIES: PolicyDefinition[] = [
   randomEviction,
   fastV,
   mixKV,
+  keyDiff,
+  lagKV,
+  chunkKV,
+  criticalKV,
+  expectedAttention,
+  madaKV,
 ];

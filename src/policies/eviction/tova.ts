@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { definePolicy } from '../registry.js';
 import type { Plan, PolicyContext } from '../../cache/policy-api.js';
-import { checkBudget, planPerHead } from '../parts/compose.js';
+import { checkBudget, headsShareSlots, planPerHead } from '../parts/compose.js';
 import { planFromKeep } from '../parts/plan.js';
 import { slotStat, sumOverHeads } from '../parts/scores.js';
 import { topK } from '../parts/select.js';
@@ -17,17 +17,6 @@ import { topK } from '../parts/select.js';
 export const tovaOptions = z.object({
   scope: z.enum(['layer', 'head']).default('layer').describe('layer: one decision from attention summed over all heads (paper); head: per KV head'),
 });
-
-function sameSlots(ctx: PolicyContext): boolean {
-  const v = ctx.view;
-  const p0 = v.meta(0).position;
-  for (let h = 1; h < v.kvHeads; h++) {
-    const p = v.meta(h).position;
-    if (p.length !== p0.length) return false;
-    for (let i = 0; i < p.length; i++) if (p[i] !== p0[i]) return false;
-  }
-  return true;
-}
 
 function planLayer(ctx: PolicyContext): Plan {
   const budget = checkBudget(ctx.budget, ctx.layer);
@@ -50,7 +39,7 @@ export const tova = definePolicy({
       name: 'tova',
       needs: { lastQuery: true },
       plan: (ctx) =>
-        o.scope === 'layer' && ctx.view.kvHeads > 0 && sameSlots(ctx)
+        o.scope === 'layer' && ctx.view.kvHeads > 0 && headsShareSlots(ctx.view)
           ? planLayer(ctx)
           : planPerHead(ctx, (h) => topK(slotStat(ctx, 'lastQuery', h, 'tova'), ctx.budget)),
     };

@@ -2,7 +2,7 @@
  * Composition helpers: a named method is an allocator × a scorer × a reducer. These bind a
  * layer allocator to any policy instance and run a per-head selector over a layer.
  */
-import type { LayerAllocationArgs, MergeOp, Plan, PolicyContext, PolicyInstance } from '../../cache/policy-api.js';
+import type { LayerAllocationArgs, LayerView, MergeOp, Plan, PolicyContext, PolicyInstance } from '../../cache/policy-api.js';
 import { pyramidLayerBudgets, uniformLayerBudgets } from './allocators.js';
 import { allSlots } from './select.js';
 import { planFromKeep } from './plan.js';
@@ -84,4 +84,15 @@ export function checkBudget(budget: number, layer: number): number {
     throw new RangeError(`budget for layer ${layer} must be a whole number of slots per KV head ≥ 0; got ${budget}`);
   }
   return budget;
+}
+
+/** Whether every KV head of the view holds the same slots (same original positions, in order). */
+export function headsShareSlots(view: LayerView): boolean {
+  const p0 = view.meta(0).position.subarray(0, view.length(0));
+  for (let h = 1; h < view.kvHeads; h++) {
+    const p = view.meta(h).position.subarray(0, view.length(h));
+    if (p.length !== p0.length) return false;
+    for (let i = 0; i < p.length; i++) if (p[i] !== p0[i]) return false;
+  }
+  return true;
 }

@@ -1,0 +1,69 @@
+/**
+ * Every catalogue policy (and the composed variants) through the native CPU backend and the TS
+ * reference on the same prompt and decode steps: the plans — which original positions each
+ * KV head keeps in every layer — are identical, and so are the slot weights after merging.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../../src/attention/native/addon.js';
+import { NativeBackend } from '../../src/attention/native/native-backend.js';
+import { tsBackend } from '../../src/attention/ts-backend.js';
+import type { ComputeBackend } from '../../src/attention/backend.js';
+import { policies } from '../../src/policies/catalog.js';
+import type { PolicyEnv } from '../../src/policies/registry.js';
+import { randomNormalArray } from '../../src/util/random.js';
+import { forward, newSession, PROMPT_MODALITY, SHAPE } from './session-run.js';
+
+const addon = loadAddon();
+const P = PROMPT_MODALITY.length;
+const HIDDEN = 12;
+const WO = Array.from({ length: SHAPE.numLayers }, (_, l) => randomNormalArray(HIDDEN * SHAPE.qHeads * SHAPE.headDim, 300 + l));
+const env: PolicyEnv = {
+  ...SHAPE,
+  seed: 3,
+  outputProjection: (l) => ({ dtype: 'f32', data: WO[l]!, outFeatures: HIDDEN, inFeatures: SHAPE.qHeads * SHAPE.headDim }),
+  rope: { rotaryDim: SHAPE.headDim, axes: 1, inverseFrequencies: () => Float64Array.from({ length: SHAPE.headDim / 2 }, (_, c) => 10000 ** ((-2 * c) / SHAPE.headDim)) },
+};
+/** Small windows so a 24-token prompt exercises the scores (as the matrix test). */
+const OPTIONS: Record<string, Record<string, unknown>> = {
+  snapkv: { window: 4, kernel: 3 },
+  pyramidkv: { window: 4, kernel: 3 },
+  adakv: { window: 4, kernel: 3 },
+  mixkv: { window: 4, kernel: 3 },
+  cam: { mergeSpan: 4 },
+  fastv: { layer: 0 },
+  criticalkv: { window: 4, kernel: 3 },
+  chunkkv: { chunk: 3, scorerOptions: { window: 4, kernel: 3 } },
+  lagkv: { sinks: 2, lag: 4 },
+  madakv: { window: 4, kernel: 3 },
+  'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
+  compose: { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' },
+};
+const CASES: [string, string, Record<string, unknown>][] = [
+  ...policies.names().map((n): [string, string, Record<string, unknown>] => [n, n, OPTIONS[n] ?? {}]),
+  ['criticalkv-adaptive', 'criticalkv', { window: 4, kernel: 3, heads: 'adaptive' }],
+  ['compose-h2o-pyramid', 'compose', { scorer: 'h2o', allocator: 'pyramid' }],
+];
+
+/** Positions and weights kept per layer and head after prefill and three decode steps. */
+function run(backend: ComputeBackend, name: string, options: Record<string, unknown>) {
+  const s = newSession(policies.create(name, options, env), 10, { kind: 'over-budget' }, 1, backend);
+  forward(s, 0, PROMPT_MODALITY, 1);
+  s.endPrefill();
+  for (let t = 0; t < 3; t++) {
+    forward(s, P + t, [0], 50 + t);
+    s.endStep();
+  }
+  return Array.from({ length: SHAPE.numLayers }, (_, l) =>
+    Array.from({ length: SHAPE.kvHeads }, (_, h) => {
+      const v = s.layer(l).view();
+      const len = v.length(h);
+      return { position: Array.from(v.meta(h).position.subarray(0, len)), weight: Array.from(v.meta(h).weight.subarray(0, len)) };
+    }),
+  );
+}
+
+describe.skipIf(!addon)('policies plan identically on the native backend and the TS reference', () => {
+  it.each(CASES)('%s', (_label, name, options) => {
+    expect(run(new NativeBackend(addon!), name, options)).toEqual(run(tsBackend, name, options));
+  });
+});
