@@ -72,7 +72,7 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
 }
 
 /** The model facts options can depend on. */
-export type ModelShape = Omit<PolicyEnv, 'seed'>;
+export type ModelShape = Pick<PolicyEnv, 'numLayers' | 'kvHeads' | 'qHeads' | 'headDim'>;
 
 /** Helper that keeps the options type tied to the schema. */
 export function definePolicy<S extends z.ZodType>(def: PolicyDefinition<S>): PolicyDefinition<S> {
