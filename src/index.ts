@@ -56,4 +56,5 @@ export { readVideo, readImage, readAudio, loadPreprocessorConfig, MediaError, ty
 
 // Datasets and experiments
 export { avWorldSamples, type AvWorldOptions } from './datasets/av-world/index.js';
+export { IMPORTERS, runImport, formatSummary, ImportError, MVBENCH_TASKS, type ImportRequest, type ImportSummary, type Importer, type ImporterOptions } from './datasets/importers/index.js';
 export { runExperiment, type RunOptions, type RunSummary } from './runner/run-experiment.js';
