@@ -3,9 +3,11 @@
  * 2022; mn.cs.tsinghua.edu.cn/avqa, github.com/AlyssaYoung/AVQA). train_qa.json / val_qa.json:
  * a JSON list of {id, video_name, video_id, question_text, multi_choice (4 answer texts),
  * answer (index into multi_choice), question_relation ("Audio" | "Visual" | "Both"),
- * question_type ("Which", "Come From", …)}. Field names as read by public loaders:
- * xiaomi-research R1-AQA's AVQA dataset (`multi_choice`, `question_text`, `answer` indexes
- * multi_choice) and PAVE's AVQA preparation (github.com/dragonlzm/PAVE, doc/avqa_dataset_prep.md).
+ * question_type ("Which", "Come From", …)}. Where each name comes from: `question_text`,
+ * `multi_choice` and `answer` as an index into it, xiaomi-research/r1-aqa
+ * src/dataset/dataset.py; the file names, park-jungin/lynx docs/data_preparation/avqa.md
+ * (after PAVE's AVQA preparation); `id`, `video_name`, `question_relation` (Audio / Visual /
+ * Both) and `question_type`, public AVQA manifest builders that read the released files.
  *
  * Family: "<question_relation>/<question_type>" (either alone when the other is absent,
  * "default" when both are). Media: `<media>/<video_name>.mp4` (VGGSound clips named

@@ -1,9 +1,9 @@
 /**
  * AVSD, audio-visual scene-aware dialog (Alamri et al., CVPR 2019, arXiv:1901.09107; DSTC7,
  * DSTC8 and DSTC10 tracks; files such as train_set4DSTC7-AVSD.json, test_set4DSTC8-AVSD.json).
- * Layout as in the DSTC7 AVSD baseline's data loader (github.com/hudaAlamri/DSTC7-Audio-Visual-
- * Scene-Aware-Dialog-AVSD-Challenge): {"dialogs": [{image_id, summary, caption, dialog:
- * [{question, answer}…]}]}, image_id naming the Charades video.
+ * Layout as read by the DSTC7 AVSD baseline's data handler and its descendants: {"dialogs":
+ * [{image_id, summary, caption, dialog: [{question, answer}…]}]}, image_id naming the Charades
+ * video; their test-time generation answers only the last turn, dialog[-1] (the default here).
  *
  * Open-ended: one sample per dialogue — caption, the earlier turns as history, the last
  * question — with the last answer as `reference`; `allTurns` writes one sample per turn
