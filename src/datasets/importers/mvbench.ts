@@ -12,9 +12,9 @@ import {
   ImportError, type RowRef, fieldError, readAnnotationJson, readOptionalSeconds, readString, readStringList, rowList, rowObject,
 } from './annotation-rows.js';
 import { type ChoiceSample, type Importer, type ImporterOptions, type ImporterOutput, asContinuations, questionText } from './imported-sample.js';
-import { type MvbenchTask, findMvbenchTask } from './mvbench-tasks.js';
+import { MVBENCH_TASKS, type MvbenchTask, findMvbenchTask } from './mvbench-tasks.js';
 
-/** The task of an import: --task, else the annotation file's base name; unknown names keep their own folder-less layout. */
+/** The task of an import: --task, else the annotation file's base name; an unknown name is a task of the user's own (family = the name). */
 function taskOf(file: string, opts: ImporterOptions): MvbenchTask {
   const name = opts.task ?? basename(file, extname(file));
   const task = findMvbenchTask(name) ?? { key: name, name, prefix: '', dataType: 'video' as const };
@@ -54,7 +54,12 @@ function read(file: string, opts: ImporterOptions): ImporterOutput {
 
 export const mvbench: Importer = {
   name: 'mvbench',
-  defaultMediaPattern: (opts, annotations) => `${taskOf(annotations, opts).prefix}{video}`,
+  defaultMediaPattern: (opts, annotations) => {
+    const task = taskOf(annotations, opts);
+    if (findMvbenchTask(task.key)) return `${task.prefix}{video}`;
+    const known = MVBENCH_TASKS.map((t) => t.key).join(', ');
+    throw new ImportError(`${annotations}: MVBench task "${task.key}" is not one of the known tasks (${known}); name one with --task, or give --media-pattern for its videos (e.g. "{video}")`);
+  },
   patternFields: ['video', 'task'],
   takes: ['task'],
   read,

@@ -39,6 +39,13 @@ describe('MVBench importer', () => {
     expect(s!.answer).toBe(1);
   });
 
+  it('a task of unknown name needs --media-pattern; with it, the name is the family', () => {
+    const f = fixture(actionAntonym, ['mine/166583.webm'], 'my_task.json');
+    expect(() => runImport(mvbench, { annotations: f.annotations, media: f.media, out: f.out })).toThrow(/MVBench task "my_task" is not one of the known tasks \(action_sequence, .*\); name one with --task, or give --media-pattern/);
+    runImport(mvbench, { annotations: f.annotations, media: f.media, out: f.out, mediaPattern: 'mine/{video}' });
+    expect(readBackChoices(f.out)[0]!.family).toBe('my_task');
+  });
+
   it('frame-folder tasks are refused naming the task', () => {
     const f = fixture([{ video: 's01e02_seg02_clip_14', question: 'Q?', candidates: ['a', 'b'], answer: 'a', start: 1, end: 2 }], [], 'episodic_reasoning.json');
     expect(() => runImport(mvbench, { annotations: f.annotations, media: f.media, out: f.out })).toThrow(/MVBench task "Episodic Reasoning" stores its media as frame folders \(tvqa\/frames_fps3_hq\/\).*not support/);
