@@ -64,6 +64,7 @@ export { readVideo, readImage, readAudio, loadPreprocessorConfig, MediaError, ty
 
 // Datasets and experiments
 export { avWorldSamples, type AvWorldOptions } from './datasets/av-world/index.js';
+export { IMPORTERS, runImport, formatSummary, ImportError, MVBENCH_TASKS, type ImportRequest, type ImportSummary, type Importer, type ImporterOptions } from './datasets/importers/index.js';
 export { runExperiment, type RunOptions, type RunSummary } from './runner/run-experiment.js';
 export { acquireRunLock, RunLockedError, type LockOwner, type RunLock } from './runner/run-lock.js';
 export { type PredictionLine } from './runner/predictions.js';

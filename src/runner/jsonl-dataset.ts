@@ -123,6 +123,7 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
     } catch (e) {
       throw new Error(`${where}: not JSON (${(e as Error).message})`);
     }
+    rejectGenerationSample(raw, where);
     const parsed = jsonlSampleSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`${where}: ${formatIssues(jsonlSampleSchema, raw, parsed.error.issues).join('; ')}`);
     const s = parsed.data;
@@ -139,6 +140,13 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
   }
   if (samples.length === 0) throw new Error(`${file}: no samples`);
   return samples;
+}
+
+/** Open-ended samples (a `reference` answer, no `choices`, as `kvprism dataset import avsd` writes) need a generation-capable runner. */
+function rejectGenerationSample(raw: unknown, where: string): void {
+  if (raw === null || typeof raw !== 'object' || !('reference' in raw) || 'choices' in raw) return;
+  const id = (raw as { id?: unknown }).id;
+  throw new Error(`${where}: sample ${JSON.stringify(id)} is a generation sample (a "reference" answer, no "choices"); this runner scores closed choices only, so it needs a generation-capable runner`);
 }
 
 type Piece = z.infer<typeof segmentSchema>;

@@ -9,6 +9,7 @@ import { inspectCommand } from './inspect.js';
 import { initModelCommand } from './init-model.js';
 import { benchCommand } from './bench.js';
 import { policiesCommand } from './policies.js';
+import { datasetCommand } from './dataset.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, reportCommand, compareCommand, schemaCommand, generateCommand, inspectCommand, initModelCommand, policiesCommand, benchCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, reportCommand, compareCommand, schemaCommand, generateCommand, inspectCommand, initModelCommand, policiesCommand, benchCommand, datasetCommand];
