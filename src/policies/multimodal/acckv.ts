@@ -74,7 +74,10 @@ export function accKVFocus(ctx: PolicyContext, o: AccKVOptions, h: number): Focu
   return weightsFromAggregates(aggregate, counts, true);
 }
 
-/** What AccKV decided for one layer (step 6 may leave heads below budget: `evicted` says by how much). */
+/**
+ * What AccKV decided for one layer. Step 6 leaves a head below budget by evicted − refilled
+ * slots (all of `evicted` with refill off; some when too few slots qualify for a refill).
+ */
 export interface AccKVLayerReport {
   /** Focusing weight per modality code (of KV head 0 when focusingScope is 'head'). */
   weights: number[];
