@@ -33,6 +33,9 @@ describe('PyramidKV with KVCache-Factory guards', () => {
   it('a prompt shorter than 2c (c = base − window = 40) gets the uniform SnapKV budget', () => {
     expect(allocate(70)).toEqual([48, 48, 48, 48]);
     expect(allocate(70, { factoryGuards: false })[0]).toBeGreaterThan(48);
+    // base below 2·window (c < window): a prompt shorter than the base is not compressed at all
+    const wide = policies.create('pyramidkv', { window: 32 }, env).allocateLayers!({ base: 48, numLayers: 4, promptLength: 40, stats: [] });
+    expect(wide).toEqual([48, 48, 48, 48]);
   });
 
   it('clamps the bottom layer to the prompt’s non-window length, keeping the mean', () => {

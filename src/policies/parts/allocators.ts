@@ -15,10 +15,10 @@ export function uniformLayerBudgets(base: number, numLayers: number): number[] {
  * (the part that is allocated; `fixed` is the observation window every layer keeps), min = c/β,
  * max = 2c − min, layer ℓ gets max − ℓ·(max − min)/(L − 1), plus `fixed`. Sums to base·L.
  * Given the prompt length P, KVCache-Factory's guards apply (pyramidkv_utils.py,
- * PyramidKVCluster.update_kv): a prompt shorter than 2c gets the uniform split (its SnapKV
- * fallback), and max is clamped to P − fixed (min = 2c − max) so no layer is given more slots
- * than the prompt has while the average stays c. Factory rounds with integer steps; we round
- * to the exact total.
+ * PyramidKVCluster.update_kv): a prompt shorter than the base is left whole and one shorter
+ * than 2c gets the SnapKV fallback (both: the uniform split), and max is clamped to P − fixed
+ * (min = 2c − max) so no layer is given more slots than the prompt has while the average
+ * stays c. Factory rounds with integer steps; we round to the exact total.
  */
 export function pyramidLayerBudgets(base: number, numLayers: number, beta: number, fixed = 0, promptLength?: number): number[] {
   checkBase(base, numLayers, 'pyramidLayerBudgets');
@@ -29,7 +29,7 @@ export function pyramidLayerBudgets(base: number, numLayers: number, beta: numbe
   const f = Math.max(0, Math.min(Math.floor(fixed), base));
   const c = base - f;
   if (numLayers === 1) return [base];
-  if (promptLength !== undefined && promptLength < 2 * c) return uniformLayerBudgets(base, numLayers);
+  if (promptLength !== undefined && (promptLength < base || promptLength < 2 * c)) return uniformLayerBudgets(base, numLayers);
   let min = c / beta;
   let max = 2 * c - min;
   if (promptLength !== undefined && max >= promptLength - f) {
