@@ -10,8 +10,8 @@
  * align with the anchors at least τ times as well as the anchors align with each other.
  * Why it matters: the mean cosine to the anchors equals k̂_q · mean(k̂_p), which is bounded by
  * ‖mean(k̂_p)‖, and post-RoPE keys at many positions point in many directions, so that norm is
- * small and an absolute τ = 0.6 or 0.9 evicts almost every low-priority slot; max (nearest
- * anchor) or a relative threshold removes that bound.
+ * small and a key aligned with one anchor can still fall below an absolute τ = 0.6 or 0.9;
+ * max (nearest anchor) or a relative threshold removes that bound.
  *
  * Ours [INF]: the merge target is the most key-similar kept slot of the same modality (the
  * notes' reading (a)), variant 'average' by default; cosines use the cached (post-RoPE) keys

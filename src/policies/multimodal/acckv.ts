@@ -13,8 +13,8 @@
  * the literal readings misfire on post-RoPE keys (see acckv-focus.ts, acckv-calibrate.ts and
  * experiments/acckv/defects-check.yaml):
  * - focusMeasure 'matched-top' (old: 'token-mean', which favours the smaller modality);
- * - cross-calibration aggregation and threshold (old: mean cosine ≥ τ = 0.6 absolute, which
- *   evicts most of the low-priority modality at every budget);
+ * - cross-calibration by the nearest anchor (max) at an absolute τ = 0.6, 'relative' as an
+ *   option (old: mean cosine ≥ τ, bounded by the norm of the anchors' mean key direction);
  * - refill: slots freed by cross-calibration go to the next media slots by focused score (the
  *   low-priority ones only when they pass the same test against the same anchors), so the
  *   head ends at its budget (old: left below budget);
