@@ -68,6 +68,17 @@ describe('FlowMM proxies are the question (defect b)', () => {
     expect(Array.from(old.heads[0]!.keep)).toEqual([18, 19, 20, 21, 22, 23]);
   });
 
+  it('question importance is the question rows’ attention: textColumn equals a window of the question length past <s>', () => {
+    const modality = [T, ...new Array(20).fill(V), T, T, T];
+    const n = modality.length;
+    const att = causalFromWeights(n, (i, j) => (modality[i] === T && i > 0 ? (j === 2 ? 20 : 1) : 1));
+    const { stats } = buildLayer({ headDim: 4, modality, heads: [{ keys: randomRows(n, 4, 5), attention: att }], window: 3 });
+    const text = stats.textColumn![0]!;
+    const window = stats.window![0]!;
+    for (let j = 1; j < n; j++) expect(text[j]).toBeCloseTo(window[j]!, 6);
+    expect(text[0]! - window[0]!).toBeCloseTo(1, 6); // the <s> row's own mass
+  });
+
   it('falls back to the last nProxy tokens when no text follows the media', () => {
     const modality = [T, ...new Array(10).fill(V)];
     const n = modality.length;
