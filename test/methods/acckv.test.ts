@@ -173,7 +173,7 @@ describe('AccKV cross-calibration (C-C)', () => {
   it('reports the focusing decision and the shortfall step 6 leaves (Appendix B.4)', () => {
     const { view, stats } = calibrationLayer(12);
     const env = { numLayers: 1, kvHeads: 1, qHeads: 1, headDim: 8, seed: 0 };
-    const p = policies.create('acckv', { split: 'proportional', tau: 0.5 }, env) as AccKVInstance;
+    const p = policies.create('acckv', { split: 'proportional', tau: 0.5, aggregation: 'mean', refill: false }, env) as AccKVInstance;
     const plan = p.plan(context(view, stats, { budget: 14 }))!;
     const r = p.reports()[0]!;
     expect(r.priority).toBe(V);
@@ -192,8 +192,9 @@ describe('AccKV cross-calibration (C-C)', () => {
 
   it('is registered with validated options and declares the statistics it reads', () => {
     const env = { numLayers: 2, kvHeads: 1, qHeads: 1, headDim: 8, seed: 0 };
-    expect(policies.create('acckv', {}, env).needs).toEqual({ redistributed: true, cumulative: false, flows: true });
-    expect(policies.create('acckv', { redistribution: false, focusing: false }, env).needs).toEqual({ redistributed: false, cumulative: true, flows: false });
+    expect(policies.create('acckv', {}, env).needs).toEqual({ redistributed: true, cumulative: false, flows: false, textColumn: true });
+    expect(policies.create('acckv', { focusMeasure: 'token-mean' }, env).needs).toEqual({ redistributed: true, cumulative: false, flows: true, textColumn: false });
+    expect(policies.create('acckv', { redistribution: false, focusing: false }, env).needs).toEqual({ redistributed: false, cumulative: true, flows: false, textColumn: false });
     expect(() => policies.create('acckv', { tau: 3 }, env)).toThrow(/policies\.acckv\.tau/);
   });
 });

@@ -43,8 +43,8 @@ describe('FlowMM information-flow guidance', () => {
     const { view, stats } = toyRho015();
     expect(interactionRatio(stats.flows![0]!, 'text-media')).toBeCloseTo(0.15, 12);
     const ctx = context(view, stats, { budget: 5 });
-    expect(flowMMLayerDecision(ctx, opts({ theta: 0.2 }))).toEqual({ rho: expect.closeTo(0.15, 12), strategy: 'intra' });
-    expect(flowMMLayerDecision(ctx, opts({ theta: 0.1 })).strategy).toBe('cross');
+    expect(flowMMLayerDecision(ctx, opts({ theta: 0.2, leadingText: 'include' }))).toEqual({ rho: expect.closeTo(0.15, 12), strategy: 'intra' });
+    expect(flowMMLayerDecision(ctx, opts({ theta: 0.1, leadingText: 'include' })).strategy).toBe('cross');
   });
 
   it('θ = 0 makes every layer cross-modal and θ = 1 every layer intra-modal', () => {
@@ -83,7 +83,7 @@ describe('FlowMM pivots and sensitivity-gated matching', () => {
   it('keeps exactly B pivots per head: the proxies plus the top-(B − nProxy) by proxy attention', () => {
     const { view, stats } = mixedLayer(6);
     for (const budget of [1, 4, 9, 25]) {
-      const plan = planFlowMM(context(view, stats, { budget }), opts({ nProxy: 4 })).plan!;
+      const plan = planFlowMM(context(view, stats, { budget }), opts({ proxies: 'window', nProxy: 4 })).plan!;
       for (const h of [0, 1]) {
         const keep = Array.from(plan.heads[h]!.keep);
         expect(keep.length).toBe(budget);
@@ -101,7 +101,7 @@ describe('FlowMM pivots and sensitivity-gated matching', () => {
     const ctx = context(view, stats, { budget: 12 });
     const absolute = quantileOf([...stats.window![0]!, ...stats.window![1]!], 0.9);
     for (const [tauMode, tau] of [['quantile', 0.25], ['absolute', absolute]] as const) {
-      const { plan, report } = planFlowMM(ctx, opts({ nProxy: 4, theta: 0, tauMode, tau }));
+      const { plan, report } = planFlowMM(ctx, opts({ proxies: 'window', tauScope: 'all-pivots', nProxy: 4, theta: 0, tauMode, tau }));
       for (const h of [0, 1]) {
         const I = stats.window![h]!;
         const keep = Array.from(plan!.heads[h]!.keep);
@@ -112,7 +112,7 @@ describe('FlowMM pivots and sensitivity-gated matching', () => {
         for (const op of plan!.heads[h]!.merges ?? []) expect(sensitive).not.toContain(op.into);
       }
     }
-    const open = planFlowMM(ctx, opts({ nProxy: 4, theta: 0, sensitivityMatching: false })).plan!;
+    const open = planFlowMM(ctx, opts({ proxies: 'window', nProxy: 4, theta: 0, sensitivityMatching: false })).plan!;
     const top = (h: number) => Array.from(open.heads[h]!.keep).sort((a, b) => stats.window![h]![b]! - stats.window![h]![a]!).slice(0, 3);
     const intoTop = [0, 1].some((h) => (open.heads[h]!.merges ?? []).some((op) => top(h).includes(op.into)));
     expect(intoTop).toBe(true);
@@ -156,8 +156,9 @@ describe('FlowMM pivots and sensitivity-gated matching', () => {
     const { view, stats } = mixedLayer(9);
     expect(planFlowMM(context(view, stats, { budget: 10, phase: 'decode' }), opts()).plan).toBeNull();
     const env = { numLayers: 2, kvHeads: 2, qHeads: 4, headDim: 8, seed: 0 };
-    expect(policies.create('flowmm', { nProxy: 8 }, env).needs).toEqual({ window: 8, flows: true });
-    expect(policies.create('flowmm', { flowGuidance: false }, env).needs).toEqual({ window: 32, flows: false });
+    expect(policies.create('flowmm', { nProxy: 8 }, env).needs).toEqual({ window: 8, flows: true, cumulative: true, textColumn: true });
+    expect(policies.create('flowmm', { nProxy: 8, proxies: 'window', leadingText: 'include' }, env).needs).toEqual({ window: 8, flows: true, cumulative: false, textColumn: false });
+    expect(policies.create('flowmm', { flowGuidance: false }, env).needs).toEqual({ window: 32, flows: false, cumulative: false, textColumn: true });
     expect(() => policies.create('flowmm', { theta: 2 }, env)).toThrow(/policies\.flowmm\.theta/);
     expect(() => policies.create('flowmm', { tau: 3 }, env)).toThrow(/policies\.flowmm\.tau is 3; in quantile mode/);
     expect(policies.create('flowmm', { tau: 3, tauMode: 'absolute' }, env).name).toBe('flowmm');

@@ -5,12 +5,23 @@
  *   pivots = top-B by I;   j*(i) = argmax_{j ∈ pivots, I_j ≤ τ [, same modality]} cos(k_i, k_j)
  *
  * Ours [INF]: the proxy tokens are always pivots (as SnapKV keeps its window); τ is by default
- * a quantile of I over the pivots (τ = the (1−q) quantile protects the top q of pivots), or an
+ * a quantile of I over the pivots that are not proxies (τ = the (1−q) quantile protects the
+ * top q of them; the proxies' self-attention would otherwise fill the top quantile), or an
  * absolute value; a non-pivot without an admissible pivot is dropped and counted.
+ *
+ * Proxies [INF, default 'question']: the text after the last media slot (the question), as
+ * many proxies as it has tokens; I(j) is then the `textColumn` statistic (Σ over text query
+ * rows): text before the media can only see itself, so for media and question slots this is
+ * exactly the question rows' attention, and only the leading text's own slots (the `<s>` sink,
+ * always heavily attended) also count its rows. Without text after the media (query-agnostic
+ * prefixes) or without media, the last nProxy prompt tokens are the proxies ('window', the old
+ * default of 32: with 6–9 question words most proxies were media slots).
  */
 import { mergeIntoNearest, type MergeVariant } from '../parts/merge.js';
 import { keepTopWithRecent } from '../parts/select.js';
 import type { MergeOp } from '../../cache/policy-api.js';
+import { ModalityCode } from '../../cache/modality.js';
+import type { TokenMeta } from '../../cache/token-meta.js';
 import { quantile } from '../multimodal/modality-groups.js';
 import type { MergeStrategy } from './flowmm-flow.js';
 
@@ -21,10 +32,28 @@ export function selectPivots(importance: ArrayLike<number>, len: number, budget:
   return keepTopWithRecent(importance, len, budget, keepProxy ? nProxy : 0);
 }
 
-/** τ for one head: absolute value, or the (1 − value) quantile of I over the pivots. */
-export function sensitivityThreshold(importance: ArrayLike<number>, pivots: Int32Array, mode: TauMode, value: number): number {
+/**
+ * τ for one head: absolute value, or the (1 − value) quantile of I over the pivots that are
+ * not among the last `proxies` slots of len (over all pivots when every pivot is a proxy).
+ */
+export function sensitivityThreshold(importance: ArrayLike<number>, pivots: Int32Array, mode: TauMode, value: number, proxies = 0, len = Infinity): number {
   if (mode === 'absolute') return value;
-  return quantile(Array.from(pivots, (j) => importance[j]!), 1 - value);
+  const firstProxy = len - proxies;
+  const scope = pivots.filter((j) => j < firstProxy);
+  return quantile(Array.from(scope.length > 0 ? scope : pivots, (j) => importance[j]!), 1 - value);
+}
+
+/**
+ * The question of a prompt: how many trailing slots are text placed after the last media slot
+ * (0 without media or without such text). meta: the slots of one head, in position order.
+ */
+export function questionLength(meta: TokenMeta, len: number): number {
+  let lastMedia = -Infinity;
+  for (let j = 0; j < len; j++) if (meta.modality[j] !== ModalityCode.text) lastMedia = Math.max(lastMedia, meta.position[j]!);
+  if (lastMedia === -Infinity) return 0;
+  let n = 0;
+  for (let j = len - 1; j >= 0 && meta.modality[j] === ModalityCode.text && meta.position[j]! > lastMedia; j--) n++;
+  return n;
 }
 
 export interface PivotMerges {

@@ -3,6 +3,10 @@
  * Inference" (Wan et al., EMNLP Findings 2024, arXiv 2406.18139). Text-prior eviction on
  * accumulated attention (all text first, then media by score) plus a recent window; every
  * evicted slot is merged into its most key-similar kept slot (average / pivotal / weighted).
+ * Default merge: 'pivotal', the variant of the authors' LOOK-M script
+ * (SUSTechBruce/LOOK-M scripts/text-prior-pivot-merge_eval.sh: KV_MODE=text_prior_pivot_merge,
+ * HH_R = RECENT_R = 0.1; the README's "test LOOK-M" example). 'average' (the earlier default)
+ * and 'weighted' remain options.
  * Ours: the heavy/recent split is a share of the budget (scripts: 0.1 + 0.1 → 50/50); text
  * beyond the heavy budget is ranked by score; the code's "above-mean similarity" filter is
  * computed per KV head (the code averages it over heads) and, as the code, applies to average
@@ -20,7 +24,7 @@ import { complement, lastN, topK, unionSorted } from '../parts/select.js';
 
 export const lookMOptions = z.object({
   recentShare: recentShareOption(0.5),
-  merge: mergeVariantOption('average'),
+  merge: mergeVariantOption('pivotal').describe('LOOK-M merge: pivotal (average with the target first; default, as scripts/text-prior-pivot-merge_eval.sh), average (scatter-mean), weighted (by key cosine)'),
   textPrior: z.boolean().default(true).describe('select text slots before media slots for the heavy budget'),
   mergeFilter: z
     .enum(['auto', 'mean', 'none'])

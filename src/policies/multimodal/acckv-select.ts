@@ -59,3 +59,26 @@ export function proportionalQuotas(groups: Int32Array[], weights: Float64Array, 
   }
   return quotas;
 }
+
+/**
+ * Up to `count` media slots outside `selected` (mask [len]), best focused score first (ties →
+ * lower index): slots of the priority modality always qualify, the others only where
+ * `passes(candidates)[j]` (a mask over len) is set. Returns ascending slot indices.
+ */
+export function refillSlots(
+  focused: Float32Array,
+  modality: Uint8Array,
+  selected: Uint8Array,
+  count: number,
+  priority: number,
+  passes: (candidates: Int32Array) => Uint8Array,
+): Int32Array {
+  const candidates: number[] = [];
+  for (let j = 0; j < modality.length; j++) if (!selected[j] && modality[j] !== ModalityCode.text) candidates.push(j);
+  const low = Int32Array.from(candidates.filter((j) => modality[j] !== priority));
+  const ok = passes(low);
+  const eligible = candidates.filter((j) => modality[j] === priority || ok[j] === 1);
+  const key = (j: number) => (Number.isNaN(focused[j]!) ? -Infinity : focused[j]!);
+  eligible.sort((a, b) => key(b) - key(a) || a - b);
+  return Int32Array.from(eligible.slice(0, Math.max(0, count))).sort();
+}

@@ -14,15 +14,28 @@ export function uniformLayerBudgets(base: number, numLayers: number): number[] {
  * PyramidKV (arXiv 2406.02069): budgets decrease linearly with depth. With c = base − fixed
  * (the part that is allocated; `fixed` is the observation window every layer keeps), min = c/β,
  * max = 2c − min, layer ℓ gets max − ℓ·(max − min)/(L − 1), plus `fixed`. Sums to base·L.
+ * Given the prompt length P, KVCache-Factory's guards apply (pyramidkv_utils.py,
+ * PyramidKVCluster.update_kv): a prompt shorter than the base is left whole and one shorter
+ * than 2c gets the SnapKV fallback (both: the uniform split), and max is clamped to P − fixed
+ * (min = 2c − max) so no layer is given more slots than the prompt has while the average
+ * stays c. Factory rounds with integer steps; we round to the exact total.
  */
-export function pyramidLayerBudgets(base: number, numLayers: number, beta: number, fixed = 0): number[] {
+export function pyramidLayerBudgets(base: number, numLayers: number, beta: number, fixed = 0, promptLength?: number): number[] {
   checkBase(base, numLayers, 'pyramidLayerBudgets');
   if (!(Number.isFinite(beta) && beta >= 1)) throw new RangeError(`pyramidLayerBudgets: beta must be a number ≥ 1; got ${beta}`);
+  if (promptLength !== undefined && !(Number.isInteger(promptLength) && promptLength >= 0)) {
+    throw new RangeError(`pyramidLayerBudgets: promptLength must be a whole number of tokens ≥ 0; got ${promptLength}`);
+  }
   const f = Math.max(0, Math.min(Math.floor(fixed), base));
   const c = base - f;
   if (numLayers === 1) return [base];
-  const min = c / beta;
-  const max = 2 * c - min;
+  if (promptLength !== undefined && (promptLength < base || promptLength < 2 * c)) return uniformLayerBudgets(base, numLayers);
+  let min = c / beta;
+  let max = 2 * c - min;
+  if (promptLength !== undefined && max >= promptLength - f) {
+    max = promptLength - f;
+    min = 2 * c - max;
+  }
   const raw = Array.from({ length: numLayers }, (_, l) => max - (l * (max - min)) / (numLayers - 1));
   return roundToTotal(raw, c * numLayers).map((b) => b + f);
 }
