@@ -49,6 +49,13 @@ export const METRICS = ['accuracy', 'fidelity', 'memory', 'latency', 'attention-
 export type MetricName = (typeof METRICS)[number];
 
 export const BACKENDS = ['auto', 'ts', 'cpu', 'cuda'] as const;
+
+/**
+ * When the question meets the cache: inside the compressed prefix (query-aware), or fed over
+ * a context compressed without it (query-agnostic, kvpress's protocol).
+ */
+export const PROTOCOLS = ['query-aware', 'query-agnostic'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
 
 export const experimentConfigSchema = z
@@ -69,10 +76,18 @@ export const experimentConfigSchema = z
     cache: z
       .strictObject({
         dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type'),
-        queryAware: z.boolean().default(true).describe('Whether the question is inside the compressed prefix'),
+        queryAware: z.boolean().default(true).describe('Superseded by `protocol`: false means protocol query-agnostic (when `protocol` is not given)'),
       })
       .prefault({})
       .describe('Cache settings shared by every trial'),
+    protocol: z
+      .union([z.enum(PROTOCOLS), z.array(z.enum(PROTOCOLS)).min(1)])
+      .optional()
+      .describe('Protocol, or a list to sweep: "query-aware" (the question is inside the compressed prefix) or "query-agnostic" (the context is prefilled and compressed before the question is fed over it); default query-aware'),
+    sharedPrefill: z
+      .boolean()
+      .default(true)
+      .describe('Prefill each sample once and fork it per trial (trials run sample-major); false runs every trial on its own prefill (same rows, slower; for comparison and debugging)'),
     decodeTokens: z
       .number()
       .int()

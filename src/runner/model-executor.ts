@@ -7,20 +7,25 @@
  * (optionally) per-layer attention mass by modality.
  * After scoring, the trial's `decodeTokens` greedy tokens are decoded from the compressed cache
  * so decode latency is measured even when every choice is a single token.
+ * Shared prefill: prefillShared runs a sample's prompt once without a policy (gathering every
+ * fork's statistics); runFork forks it per trial and ends the fork's prefill under the trial's
+ * policy, then continues exactly as runSample does.
  */
 import type { EmbeddedPrompt } from '../model/embed-prompt.js';
 import { Decoder } from '../model/decoder.js';
 import { loadModel, type Model } from '../model/model.js';
 import type { QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
-import { scoreChoices } from '../model/score.js';
+import { prepareSample, scoreChoices, scorePrefilled, type ChoiceScores, type PreparedSample } from '../model/score.js';
 import { evidenceKept } from './evidence-recall.js';
 import type { RuntimeSessionOptions, Sequence } from '../model/sequence.js';
 import { policies } from '../policies/catalog.js';
 import type { CacheBytes } from '../cache/session-types.js';
+import { sessionNeeds } from '../cache/cache-session.js';
+import type { StatNeeds } from '../attention/stats.js';
 import { resolveBackend } from './backend-choice.js';
 import { FULL_CACHE } from './config-schema.js';
-import type { ExecutorFactory, SampleOutcome, TrialExecutor } from './executor.js';
+import type { ExecutorFactory, SampleOutcome, SharedPrefill, TrialExecutor } from './executor.js';
 import { FlowCapture } from './flow-capture.js';
 import type { Trial } from './sweep.js';
 
@@ -68,6 +73,17 @@ class MeasuringDecoder extends Decoder {
   }
 }
 
+/** What prefillShared hands its forks: the prepared sample and its unfinished prefill. */
+interface ModelPrefill extends SharedPrefill {
+  readonly prepared: PreparedSample;
+  readonly sequence: Sequence;
+  /** The prefill's last logits [vocab] f32 (a copy: every fork reads them). */
+  readonly logits: Float32Array;
+  readonly modalityMass?: number[][];
+  /** Statistics the own path's flow capture would have left in the session. */
+  readonly keepStats: StatNeeds;
+}
+
 export class ModelExecutor implements TrialExecutor {
   readonly backendName: string;
 
@@ -76,16 +92,59 @@ export class ModelExecutor implements TrialExecutor {
   }
 
   async runSample(sample: QASample, trial: Trial): Promise<SampleOutcome> {
-    const wantMass = trial.metrics.includes('attention-mass');
-    const capture = wantMass ? new FlowCapture(this.model.backend, this.model.config.numLayers) : null;
+    const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     const decoder = new MeasuringDecoder(model, capture);
     const scores = scoreChoices(model, sample, this.sessionOptions(trial), decoder);
+    return this.finish(decoder, scores, sample, trial, capture?.massByLayer());
+  }
+
+  forkNeeds(trial: Trial): StatNeeds | null {
+    const policy = this.sessionOptions(trial).policy ?? null;
+    if (policy?.retention && !policy.retention.observe) return null;
+    return sessionNeeds(policy);
+  }
+
+  prefillShared(sample: QASample, trial: Trial, gather: StatNeeds): ModelPrefill {
+    const capture = this.captureFor(trial);
+    const model = capture ? { ...this.model, backend: capture.backend } : this.model;
+    const prepared = prepareSample(model, sample, trial.cache.queryAware);
+    const decoder = new Decoder(model);
+    const sequence = decoder.open({ dtype: trial.cache.dtype, gather });
+    capture?.begin();
+    const t0 = performance.now();
+    const logits = decoder.runPrompt(sequence, prepared.head).slice();
+    const prefillMs = performance.now() - t0;
+    capture?.end();
+    const keepStats: StatNeeds = capture ? { flows: true } : {};
+    return { sampleId: sample.id, prefillTokens: prepared.head.n, prefillMs, prepared, sequence, logits, modalityMass: capture?.massByLayer(), keepStats };
+  }
+
+  async runFork(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome> {
+    const p = shared as ModelPrefill;
+    if (p.sampleId !== sample.id || !p.sequence) throw new Error(`runFork: the shared prefill is of sample ${p.sampleId}, not ${sample.id}`);
+    const decoder = new MeasuringDecoder(this.model, null);
+    const { dtype: _fixedByPrefill, ...opts } = this.sessionOptions(trial);
+    const seq = p.sequence.fork({ ...opts, backend: this.model.backend }, p.keepStats);
+    seq.session.endPrefill();
+    decoder.prefillMs = p.prefillMs;
+    decoder.compressionMs = seq.session.timings().compressionMs;
+    decoder.bytes = seq.session.bytes();
+    const scores = scorePrefilled(decoder, p.prepared, seq, p.logits);
+    return this.finish(decoder, scores, sample, trial, p.modalityMass);
+  }
+
+  private captureFor(trial: Trial): FlowCapture | null {
+    return trial.metrics.includes('attention-mass') ? new FlowCapture(this.model.backend, this.model.config.numLayers) : null;
+  }
+
+  /** Greedy decode for latency after scoring, then the outcome. */
+  private finish(decoder: MeasuringDecoder, scores: ChoiceScores, sample: QASample, trial: Trial, modalityMass: number[][] | undefined): SampleOutcome {
     const root = scores.sequence;
     const promptTokens = root.length;
     const kept = sample.evidence ? evidenceKept(root.session, sample.evidence) : undefined;
     if (trial.decodeTokens > 0) {
-      let logits = decoder.decodeOne(root, firstToken(model, sample.choices[scores.predicted]!));
+      let logits = decoder.decodeOne(root, firstToken(this.model, sample.choices[scores.predicted]!));
       for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(root, argmax(logits));
     }
     return {
@@ -97,7 +156,7 @@ export class ModelExecutor implements TrialExecutor {
       compressionMs: decoder.compressionMs,
       decodeMs: decoder.decodeMs,
       decodeTokens: decoder.decodeTokens,
-      modalityMass: capture?.massByLayer(),
+      modalityMass,
       evidenceKept: kept,
     };
   }

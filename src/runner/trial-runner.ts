@@ -34,14 +34,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
   const outcomes: SampleOutcome[] = [];
   const refs: (ReferenceAnswer | null)[] = [];
   for (const sample of samples) {
-    const refKey = ReferenceStore.keyOf({
-      model: trial.model,
-      dataset: trial.dataset,
-      sampleSeed: ctx.dataset.sampleSeed(trial.seed),
-      sampleId: sample.id,
-      backend: ctx.executor.backendName,
-      cache: trial.cache,
-    });
+    const refKey = referenceKey(trial, sample, ctx);
     const outcome = await ctx.executor.runSample(sample, trial);
     checkOutcome(outcome, sample, trial);
     outcomes.push(outcome);
@@ -59,6 +52,23 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
     refs.push(wantFidelity ? ref : null);
     await ctx.onSample?.();
   }
+  return buildRow(trial, ctx, samples, outcomes, refs, performance.now() - started);
+}
+
+/** Where the full-cache answer to `sample` under `trial`'s settings is kept. */
+export function referenceKey(trial: Trial, sample: QASample, ctx: TrialContext): string {
+  return ReferenceStore.keyOf({
+    model: trial.model,
+    dataset: trial.dataset,
+    sampleSeed: ctx.dataset.sampleSeed(trial.seed),
+    sampleId: sample.id,
+    backend: ctx.executor.backendName,
+    cache: trial.cache,
+  });
+}
+
+/** One trial's row from its per-sample outcomes and references (refs[i] null: no fidelity). */
+export function buildRow(trial: Trial, ctx: TrialContext, samples: QASample[], outcomes: SampleOutcome[], refs: (ReferenceAnswer | null)[], wallMs: number): ResultRow {
   const m = aggregate(samples, outcomes, refs);
   const on = (name: Trial['metrics'][number]): boolean => trial.metrics.includes(name);
   const b = on('memory') ? m.bytes : null;
@@ -72,6 +82,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
     budget_ratio: trial.budget && 'ratio' in trial.budget ? trial.budget.ratio : null,
     budget_tokens: trial.budget && 'tokens' in trial.budget ? trial.budget.tokens : null,
     schedule: scheduleLabel(trial),
+    protocol: trial.protocol,
     seed: trial.seed,
     backend: ctx.executor.backendName,
     threads: trial.threads,
@@ -93,7 +104,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
     prefill_ms: on('latency') ? m.prefillMs : null,
     compression_ms: on('latency') ? m.compressionMs : null,
     decode_ms_per_token: on('latency') ? m.decodeMsPerToken : null,
-    wall_ms: performance.now() - started,
+    wall_ms: wallMs,
     shard: ctx.shard,
     finished_at: new Date().toISOString(),
     families: m.families,
@@ -102,7 +113,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
   return row;
 }
 
-function toReference(o: SampleOutcome): ReferenceAnswer {
+export function toReference(o: SampleOutcome): ReferenceAnswer {
   return { predicted: o.predicted, answerDistribution: Array.from(o.answerDistribution) };
 }
 
@@ -111,7 +122,7 @@ function scheduleLabel(t: Trial): string {
   return t.schedule.kind === 'every' ? `every:${t.schedule.steps}` : t.schedule.kind;
 }
 
-function checkOutcome(o: SampleOutcome, s: QASample, t: Trial): void {
+export function checkOutcome(o: SampleOutcome, s: QASample, t: Trial): void {
   if (o.answerDistribution.length !== s.choices.length || !(o.predicted >= 0 && o.predicted < s.choices.length)) {
     throw new Error(`trial ${t.label} @ ${t.budgetLabel}, sample ${s.id}: the executor returned ${o.answerDistribution.length} probabilities / choice ${o.predicted} for ${s.choices.length} choices`);
   }
