@@ -43,7 +43,7 @@ export interface CacheSessionOptions {
 }
 
 /** What a fork of a prefill may set: everything a trial adds on top of a shared prefill. */
-export type SessionForkOptions = Pick<CacheSessionOptions, 'policy' | 'budget' | 'schedule' | 'queryAware' | 'seed' | 'backend' | 'gather'>;
+export type SessionForkOptions = Partial<Pick<CacheSessionOptions, 'policy' | 'budget' | 'schedule' | 'queryAware' | 'seed' | 'backend' | 'gather'>>;
 
 export interface CacheBytes {
   /** Logical tokens represented (Σ slot weights over layers and heads / (layers·kvHeads)). */
