@@ -51,10 +51,11 @@ export type MetricName = (typeof METRICS)[number];
 export const BACKENDS = ['auto', 'ts', 'cpu', 'cuda'] as const;
 
 /**
- * When the question meets the cache: inside the compressed prefix (query-aware), or fed over
- * a context compressed without it (query-agnostic, kvpress's protocol).
+ * When the question meets the cache: inside the compressed prefix (query-aware), fed over a
+ * context compressed without it (query-agnostic, kvpress's protocol), or asked in turn with
+ * the other questions of its clip over one context compressed once (multi-turn).
  */
-export const PROTOCOLS = ['query-aware', 'query-agnostic'] as const;
+export const PROTOCOLS = ['query-aware', 'query-agnostic', 'multi-turn'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
 
@@ -83,7 +84,7 @@ export const experimentConfigSchema = z
     protocol: z
       .union([z.enum(PROTOCOLS), z.array(z.enum(PROTOCOLS)).min(1)])
       .optional()
-      .describe('Protocol, or a list to sweep: "query-aware" (the question is inside the compressed prefix) or "query-agnostic" (the context is prefilled and compressed before the question is fed over it); default query-aware'),
+      .describe('Protocol, or a list to sweep: "query-aware" (the question is inside the compressed prefix), "query-agnostic" (the context is prefilled and compressed before the question is fed over it) or "multi-turn" (samples with the same context, i.e. equal prompts up to their trailing text, form one conversation: the context is compressed once, then each question is fed, scored, and followed by its reference answer before the next); default query-aware'),
     sharedPrefill: z
       .boolean()
       .default(true)

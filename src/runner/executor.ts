@@ -54,6 +54,11 @@ export interface TrialExecutor {
   prefillShared?(sample: QASample, trial: Trial, gather: StatNeeds): SharedPrefill;
   /** Answers `sample` under `trial` from a fork of `shared`: the same outcome as runSample. */
   runFork?(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome>;
+  /**
+   * Multi-turn (optional): the questions of one clip asked in turn over one compressed context
+   * (from a fork of `shared` when given, a prefill of that context); one outcome per sample.
+   */
+  runTurns?(samples: QASample[], trial: Trial, shared?: SharedPrefill): Promise<SampleOutcome[]>;
   close?(): void;
 }
 

@@ -60,6 +60,14 @@ class MeasuringDecoder extends Decoder {
     return logits;
   }
 
+  /** Zeroes the timings (next multi-turn question); the bytes after the context's compression stay. */
+  restart(): void {
+    this.prefillMs = 0;
+    this.compressionMs = 0;
+    this.decodeMs = 0;
+    this.decodeTokens = 0;
+  }
+
   override decodeOne(seq: Sequence, token: number): Float32Array {
     const c0 = seq.session.timings().compressionMs;
     const t0 = performance.now();
@@ -122,6 +130,45 @@ export class ModelExecutor implements TrialExecutor {
 
   async runFork(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome> {
     const p = shared as ModelPrefill;
+    const { decoder, seq, logits, mass } = this.forkOf(p, sample, trial);
+    return this.finish(decoder, scorePrefilled(decoder, p.prepared, seq, logits), sample, trial, mass);
+  }
+
+  async runTurns(samples: QASample[], trial: Trial, shared?: SharedPrefill): Promise<SampleOutcome[]> {
+    const turns = samples.map((s) => prepareSample(this.model, s, false));
+    const context = turns[0]!.head;
+    for (const [i, t] of turns.entries()) {
+      if (t.head.n !== context.n) throw new Error(`multi-turn: sample ${samples[i]!.id} has a ${t.head.n}-token context; ${samples[0]!.id}, asked first, has ${context.n}`);
+    }
+    let decoder: MeasuringDecoder;
+    let seq: Sequence;
+    let logits: Float32Array;
+    let mass: number[][] | undefined;
+    if (shared) {
+      ({ decoder, seq, logits, mass } = this.forkOf(shared as ModelPrefill, samples[0]!, trial));
+    } else {
+      const capture = this.captureFor(trial);
+      const model = capture ? { ...this.model, backend: capture.backend } : this.model;
+      decoder = new MeasuringDecoder(model, capture);
+      seq = decoder.open(this.sessionOptions(trial));
+      logits = decoder.prefill(seq, context);
+      mass = capture?.massByLayer();
+    }
+    const outcomes: SampleOutcome[] = [];
+    for (const [i, turn] of turns.entries()) {
+      // The context's prefill and compression are charged to the first question.
+      if (i > 0) decoder.restart();
+      const scores = scorePrefilled(decoder, turn, seq, logits);
+      outcomes.push(this.finish(decoder, scores, samples[i]!, trial, mass, seq.clone()));
+      // The conversation continues with the reference answer, so every policy and the full
+      // cache answer the next question after the same history.
+      for (const id of turn.choiceIds[samples[i]!.answer]!) logits = decoder.decodeOne(seq, id);
+    }
+    return outcomes;
+  }
+
+  /** A fork of `p` under `trial`, its prefill ended, with the decoder that measured it. */
+  private forkOf(p: ModelPrefill, sample: QASample, trial: Trial): { decoder: MeasuringDecoder; seq: Sequence; logits: Float32Array; mass: number[][] | undefined } {
     if (p.sampleId !== sample.id || !p.sequence) throw new Error(`runFork: the shared prefill is of sample ${p.sampleId}, not ${sample.id}`);
     const decoder = new MeasuringDecoder(this.model, null);
     const { dtype: _fixedByPrefill, ...opts } = this.sessionOptions(trial);
@@ -130,22 +177,24 @@ export class ModelExecutor implements TrialExecutor {
     decoder.prefillMs = p.prefillMs;
     decoder.compressionMs = seq.session.timings().compressionMs;
     decoder.bytes = seq.session.bytes();
-    const scores = scorePrefilled(decoder, p.prepared, seq, p.logits);
-    return this.finish(decoder, scores, sample, trial, p.modalityMass);
+    return { decoder, seq, logits: p.logits, mass: p.modalityMass };
   }
 
   private captureFor(trial: Trial): FlowCapture | null {
     return trial.metrics.includes('attention-mass') ? new FlowCapture(this.model.backend, this.model.config.numLayers) : null;
   }
 
-  /** Greedy decode for latency after scoring, then the outcome. */
-  private finish(decoder: MeasuringDecoder, scores: ChoiceScores, sample: QASample, trial: Trial, modalityMass: number[][] | undefined): SampleOutcome {
+  /**
+   * Greedy decode for latency after scoring (on `latencyOn`, default the scored sequence
+   * itself; multi-turn passes a clone so the conversation goes on unchanged), then the outcome.
+   */
+  private finish(decoder: MeasuringDecoder, scores: ChoiceScores, sample: QASample, trial: Trial, modalityMass: number[][] | undefined, latencyOn = scores.sequence): SampleOutcome {
     const root = scores.sequence;
     const promptTokens = root.length;
     const kept = sample.evidence ? evidenceKept(root.session, sample.evidence) : undefined;
     if (trial.decodeTokens > 0) {
-      let logits = decoder.decodeOne(root, firstToken(this.model, sample.choices[scores.predicted]!));
-      for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(root, argmax(logits));
+      let logits = decoder.decodeOne(latencyOn, firstToken(this.model, sample.choices[scores.predicted]!));
+      for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(latencyOn, argmax(logits));
     }
     return {
       predicted: scores.predicted,

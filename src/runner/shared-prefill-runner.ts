@@ -5,7 +5,8 @@
  * under its own policy and budget, and answers from there (src/cache/cache-session.ts fork).
  * Trials whose policy must watch its own prefill (a retention store that cannot observe), or
  * whose statistics window differs from the others', get their own prefill or a prefill of
- * their window's group. Rows stay per trial: each trial's row is handed to `onRow` once all
+ * their window's group. Under multi-turn the unit is a clip: its context is prefilled once and
+ * each trial's fork asks the clip's questions in turn. Rows stay per trial: each trial's row is handed to `onRow` once all
  * of its group's samples are done, so a killed run resumes trial by trial as before.
  */
 import { mergeNeeds, type StatNeeds } from '../attention/stats.js';
@@ -16,6 +17,7 @@ import type { ReferenceAnswer } from './reference-store.js';
 import type { ResultRow } from './result-row.js';
 import { stableHash } from './stable-hash.js';
 import type { Trial } from './sweep.js';
+import { sampleUnits } from './turns.js';
 import { buildRow, checkOutcome, fullCacheTrial, referenceKey, toReference, type TrialContext } from './trial-runner.js';
 
 export interface SampleMajorHooks {
@@ -72,16 +74,27 @@ export async function runSampleMajor(trials: Trial[], ctx: TrialContext, hooks: 
     hooks.onGroup?.(group);
     ctx.peak.reset();
     const states = group.map((trial): TrialState => ({ trial, outcomes: [], refs: [], wallMs: 0, failed: false }));
-    const samples = await ctx.dataset.samples(group[0]!.samples, group[0]!.seed);
-    for (const sample of samples) await runOneSample(sample, states, ctx, hooks);
-    for (const s of states) if (!s.failed) hooks.onRow(s.trial, buildRow(s.trial, ctx, samples, s.outcomes, s.refs, s.wallMs));
+    const units = sampleUnits(await ctx.dataset.samples(group[0]!.samples, group[0]!.seed), group[0]!.protocol);
+    for (const unit of units) await runOneUnit(unit, states, ctx, hooks);
+    for (const s of states) if (!s.failed) hooks.onRow(s.trial, buildRow(s.trial, ctx, units.flat(), s.outcomes, s.refs, s.wallMs));
   }
 }
 
-async function runOneSample(sample: QASample, states: TrialState[], ctx: TrialContext, hooks: SampleMajorHooks): Promise<void> {
+/**
+ * One unit (a sample; under multi-turn, a clip's questions) for every live trial of a group:
+ * the shared prefills of its (first) prompt, each trial's fork or own prefill, the reference.
+ */
+async function runOneUnit(unit: QASample[], states: TrialState[], ctx: TrialContext, hooks: SampleMajorHooks): Promise<void> {
   const live = states.filter((s) => !s.failed);
   if (live.length === 0) return;
   const ex = ctx.executor;
+  const turns = live[0]!.trial.protocol === 'multi-turn';
+  if (turns && !ex.runTurns) {
+    for (const s of live) fail(s, new Error(`trial ${s.trial.label}: protocol multi-turn needs an executor with runTurns (this one answers single samples only)`), hooks);
+    return;
+  }
+  const answer = (trial: Trial, shared?: SharedPrefill): Promise<SampleOutcome[]> =>
+    turns ? ex.runTurns!(unit, trial, shared) : shared ? ex.runFork!(shared, unit[0]!, trial).then((o) => [o]) : ex.runSample(unit[0]!, trial).then((o) => [o]);
   const forking: { trial: Trial; needs: StatNeeds }[] = [];
   const own: TrialState[] = [];
   for (const s of live) {
@@ -90,47 +103,44 @@ async function runOneSample(sample: QASample, states: TrialState[], ctx: TrialCo
     else own.push(s);
   }
   const byId = new Map(live.map((s) => [s.trial.id, s]));
-  const outcomes = new Map<TrialState, SampleOutcome>();
-  let anyPrefill: SharedPrefill | null = null;
+  const outcomes = new Map<TrialState, SampleOutcome[]>();
+  let anyPrefill: SharedPrefill | undefined;
   for (const plan of planPrefills(forking)) {
     const members = plan.trials.map((t) => byId.get(t.id)!);
     let shared: SharedPrefill;
     try {
-      shared = ex.prefillShared!(sample, plan.trials[0]!, plan.gather);
+      shared = ex.prefillShared!(unit[0]!, plan.trials[0]!, plan.gather);
     } catch (e) {
       for (const m of members) fail(m, e, hooks);
       continue;
     }
     anyPrefill ??= shared;
-    for (const m of members) {
-      await timed(m, shared.prefillMs / members.length, hooks, async () => outcomes.set(m, checked(await ex.runFork!(shared, sample, m.trial), sample, m.trial)));
-    }
+    for (const m of members) await timed(m, shared.prefillMs / members.length, hooks, async () => outcomes.set(m, checked(await answer(m.trial, shared), unit, m.trial)));
   }
-  for (const m of own) await timed(m, 0, hooks, async () => outcomes.set(m, checked(await ex.runSample(sample, m.trial), sample, m.trial)));
+  for (const m of own) await timed(m, 0, hooks, async () => outcomes.set(m, checked(await answer(m.trial), unit, m.trial)));
 
   const needRef = live.some((s) => s.trial.policy === FULL_CACHE || s.trial.metrics.includes('fidelity'));
-  const key = referenceKey(live[0]!.trial, sample, ctx);
-  let ref = needRef ? (ctx.references.get(key) ?? null) : null;
-  if (needRef && !ref) {
+  const keys = unit.map((sample) => referenceKey(live[0]!.trial, sample, ctx));
+  let refs: (ReferenceAnswer | null)[] = keys.map((k) => (needRef ? (ctx.references.get(k) ?? null) : null));
+  if (needRef && refs.some((r) => r === null)) {
     const full = live.find((s) => s.trial.policy === FULL_CACHE && outcomes.has(s));
-    if (full) ref = toReference(outcomes.get(full)!);
-    else {
-      const twin = fullCacheTrial(live[0]!.trial);
-      ref = toReference(anyPrefill ? await ex.runFork!(anyPrefill, sample, twin) : await ex.runSample(sample, twin));
-    }
-    ctx.references.set(key, ref);
+    refs = (full ? outcomes.get(full)! : await answer(fullCacheTrial(live[0]!.trial), anyPrefill)).map(toReference);
+    refs.forEach((r, i) => ctx.references.set(keys[i]!, r!));
   }
   for (const s of live) {
     const o = outcomes.get(s);
     if (!o) continue;
-    s.outcomes.push(o);
-    s.refs.push(s.trial.metrics.includes('fidelity') ? ref : null);
-    await ctx.onSample?.();
+    for (const [i, outcome] of o.entries()) {
+      s.outcomes.push(outcome);
+      s.refs.push(s.trial.metrics.includes('fidelity') ? refs[i]! : null);
+      await ctx.onSample?.();
+    }
   }
 }
 
-function checked(o: SampleOutcome, sample: QASample, trial: Trial): SampleOutcome {
-  checkOutcome(o, sample, trial);
+function checked(o: SampleOutcome[], unit: QASample[], trial: Trial): SampleOutcome[] {
+  if (o.length !== unit.length) throw new Error(`trial ${trial.label}: the executor answered ${o.length} of ${unit.length} questions`);
+  o.forEach((x, i) => checkOutcome(x, unit[i]!, trial));
   return o;
 }
 

@@ -10,6 +10,7 @@ import { ReferenceStore, type ReferenceAnswer } from './reference-store.js';
 import { FULL_CACHE } from './config-schema.js';
 import type { DatasetSource } from './dataset-source.js';
 import type { Trial } from './sweep.js';
+import { sampleUnits } from './turns.js';
 
 export interface TrialContext {
   executor: TrialExecutor;
@@ -29,30 +30,37 @@ export function fullCacheTrial(t: Trial): Trial {
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultRow> {
   const started = performance.now();
   ctx.peak.reset();
-  const samples = await ctx.dataset.samples(trial.samples, trial.seed);
+  const units = sampleUnits(await ctx.dataset.samples(trial.samples, trial.seed), trial.protocol);
   const wantFidelity = trial.metrics.includes('fidelity');
   const outcomes: SampleOutcome[] = [];
   const refs: (ReferenceAnswer | null)[] = [];
-  for (const sample of samples) {
-    const refKey = referenceKey(trial, sample, ctx);
-    const outcome = await ctx.executor.runSample(sample, trial);
-    checkOutcome(outcome, sample, trial);
-    outcomes.push(outcome);
-    let ref: ReferenceAnswer | null = null;
-    if (trial.policy === FULL_CACHE) {
-      ref = ctx.references.get(refKey) ?? null;
-      if (!ref) ctx.references.set(refKey, (ref = toReference(outcome)));
-    } else if (wantFidelity) {
-      ref = ctx.references.get(refKey) ?? null;
-      if (!ref) {
-        ref = toReference(await ctx.executor.runSample(sample, fullCacheTrial(trial)));
-        ctx.references.set(refKey, ref);
-      }
+  for (const unit of units) {
+    const answered = await answerUnit(ctx, unit, trial);
+    const keys = unit.map((sample) => referenceKey(trial, sample, ctx));
+    let unitRefs: (ReferenceAnswer | null)[] = keys.map((k) => ctx.references.get(k) ?? null);
+    if ((trial.policy === FULL_CACHE || wantFidelity) && unitRefs.some((r) => r === null)) {
+      const full = trial.policy === FULL_CACHE ? answered : await answerUnit(ctx, unit, fullCacheTrial(trial));
+      unitRefs = full.map(toReference);
+      unitRefs.forEach((r, i) => ctx.references.set(keys[i]!, r!));
     }
-    refs.push(wantFidelity ? ref : null);
-    await ctx.onSample?.();
+    for (const [i, o] of answered.entries()) {
+      outcomes.push(o);
+      refs.push(wantFidelity ? unitRefs[i]! : null);
+      await ctx.onSample?.();
+    }
   }
-  return buildRow(trial, ctx, samples, outcomes, refs, performance.now() - started);
+  return buildRow(trial, ctx, units.flat(), outcomes, refs, performance.now() - started);
+}
+
+/** One unit's outcomes on the trial's own prefill: a sample, or a clip's questions in turn (multi-turn). */
+async function answerUnit(ctx: TrialContext, unit: QASample[], trial: Trial): Promise<SampleOutcome[]> {
+  const ex = ctx.executor;
+  let out: SampleOutcome[];
+  if (trial.protocol !== 'multi-turn') out = [await ex.runSample(unit[0]!, trial)];
+  else if (!ex.runTurns) throw new Error(`trial ${trial.label}: protocol multi-turn needs an executor with runTurns (this one answers single samples only)`);
+  else out = await ex.runTurns(unit, trial);
+  out.forEach((o, i) => checkOutcome(o, unit[i]!, trial));
+  return out;
 }
 
 /** Where the full-cache answer to `sample` under `trial`'s settings is kept. */
@@ -63,7 +71,8 @@ export function referenceKey(trial: Trial, sample: QASample, ctx: TrialContext):
     sampleSeed: ctx.dataset.sampleSeed(trial.seed),
     sampleId: sample.id,
     backend: ctx.executor.backendName,
-    cache: trial.cache,
+    // Keys of the single-question protocols stay as they were before multi-turn existed.
+    cache: trial.protocol === 'multi-turn' ? { ...trial.cache, protocol: trial.protocol } : trial.cache,
   });
 }
 
