@@ -119,15 +119,24 @@ async function runOneUnit(unit: QASample[], states: TrialState[], ctx: TrialCont
   }
   for (const m of own) await timed(m, 0, hooks, async () => outcomes.set(m, checked(await answer(m.trial), unit, m.trial)));
 
-  const needRef = live.some((s) => s.trial.policy === FULL_CACHE || s.trial.metrics.includes('fidelity'));
-  const keys = unit.map((sample) => referenceKey(live[0]!.trial, sample, ctx));
+  const answered = live.filter((s) => outcomes.has(s));
+  if (answered.length === 0) return;
+  const needRef = answered.some((s) => s.trial.policy === FULL_CACHE || s.trial.metrics.includes('fidelity'));
+  const keys = unit.map((sample) => referenceKey(answered[0]!.trial, sample, ctx));
   let refs: (ReferenceAnswer | null)[] = keys.map((k) => (needRef ? (ctx.references.get(k) ?? null) : null));
   if (needRef && refs.some((r) => r === null)) {
-    const full = live.find((s) => s.trial.policy === FULL_CACHE && outcomes.has(s));
-    refs = (full ? outcomes.get(full)! : await answer(fullCacheTrial(live[0]!.trial), anyPrefill)).map(toReference);
-    refs.forEach((r, i) => ctx.references.set(keys[i]!, r!));
+    const full = answered.find((s) => s.trial.policy === FULL_CACHE);
+    try {
+      refs = (full ? outcomes.get(full)! : await answer(fullCacheTrial(answered[0]!.trial), anyPrefill)).map(toReference);
+    } catch (e) {
+      // Without the reference no trial that reports fidelity can finish this sample.
+      for (const s of answered) if (s.trial.metrics.includes('fidelity')) fail(s, e, hooks);
+      refs = refs.map(() => null);
+    }
+    refs.forEach((r, i) => r && ctx.references.set(keys[i]!, r));
   }
-  for (const s of live) {
+  for (const s of answered) {
+    if (s.failed) continue;
     const o = outcomes.get(s);
     if (!o) continue;
     for (const [i, outcome] of o.entries()) {
