@@ -38,6 +38,12 @@ const avWorldDataset = z.strictObject({
   preset: z.string().describe('An av-world preset: tiny (≈220 tokens), default (≈1,050) or long (≈4,170)'),
   frames: z.number().int().min(4).optional().describe('Override the preset\'s clip length in video frames'),
   split: z.enum(['train', 'validation', 'test']).default('test').describe('Which split to generate'),
+  questionsPerClip: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Questions asked of each clip (distinct families; default 1); above 1, samples share clips, which the multi-turn protocol asks in turn'),
 });
 
 const jsonlDataset = z.strictObject({

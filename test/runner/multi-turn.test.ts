@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { QASample } from '../../src/model/prompt.js';
 import type { ExecutorFactory, TrialExecutor } from '../../src/runner/executor.js';
+import { DatasetSource } from '../../src/runner/dataset-source.js';
 import { loadJsonlDataset } from '../../src/runner/jsonl-dataset.js';
 import { modelExecutorFactory } from '../../src/runner/model-executor.js';
 import type { ResultRow } from '../../src/runner/result-row.js';
@@ -83,6 +84,15 @@ describe('multi-turn', () => {
     const samples: QASample[] = loadJsonlDataset(join(work, 'clips.jsonl'));
     expect(sampleUnits(samples, 'multi-turn').map((u) => u.map((s) => s.id))).toEqual([['a1', 'a2'], ['b1', 'b2']]);
     expect(sampleUnits(samples, 'query-agnostic')).toHaveLength(4);
+  });
+
+  it('av-world with questionsPerClip: samples share clips, which multi-turn groups into conversations', async () => {
+    const source = new DatasetSource({ kind: 'av-world', preset: 'tiny', split: 'test', questionsPerClip: 3 }, work);
+    const samples = await source.samples(7, 0);
+    const units = sampleUnits(samples, 'multi-turn');
+    expect(units.map((u) => u.length)).toEqual([3, 3, 1]);
+    for (const u of units) expect(new Set(u.map((s) => s.family)).size).toBe(u.length); // distinct families per clip
+    expect(new Set(samples.map((s) => s.id)).size).toBe(7);
   });
 
   it('prefills each clip\'s context once for all trials (query-agnostic: once per sample)', () => {
