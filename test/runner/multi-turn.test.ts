@@ -3,7 +3,8 @@
  * embeddings span) with two questions each. Samples with the same context form one
  * conversation: the context is prefilled once per clip (with shared prefill: once per clip
  * for all trials), compressed once, and the second question is asked after the first and its
- * reference answer, over the same cache. Shared and own prefills record the same rows.
+ * reference answer, over the same cache. Shared and own prefills record the same rows, also
+ * when some trials of a sample keep their own prefill.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,12 +72,21 @@ const deterministic = (r: ResultRow) => {
   const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
   return rest;
 };
+/** The real executor, but H2O trials must watch their own prefill (as a policy whose store cannot observe would). */
+const h2oOnOwnPrefill: ExecutorFactory = async (args) => {
+  const inner = await modelExecutorFactory(args);
+  const forkNeeds: TrialExecutor['forkNeeds'] = (trial) => (trial.policy === 'h2o' ? null : inner.forkNeeds!(trial));
+  return Object.assign(Object.create(inner) as TrialExecutor, { forkNeeds });
+};
+
 const prefills: Record<string, number> = {};
 let shared: RunSummary;
 let own: RunSummary;
+let mixed: RunSummary;
 beforeAll(async () => {
   shared = await runExperiment({ configFile: config, out: join(work, 'shared'), executorFactory: counting(prefills), ...quiet });
   own = await runExperiment({ configFile: config, out: join(work, 'own'), sharedPrefill: false, ...quiet });
+  mixed = await runExperiment({ configFile: config, out: join(work, 'mixed'), executorFactory: h2oOnOwnPrefill, ...quiet });
 }, 240_000);
 
 describe('multi-turn', () => {
@@ -104,6 +114,9 @@ describe('multi-turn', () => {
     expect(own.failed).toEqual([]);
     const byId = (rows: ResultRow[]) => [...rows].sort((a, b) => a.trial_id.localeCompare(b.trial_id)).map(deterministic);
     expect(byId(shared.rows)).toEqual(byId(own.rows));
+    // Trials kept on their own prefill amid forking ones: the same rows again.
+    expect(mixed.failed).toEqual([]);
+    expect(byId(mixed.rows)).toEqual(byId(own.rows));
   });
 
   it('asks the second question after the first and its answer, over the one compressed context', () => {
