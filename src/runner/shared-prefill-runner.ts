@@ -21,7 +21,7 @@ import { sampleUnits } from './turns.js';
 import { buildRow, checkOutcome, fullCacheTrial, referenceKey, toReference, type TrialContext } from './trial-runner.js';
 
 export interface SampleMajorHooks {
-  /** A trial of the current group starts (progress display). */
+  /** A group of trials sharing prefills starts (progress display). */
   onGroup?(trials: Trial[]): void;
   onRow(trial: Trial, row: ResultRow): void;
   /** A trial threw; it runs no further samples and gets no row. */
@@ -74,7 +74,13 @@ export async function runSampleMajor(trials: Trial[], ctx: TrialContext, hooks: 
     hooks.onGroup?.(group);
     ctx.peak.reset();
     const states = group.map((trial): TrialState => ({ trial, outcomes: [], refs: [], wallMs: 0, failed: false }));
-    const units = sampleUnits(await ctx.dataset.samples(group[0]!.samples, group[0]!.seed), group[0]!.protocol);
+    let units: QASample[][];
+    try {
+      units = sampleUnits(await ctx.dataset.samples(group[0]!.samples, group[0]!.seed), group[0]!.protocol);
+    } catch (e) {
+      for (const s of states) fail(s, e, hooks);
+      continue;
+    }
     for (const unit of units) await runOneUnit(unit, states, ctx, hooks);
     for (const s of states) if (!s.failed) hooks.onRow(s.trial, buildRow(s.trial, ctx, units.flat(), s.outcomes, s.refs, s.wallMs));
   }
