@@ -12,7 +12,7 @@ export { LayerCache, type LayerCacheOptions, type LayerBytes } from './cache/lay
 export { allocCacheKV } from './cache/kv-alloc.js';
 export { CacheSession } from './cache/cache-session.js';
 export { staticLayerView, type StaticHead, type StaticViewSpec } from './cache/static-view.js';
-export type { CacheSessionApi, CacheSessionOptions, CacheBytes } from './cache/session-types.js';
+export type { CacheSessionApi, CacheSessionOptions, CacheBytes, SessionForkOptions } from './cache/session-types.js';
 
 // Attention backends and statistics
 export type { ComputeBackend, BackendName, KVDType, KVLayout, AttendArgs, AttendResult, LinearWeight } from './attention/backend.js';
@@ -37,7 +37,7 @@ export { loadModel, parameterCount, kvBytesPerToken, type Model, type LoadModelO
 export { Decoder } from './model/decoder.js';
 export { Sequence, type RuntimeSessionOptions } from './model/sequence.js';
 export { generate, type GenerateOptions, type GenerateResult } from './model/generate.js';
-export { scoreChoices, type ChoiceScores } from './model/score.js';
+export { scoreChoices, prepareSample, scorePrefilled, type ChoiceScores, type PreparedSample } from './model/score.js';
 export { fidelity, type FidelityResult } from './model/fidelity.js';
 export { createPolicy, policyEnvFor } from './model/policy-for-model.js';
 export { loadTokenizer, type TextTokenizer } from './model/tokenizer.js';

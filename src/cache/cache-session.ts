@@ -18,8 +18,14 @@ import { LayerCache } from './layer-cache.js';
 import { shouldCompress } from './schedule.js';
 import { resolveSessionOptions, validateLayerBudgets, type ResolvedSessionOptions } from './session-options.js';
 import type { AttentionBackendStats } from './session-stats.js';
-import type { CacheBytes, CacheSessionApi, CacheSessionOptions } from './session-types.js';
+import type { CacheBytes, CacheSessionApi, CacheSessionOptions, SessionForkOptions } from './session-types.js';
+import { projectStats, uncoveredNeeds } from './stats-projection.js';
 import { sliceTokenMeta, type TokenMeta } from './token-meta.js';
+
+/** What a session asks the backend for on every attend: its policy's needs (+ row entropy for a retention store). */
+export function sessionNeeds(policy: PolicyInstance | null): StatNeeds {
+  return policy ? mergeNeeds(policy.needs ?? {}, policy.retention ? { rowEntropy: true } : {}) : {};
+}
 
 export class CacheSession implements CacheSessionApi {
   readonly options: Readonly<CacheSessionOptions>;
@@ -46,7 +52,7 @@ export class CacheSession implements CacheSessionApi {
     this.backendName = options.backend.name;
     this.policy = options.policy ?? null;
     this.retention = this.policy?.retention;
-    this.needs = this.policy ? mergeNeeds(this.policy.needs ?? {}, this.retention ? { rowEntropy: true } : {}) : {};
+    this.needs = mergeNeeds(sessionNeeds(this.policy), options.gather ?? {});
     const { numLayers, kvHeads, qHeads, headDim } = options;
     const { dtype, initialCapacity } = this.resolved;
     this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, dtype, initialCapacity }));
@@ -186,6 +192,37 @@ export class CacheSession implements CacheSessionApi {
       if (!storeClone) throw new Error(`CacheSession.clone(): policy "${this.policy?.name}" has a retention store without clone(); it cannot be copied`);
       c.retention = storeClone.call(this.retention);
     }
+    return c;
+  }
+
+  /**
+   * A session that continues this prefill under its own policy, budget, schedule, seed and
+   * backend, exactly as if it had run the prefill itself: one copy of the cache (K/V, metadata,
+   * the accumulated H2O scores only when its policy reads them), each layer's last statistics
+   * cut down to what its policy needs (they must have been gathered: options.gather of this
+   * session), and a retention store that observes them as it would have watched the prefill.
+   * Only a policy-free session that has not ended its prefill can fork: no policy has acted
+   * yet, so the fork's policy sees the prefill it would have seen. `keepStats` names extra
+   * statistics to hand over (those a backend wrapper added, e.g. the runner's flow capture).
+   */
+  fork(opts: SessionForkOptions, keepStats: StatNeeds = {}): CacheSession {
+    if (this.phase !== 'prefill') throw new Error('CacheSession.fork(): endPrefill() was already called; fork a prefill before it ends (clone() copies a compressed cache)');
+    if (this.policy) throw new Error(`CacheSession.fork(): this session runs policy "${this.policy.name}", which may already have acted; fork a session opened without a policy`);
+    // The prefill's own gather is for its forks; a fork gathers only what it is given.
+    const options: CacheSessionOptions = { ...this.options, gather: undefined, ...opts };
+    const c = new CacheSession({ ...options, initialCapacity: 0 });
+    const uncovered = uncoveredNeeds(this.needs, c.needs);
+    if (uncovered) throw new Error(`CacheSession.fork(): policy "${c.policy?.name}" needs statistics this prefill did not gather: ${uncovered} (open the shared prefill with gather covering every fork)`);
+    if (c.retention && !c.retention.observe) throw new Error(`CacheSession.fork(): policy "${c.policy?.name}" has a retention store without observe(); it must watch its own prefill`);
+    const shown = mergeNeeds(c.needs, keepStats);
+    const writable = c as unknown as { options: Readonly<CacheSessionOptions> };
+    writable.options = Object.freeze(options);
+    c.layers = this.layers.map((x) => x.clone(Boolean(c.needs.cumulative)));
+    c.stats = this.stats.map((s) => (s ? projectStats(s, shown) : undefined));
+    c.statsVersion = this.statsVersion.map((v, l) => (v === this.layers[l]!.version ? c.layers[l]!.version : -1));
+    c.prefillTokens = this.prefillTokens;
+    c.time = { ...this.time };
+    c.stats.forEach((s, l) => s && c.retention?.observe!(l, s));
     return c;
   }
 

@@ -225,15 +225,18 @@ export class LayerCache implements LayerViewSource {
     };
   }
 
-  /** Deep copy (same capacity, contents, accumulated scores). */
-  clone(): LayerCache {
+  /**
+   * Deep copy (same capacity, contents and, unless `accumulated` is false, accumulated
+   * scores: a fork whose policy never reads them must not carry their bytes).
+   */
+  clone(accumulated = true): LayerCache {
     const c = new LayerCache({ layer: this.layer, kvHeads: this.kvHeads, headDim: this.headDim, groupSize: this.groupSize, dtype: this.dtype, initialCapacity: 0 });
     c.cap = this.cap;
     c.keys = this.keys.slice();
     c.values = this.values.slice();
     c.lengths.set(this.lengths);
     c.meta = sliceTokenMeta(this.meta, 0, this.kvHeads * this.cap);
-    c.cumulative = this.cumulative ? this.cumulative.slice() : null;
+    c.cumulative = accumulated && this.cumulative ? this.cumulative.slice() : null;
     return c;
   }
 

@@ -146,6 +146,13 @@ export interface RetentionStore {
    * the attention statistics (row entropy) of the local attention just computed.
    */
   readout(layer: number, q: Float32Array, n: number, qHeads: number, kvHeads: number, headDim: number, stats: AttentionStats, out: Float32Array): void;
+  /**
+   * Optional: what `readout` records from an attend's statistics while the store is still
+   * empty (so the readout adds nothing), without the queries. A session forked from a shared
+   * prefill replays each layer's last prefill attend through it, exactly as if the store had
+   * watched that prefill; a store without it keeps its trial on its own prefill.
+   */
+  observe?(layer: number, stats: AttentionStats): void;
   /** Exact bytes of the state held now. */
   bytes(): number;
   /** Deep copy, so a cloned session's state evolves independently. */

@@ -10,6 +10,7 @@
  */
 import type { AttentionBackendStats } from './session-stats.js';
 import type { BackendName, ComputeBackend, KVDType } from '../attention/backend.js';
+import type { StatNeeds } from '../attention/stats.js';
 import type { BudgetSpec } from './budget.js';
 import type { Schedule } from './schedule.js';
 import type { TokenMeta } from './token-meta.js';
@@ -34,7 +35,15 @@ export interface CacheSessionOptions {
   seed?: number;
   /** Softmax scale (default 1/sqrt(headDim)). */
   scale?: number;
+  /**
+   * Statistics to gather on every attend besides the policy's own: a shared prefill gathers
+   * the union of what the sessions forked from it need (see CacheSession.fork).
+   */
+  gather?: StatNeeds;
 }
+
+/** What a fork of a prefill may set: everything a trial adds on top of a shared prefill. */
+export type SessionForkOptions = Partial<Pick<CacheSessionOptions, 'policy' | 'budget' | 'schedule' | 'queryAware' | 'seed' | 'backend' | 'gather'>>;
 
 export interface CacheBytes {
   /** Logical tokens represented (Σ slot weights over layers and heads / (layers·kvHeads)). */

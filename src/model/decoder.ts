@@ -36,13 +36,23 @@ export class Decoder {
    * the next call: copy to keep).
    */
   prefill(seq: Sequence, prompt: EmbeddedPrompt): Float32Array {
+    const logits = this.runPrompt(seq, prompt);
+    seq.session.endPrefill();
+    return logits;
+  }
+
+  /**
+   * The prefill's forward pass without its end: the cache holds the whole prompt and no
+   * policy has acted, so the sequence can be forked (Sequence.fork) before each fork ends its
+   * own prefill. Returns the next-token logits [vocab] f32 (this prompt's own buffer).
+   */
+  runPrompt(seq: Sequence, prompt: EmbeddedPrompt): Float32Array {
     if (seq.length !== 0) throw new Error(`prefill: the sequence already holds ${seq.length} tokens; open a new one`);
     const ws = new Workspace(this.model.config, prompt.n, prompt);
     ws.x.set(prompt.x); // the residual stream is updated in place; the prompt stays reusable
     const logits = this.forward(seq, ws);
     seq.length = prompt.n;
     seq.ropeNext = prompt.ropeNext;
-    seq.session.endPrefill();
     return logits;
   }
 

@@ -8,7 +8,7 @@
  * choices never see each other. Log-probabilities are summed, not length-normalised.
  */
 import { Decoder } from './decoder.js';
-import { embedPrompt } from './embed-prompt.js';
+import { embedPrompt, type EmbeddedPrompt } from './embed-prompt.js';
 import { heldBackCount, splitPrompt } from './held-prompt.js';
 import type { Model } from './model.js';
 import type { QASample } from './prompt.js';
@@ -26,7 +26,19 @@ export interface ChoiceScores {
   sequence: Sequence;
 }
 
-export function scoreChoices(model: Model, sample: QASample, sessionOptions: RuntimeSessionOptions = {}, decoder = new Decoder(model)): ChoiceScores {
+/** A sample made ready to prefill: its prompt head, the held-back tail and each choice's tokens. */
+export interface PreparedSample {
+  sample: QASample;
+  /** The prompt's first n − k tokens (what the prefill runs). */
+  head: EmbeddedPrompt;
+  /** The k held-back text token ids, decoded one by one over the compressed cache. */
+  tail: number[];
+  /** Per choice, its token ids. */
+  choiceIds: number[][];
+}
+
+/** Tokenizes the choices and embeds and splits the prompt (`queryAware`: see held-prompt.ts). */
+export function prepareSample(model: Model, sample: QASample, queryAware = true): PreparedSample {
   if (sample.choices.length === 0) throw new Error(`sample ${sample.id}: choices is empty`);
   const choiceIds = sample.choices.map((c, i) => {
     const ids = model.tokenizer.encode(c);
@@ -34,12 +46,26 @@ export function scoreChoices(model: Model, sample: QASample, sessionOptions: Run
     return ids;
   });
   const embedded = embedPrompt(model, sample.prompt);
-  const { head, tail } = splitPrompt(embedded, heldBackCount(embedded, sessionOptions.queryAware ?? true));
+  const { head, tail } = splitPrompt(embedded, heldBackCount(embedded, queryAware));
+  return { sample, head, tail, choiceIds };
+}
+
+export function scoreChoices(model: Model, sample: QASample, sessionOptions: RuntimeSessionOptions = {}, decoder = new Decoder(model)): ChoiceScores {
+  const prepared = prepareSample(model, sample, sessionOptions.queryAware ?? true);
   const seq = decoder.open(sessionOptions);
-  let logits = decoder.prefill(seq, head);
-  for (const id of tail) logits = decoder.decodeOne(seq, id);
+  return scorePrefilled(decoder, prepared, seq, decoder.prefill(seq, prepared.head));
+}
+
+/**
+ * Scores the choices from a sequence whose prefill of `prepared.head` has ended (compressed):
+ * decodes the held-back tail, then each choice. `prefillLogits` [vocab]: the prefill's last
+ * logits (read only when the tail is empty).
+ */
+export function scorePrefilled(decoder: Decoder, prepared: PreparedSample, seq: Sequence, prefillLogits: Float32Array): ChoiceScores {
+  let logits = prefillLogits;
+  for (const id of prepared.tail) logits = decoder.decodeOne(seq, id);
   const first = logSoftmax(logits);
-  const logProbs = choiceIds.map((ids) => {
+  const logProbs = prepared.choiceIds.map((ids) => {
     let lp = first[ids[0]!]!;
     if (ids.length === 1) return lp;
     const branch = seq.clone();

@@ -4,7 +4,8 @@
  * apart after image spans). Session options name everything but the model's shape, which
  * comes from the model.
  */
-import type { CacheSessionOptions } from '../cache/session-types.js';
+import type { StatNeeds } from '../attention/stats.js';
+import type { CacheSessionOptions, SessionForkOptions } from '../cache/session-types.js';
 import { CacheSession } from '../cache/cache-session.js';
 import type { Model } from './model.js';
 
@@ -31,6 +32,14 @@ export class Sequence {
 
   static open(model: Model, opts: RuntimeSessionOptions = {}): Sequence {
     return new Sequence(new CacheSession(sessionOptionsFor(model, opts)));
+  }
+
+  /**
+   * A sequence continuing this one's unfinished prefill under other session options (policy,
+   * budget, schedule, seed): see CacheSession.fork. The caller ends the fork's prefill.
+   */
+  fork(opts: SessionForkOptions, keepStats?: StatNeeds): Sequence {
+    return new Sequence(this.session.fork(opts, keepStats), this.length, this.ropeNext);
   }
 
   /** An independent copy (cache, statistics and counters) to branch from, e.g. per answer choice. */

@@ -60,6 +60,12 @@ const avWorldDataset = z.strictObject({
   preset: z.string().describe('An av-world preset: tiny (≈220 tokens), default (≈1,050) or long (≈4,170)'),
   frames: z.number().int().min(4).optional().describe('Override the preset\'s clip length in video frames'),
   split: z.enum(['train', 'validation', 'test']).default('test').describe('Which split to generate'),
+  questionsPerClip: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Questions asked of each clip (distinct families; default 1); above 1, samples share clips, which the multi-turn protocol asks in turn'),
 });
 
 const jsonlDataset = z.strictObject({
@@ -71,6 +77,14 @@ export const METRICS = ['accuracy', 'fidelity', 'memory', 'latency', 'attention-
 export type MetricName = (typeof METRICS)[number];
 
 export const BACKENDS = ['auto', 'ts', 'cpu', 'cuda'] as const;
+
+/**
+ * When the question meets the cache: inside the compressed prefix (query-aware), fed over a
+ * context compressed without it (query-agnostic, kvpress's protocol), or asked in turn with
+ * the other questions of its clip over one context compressed once (multi-turn).
+ */
+export const PROTOCOLS = ['query-aware', 'query-agnostic', 'multi-turn'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
 
 export const experimentConfigSchema = z
@@ -91,10 +105,18 @@ export const experimentConfigSchema = z
     cache: z
       .strictObject({
         dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type'),
-        queryAware: z.boolean().default(true).describe('Whether the question is inside the compressed prefix'),
+        queryAware: z.boolean().default(true).describe('Superseded by `protocol`: false means protocol query-agnostic (when `protocol` is not given)'),
       })
       .prefault({})
       .describe('Cache settings shared by every trial'),
+    protocol: z
+      .union([z.enum(PROTOCOLS), z.array(z.enum(PROTOCOLS)).min(1)])
+      .optional()
+      .describe('Protocol, or a list to sweep: "query-aware" (the question is inside the compressed prefix), "query-agnostic" (the context is prefilled and compressed before the question is fed over it) or "multi-turn" (samples with the same context, i.e. equal prompts up to their trailing text, form one conversation: the context is compressed once, then each question is fed, scored, and followed by its reference answer before the next); default query-aware'),
+    sharedPrefill: z
+      .boolean()
+      .default(true)
+      .describe('Prefill each sample once and fork it per trial (trials run sample-major); false runs every trial on its own prefill (same rows, slower; for comparison and debugging)'),
     decodeTokens: z
       .number()
       .int()

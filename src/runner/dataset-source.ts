@@ -42,7 +42,7 @@ export class DatasetSource {
 
   private async load(count: number, seed: number): Promise<QASample[]> {
     if (this.spec.kind === 'jsonl') return loadJsonlDataset(resolve(this.baseDir, this.spec.path), count);
-    const { avWorldSamples, presetByName, withFrames } = await import('../datasets/av-world/index.js');
+    const { avWorldSamples, avWorldClipQuestions, presetByName, withFrames } = await import('../datasets/av-world/index.js');
     let preset;
     try {
       preset = presetByName(this.spec.preset);
@@ -50,6 +50,8 @@ export class DatasetSource {
     } catch (e) {
       throw new Error(`dataset.preset: ${(e as Error).message}`);
     }
+    const perClip = this.spec.questionsPerClip ?? 1;
+    if (perClip > 1) return avWorldClipQuestions({ preset, split: this.spec.split, count, seed, perClip });
     return avWorldSamples({ preset, split: this.spec.split, count, seed });
   }
 }

@@ -3,6 +3,7 @@
  * trial's cache settings and reports what it measured. The real one (model-executor.ts) runs
  * the model runtime over a CacheSession; the runner itself only aggregates and records.
  */
+import type { StatNeeds } from '../attention/stats.js';
 import type { CacheBytes } from '../cache/session-types.js';
 import type { QASample } from '../model/prompt.js';
 import type { Trial } from './sweep.js';
@@ -29,11 +30,35 @@ export interface SampleOutcome {
   evidenceKept?: number;
 }
 
+/** One sample's prompt prefilled once, without a policy, for every trial that forks it. */
+export interface SharedPrefill {
+  readonly sampleId: string;
+  /** Tokens the prefill ran (the prompt's head). */
+  readonly prefillTokens: number;
+  /** Wall time of the prefill (ms). */
+  readonly prefillMs: number;
+}
+
 export interface TrialExecutor {
   /** Backend that runs ("ts" | "cpu" | "cuda"), after resolving "auto". */
   readonly backendName: string;
   /** Answers one sample with the trial's policy, budget, schedule and seed. */
   runSample(sample: QASample, trial: Trial): Promise<SampleOutcome>;
+  /**
+   * Shared prefill (optional; an executor without it runs every trial on its own prefill).
+   * forkNeeds: the statistics `trial` needs from a shared prefill, or null when its policy
+   * must watch its own prefill.
+   */
+  forkNeeds?(trial: Trial): StatNeeds | null;
+  /** Prefills `sample` under `trial`'s protocol and cache settings, gathering `gather`. */
+  prefillShared?(sample: QASample, trial: Trial, gather: StatNeeds): SharedPrefill;
+  /** Answers `sample` under `trial` from a fork of `shared`: the same outcome as runSample. */
+  runFork?(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome>;
+  /**
+   * Multi-turn (optional): the questions of one clip asked in turn over one compressed context
+   * (from a fork of `shared` when given, a prefill of that context); one outcome per sample.
+   */
+  runTurns?(samples: QASample[], trial: Trial, shared?: SharedPrefill): Promise<SampleOutcome[]>;
   close?(): void;
 }
 

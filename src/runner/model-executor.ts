@@ -7,6 +7,9 @@
  * (optionally) per-layer attention mass by modality.
  * After scoring, the trial's `decodeTokens` greedy tokens are decoded from the compressed cache
  * so decode latency is measured even when every choice is a single token.
+ * Shared prefill: prefillShared runs a sample's prompt once without a policy (gathering every
+ * fork's statistics); runFork forks it per trial and ends the fork's prefill under the trial's
+ * policy, then continues exactly as runSample does.
  */
 import type { EmbeddedPrompt } from '../model/embed-prompt.js';
 import { Decoder } from '../model/decoder.js';
@@ -14,14 +17,16 @@ import { loadModel, type Model } from '../model/model.js';
 import type { QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
 import { policyEnvFor } from '../model/policy-for-model.js';
-import { scoreChoices } from '../model/score.js';
+import { prepareSample, scoreChoices, scorePrefilled, type ChoiceScores, type PreparedSample } from '../model/score.js';
 import { evidenceKept } from './evidence-recall.js';
 import type { RuntimeSessionOptions, Sequence } from '../model/sequence.js';
 import { policies } from '../policies/catalog.js';
 import type { CacheBytes } from '../cache/session-types.js';
+import { sessionNeeds } from '../cache/cache-session.js';
+import type { StatNeeds } from '../attention/stats.js';
 import { resolveBackend } from './backend-choice.js';
 import { FULL_CACHE } from './config-schema.js';
-import type { ExecutorFactory, SampleOutcome, TrialExecutor } from './executor.js';
+import type { ExecutorFactory, SampleOutcome, SharedPrefill, TrialExecutor } from './executor.js';
 import { FlowCapture } from './flow-capture.js';
 import type { Trial } from './sweep.js';
 
@@ -56,6 +61,14 @@ class MeasuringDecoder extends Decoder {
     return logits;
   }
 
+  /** Zeroes the timings (next multi-turn question); the bytes after the context's compression stay. */
+  restart(): void {
+    this.prefillMs = 0;
+    this.compressionMs = 0;
+    this.decodeMs = 0;
+    this.decodeTokens = 0;
+  }
+
   override decodeOne(seq: Sequence, token: number): Float32Array {
     const c0 = seq.session.timings().compressionMs;
     const t0 = performance.now();
@@ -69,6 +82,17 @@ class MeasuringDecoder extends Decoder {
   }
 }
 
+/** What prefillShared hands its forks: the prepared sample and its unfinished prefill. */
+interface ModelPrefill extends SharedPrefill {
+  readonly prepared: PreparedSample;
+  readonly sequence: Sequence;
+  /** The prefill's last logits [vocab] f32 (a copy: every fork reads them). */
+  readonly logits: Float32Array;
+  readonly modalityMass?: number[][];
+  /** Statistics the own path's flow capture would have left in the session. */
+  readonly keepStats: StatNeeds;
+}
+
 export class ModelExecutor implements TrialExecutor {
   readonly backendName: string;
 
@@ -77,17 +101,101 @@ export class ModelExecutor implements TrialExecutor {
   }
 
   async runSample(sample: QASample, trial: Trial): Promise<SampleOutcome> {
-    const wantMass = trial.metrics.includes('attention-mass');
-    const capture = wantMass ? new FlowCapture(this.model.backend, this.model.config.numLayers) : null;
+    const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     const decoder = new MeasuringDecoder(model, capture);
     const scores = scoreChoices(model, sample, this.sessionOptions(trial), decoder);
+    return this.finish(decoder, scores, sample, trial, capture?.massByLayer());
+  }
+
+  forkNeeds(trial: Trial): StatNeeds | null {
+    const policy = this.sessionOptions(trial).policy ?? null;
+    if (policy?.retention && !policy.retention.observe) return null;
+    return sessionNeeds(policy);
+  }
+
+  prefillShared(sample: QASample, trial: Trial, gather: StatNeeds): ModelPrefill {
+    const capture = this.captureFor(trial);
+    const model = capture ? { ...this.model, backend: capture.backend } : this.model;
+    const prepared = prepareSample(model, sample, trial.cache.queryAware);
+    const decoder = new Decoder(model);
+    const sequence = decoder.open({ dtype: trial.cache.dtype, gather });
+    capture?.begin();
+    const t0 = performance.now();
+    const logits = decoder.runPrompt(sequence, prepared.head).slice();
+    const prefillMs = performance.now() - t0;
+    capture?.end();
+    const keepStats: StatNeeds = capture ? { flows: true } : {};
+    return { sampleId: sample.id, prefillTokens: prepared.head.n, prefillMs, prepared, sequence, logits, modalityMass: capture?.massByLayer(), keepStats };
+  }
+
+  async runFork(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome> {
+    const p = shared as ModelPrefill;
+    const { decoder, seq, logits, mass } = this.forkOf(p, sample, trial);
+    return this.finish(decoder, scorePrefilled(decoder, p.prepared, seq, logits), sample, trial, mass);
+  }
+
+  async runTurns(samples: QASample[], trial: Trial, shared?: SharedPrefill): Promise<SampleOutcome[]> {
+    const turns = samples.map((s) => prepareSample(this.model, s, false));
+    const context = turns[0]!.head;
+    for (const [i, t] of turns.entries()) {
+      if (t.head.n !== context.n) throw new Error(`multi-turn: sample ${samples[i]!.id} has a ${t.head.n}-token context; ${samples[0]!.id}, asked first, has ${context.n}`);
+    }
+    let decoder: MeasuringDecoder;
+    let seq: Sequence;
+    let logits: Float32Array;
+    let mass: number[][] | undefined;
+    if (shared) {
+      ({ decoder, seq, logits, mass } = this.forkOf(shared as ModelPrefill, samples[0]!, trial));
+    } else {
+      const capture = this.captureFor(trial);
+      const model = capture ? { ...this.model, backend: capture.backend } : this.model;
+      decoder = new MeasuringDecoder(model, capture);
+      seq = decoder.open(this.sessionOptions(trial));
+      logits = decoder.prefill(seq, context);
+      mass = capture?.massByLayer();
+    }
+    const outcomes: SampleOutcome[] = [];
+    for (const [i, turn] of turns.entries()) {
+      // The context's prefill and compression are charged to the first question.
+      if (i > 0) decoder.restart();
+      const scores = scorePrefilled(decoder, turn, seq, logits);
+      outcomes.push(this.finish(decoder, scores, samples[i]!, trial, mass, seq.clone()));
+      // The conversation continues with the reference answer, so every policy and the full
+      // cache answer the next question after the same history.
+      for (const id of turn.choiceIds[samples[i]!.answer]!) logits = decoder.decodeOne(seq, id);
+    }
+    return outcomes;
+  }
+
+  /** A fork of `p` under `trial`, its prefill ended, with the decoder that measured it. */
+  private forkOf(p: ModelPrefill, sample: QASample, trial: Trial): { decoder: MeasuringDecoder; seq: Sequence; logits: Float32Array; mass: number[][] | undefined } {
+    if (p.sampleId !== sample.id || !p.sequence) throw new Error(`runFork: the shared prefill is of sample ${p.sampleId}, not ${sample.id}`);
+    const decoder = new MeasuringDecoder(this.model, null);
+    const { dtype: _fixedByPrefill, ...opts } = this.sessionOptions(trial);
+    const seq = p.sequence.fork({ ...opts, backend: this.model.backend }, p.keepStats);
+    seq.session.endPrefill();
+    decoder.prefillMs = p.prefillMs;
+    decoder.compressionMs = seq.session.timings().compressionMs;
+    decoder.bytes = seq.session.bytes();
+    return { decoder, seq, logits: p.logits, mass: p.modalityMass };
+  }
+
+  private captureFor(trial: Trial): FlowCapture | null {
+    return trial.metrics.includes('attention-mass') ? new FlowCapture(this.model.backend, this.model.config.numLayers) : null;
+  }
+
+  /**
+   * Greedy decode for latency after scoring (on `latencyOn`, default the scored sequence
+   * itself; multi-turn passes a clone so the conversation goes on unchanged), then the outcome.
+   */
+  private finish(decoder: MeasuringDecoder, scores: ChoiceScores, sample: QASample, trial: Trial, modalityMass: number[][] | undefined, latencyOn = scores.sequence): SampleOutcome {
     const root = scores.sequence;
     const promptTokens = root.length;
     const kept = sample.evidence ? evidenceKept(root.session, sample.evidence) : undefined;
     if (trial.decodeTokens > 0) {
-      let logits = decoder.decodeOne(root, firstToken(model, sample.choices[scores.predicted]!));
-      for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(root, argmax(logits));
+      let logits = decoder.decodeOne(latencyOn, firstToken(this.model, sample.choices[scores.predicted]!));
+      for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(latencyOn, argmax(logits));
     }
     return {
       predicted: scores.predicted,
@@ -98,7 +206,7 @@ export class ModelExecutor implements TrialExecutor {
       compressionMs: decoder.compressionMs,
       decodeMs: decoder.decodeMs,
       decodeTokens: decoder.decodeTokens,
-      modalityMass: capture?.massByLayer(),
+      modalityMass,
       evidenceKept: kept,
     };
   }

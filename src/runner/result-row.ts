@@ -16,6 +16,8 @@ export interface ResultRow {
   budget_tokens: number | null;
   /** "after-prefill", "over-budget", "every:N", or "none" for the full cache. */
   schedule: string;
+  /** "query-aware" or "query-agnostic" (absent in rows written before protocols existed: query-aware). */
+  protocol?: string;
   seed: number;
   /** Backend that actually ran (after resolving "auto"). */
   backend: string;
@@ -61,6 +63,7 @@ export const CSV_COLUMNS = [
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
   'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
+  'protocol',
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {

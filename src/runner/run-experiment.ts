@@ -24,6 +24,7 @@ import { collectRunMeta } from './run-meta.js';
 import { acquireRunLock } from './run-lock.js';
 import { selectShard, type Shard } from './shard.js';
 import { expandTrials, type Trial } from './sweep.js';
+import { runSampleMajor } from './shared-prefill-runner.js';
 import { runTrial, type TrialContext } from './trial-runner.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,6 +44,8 @@ export interface RunOptions {
   /** Where progress goes (default stderr). */
   progressStream?: NodeJS.WriteStream;
   log?: (line: string) => void;
+  /** Overrides the config's `sharedPrefill` (the CLI's --no-shared-prefill). */
+  sharedPrefill?: boolean;
 }
 
 export interface RunSummary {
@@ -116,7 +119,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
         },
       };
       try {
-        failed.push(...(await runPending(pending, ctx, store, progress, dir)));
+        const shared = opts.sharedPrefill ?? config.sharedPrefill;
+        failed.push(...(await (shared ? runPendingSampleMajor : runPending)(pending, ctx, store, progress, dir)));
       } finally {
         progress.stop();
       }
@@ -132,26 +136,48 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
   }
 }
 
-/** Runs trials in order, committing each row; a trial that throws is logged and skipped. */
+function trialName(trial: Trial): string {
+  return `${trial.label} @ ${trial.budgetLabel} seed ${trial.seed}${trial.protocol === 'query-aware' ? '' : ` ${trial.protocol}`}`;
+}
+
+/** One broken policy must not sink a sweep: the trial is not recorded, so --resume retries it. */
+function recordFailure(trial: Trial, e: unknown, failed: RunSummary['failed'], progress: ProgressSink, dir: string): void {
+  const name = trialName(trial);
+  const error = e instanceof Error ? e.message : String(e);
+  failed.push({ trial: name, error });
+  appendFileSync(join(dir, 'errors.jsonl'), `${JSON.stringify({ trial_id: trial.id, trial: name, error, at: new Date().toISOString() })}\n`);
+  progress.trialDone(`${name}: FAILED — ${error}`);
+}
+
+/** Runs trials in order, each on its own prefills, committing each row. */
 async function runPending(pending: Trial[], ctx: TrialContext, store: ResultsStore, progress: ProgressSink, dir: string): Promise<RunSummary['failed']> {
   const failed: RunSummary['failed'] = [];
   for (const trial of pending) {
-    const name = `${trial.label} @ ${trial.budgetLabel} seed ${trial.seed}`;
-    progress.startTrial(name);
+    progress.startTrial(trialName(trial));
     let row: ResultRow;
     try {
       row = await runTrial(trial, ctx);
     } catch (e) {
-      // One broken policy must not sink a sweep; it is not recorded, so --resume retries it.
-      const error = e instanceof Error ? e.message : String(e);
-      failed.push({ trial: name, error });
-      appendFileSync(join(dir, 'errors.jsonl'), `${JSON.stringify({ trial_id: trial.id, trial: name, error, at: new Date().toISOString() })}\n`);
-      progress.trialDone(`${name}: FAILED — ${error}`);
+      recordFailure(trial, e, failed, progress, dir);
       continue;
     }
     store.append(row);
     progress.trialDone(summarize(row));
   }
+  return failed;
+}
+
+/** Runs trials sample-major over shared prefills, committing each trial's row when its group ends. */
+async function runPendingSampleMajor(pending: Trial[], ctx: TrialContext, store: ResultsStore, progress: ProgressSink, dir: string): Promise<RunSummary['failed']> {
+  const failed: RunSummary['failed'] = [];
+  await runSampleMajor(pending, ctx, {
+    onGroup: (group) => progress.startTrial(`${group.length} trials sharing prefills`),
+    onRow: (_trial, row) => {
+      store.append(row);
+      progress.trialDone(summarize(row));
+    },
+    onError: (trial, e) => recordFailure(trial, e, failed, progress, dir),
+  });
   return failed;
 }
 

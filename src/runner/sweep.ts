@@ -1,5 +1,5 @@
 /**
- * Sweep expansion: policies (each option list crossed) × budgets × seeds → trials. A trial's
+ * Sweep expansion: policies (each option list crossed) × budgets × seeds × protocols → trials. A trial's
  * id is a stable hash of its resolved config (policy options with their defaults filled in),
  * so a resumed or sharded run recognises finished trials whatever order the config lists them.
  */
@@ -9,7 +9,7 @@ import type { Schedule } from '../cache/schedule.js';
 import { parsePolicyOptions, type PolicyRegistry } from '../policies/registry.js';
 import { ConfigError } from '../util/config-error.js';
 import { describeAt, keyPath } from './config-errors.js';
-import { FULL_CACHE, type ExperimentConfig, type PolicyEntry, type ScheduleSetting } from './config-schema.js';
+import { FULL_CACHE, type ExperimentConfig, type PolicyEntry, type Protocol, type ScheduleSetting } from './config-schema.js';
 import { stableHash } from './stable-hash.js';
 
 /** Everything that determines a trial's result (and therefore its id). */
@@ -28,8 +28,10 @@ export interface TrialSpec {
   decodeTokens: number;
   backend: ExperimentConfig['backend'];
   threads: number;
+  /** queryAware follows the protocol. */
   cache: ExperimentConfig['cache'];
   metrics: ExperimentConfig['metrics'];
+  protocol: Protocol;
 }
 
 export interface Trial extends TrialSpec {
@@ -73,6 +75,13 @@ function labelFor(name: string, given: string | undefined, options: Record<strin
   return `${base}(${swept.map((k) => `${k}=${JSON.stringify(options[k])}`).join(',')})`;
 }
 
+/** The protocols swept (config.protocol, else the one cache.queryAware names). */
+function protocolsOf(config: ExperimentConfig, issues: string[]): Protocol[] {
+  if (config.protocol === undefined) return [config.cache.queryAware ? 'query-aware' : 'query-agnostic'];
+  if (!config.cache.queryAware) issues.push('cache.queryAware: false cannot be combined with protocol; remove it and list "query-agnostic" under protocol');
+  return [...new Set(Array.isArray(config.protocol) ? config.protocol : [config.protocol])];
+}
+
 /** Expands a validated config into trials; throws ConfigError for unknown policies or bad options/budgets. */
 export function expandTrials(config: ExperimentConfig, registry: PolicyRegistry, file = 'config'): Trial[] {
   const issues: string[] = [];
@@ -84,30 +93,34 @@ export function expandTrials(config: ExperimentConfig, registry: PolicyRegistry,
       issues.push(`${(e as Error).message} (got ${JSON.stringify(b)})`);
     }
   });
-  const shared = {
+  const protocols = protocolsOf(config, issues);
+  const base = {
     model: config.model,
     dataset: config.dataset,
     samples: config.samples,
     decodeTokens: config.decodeTokens,
     backend: config.backend,
     threads: config.threads,
-    cache: config.cache,
     metrics: config.metrics,
   };
   const trials: Trial[] = [];
   const seen = new Set<string>();
-  const push = (spec: TrialSpec, label: string): void => {
-    const id = stableHash(spec);
-    if (seen.has(id)) return;
-    seen.add(id);
-    trials.push({ ...spec, id, index: trials.length, label, budgetLabel: budgetLabel(spec.budget) });
+  type PolicySpec = Pick<TrialSpec, 'policy' | 'options' | 'budget' | 'schedule' | 'seed'>;
+  const push = (p: PolicySpec, label: string): void => {
+    for (const protocol of protocols) {
+      const spec: TrialSpec = { ...base, ...p, cache: { ...config.cache, queryAware: protocol === 'query-aware' }, protocol };
+      const id = stableHash(spec);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      trials.push({ ...spec, id, index: trials.length, label, budgetLabel: budgetLabel(spec.budget) });
+    }
   };
   config.policies.forEach((raw, pi) => {
     const entry = entryOf(raw);
     const at = keyPath(['policies', pi]);
     if (entry.name === FULL_CACHE) {
       if (Object.keys(entry.options).length > 0) issues.push(`${at}.options: the full cache takes no options`);
-      for (const seed of config.seeds) push({ ...shared, policy: FULL_CACHE, options: {}, budget: null, schedule: null, seed }, entry.label ?? 'full cache');
+      for (const seed of config.seeds) push({ policy: FULL_CACHE, options: {}, budget: null, schedule: null, seed }, entry.label ?? 'full cache');
       return;
     }
     let def;
@@ -134,7 +147,7 @@ export function expandTrials(config: ExperimentConfig, registry: PolicyRegistry,
       }
       const label = labelFor(def.name, entry.label, options, swept);
       for (const budget of budgets) {
-        for (const seed of config.seeds) push({ ...shared, policy: def.name, options: resolved, budget, schedule, seed }, label);
+        for (const seed of config.seeds) push({ policy: def.name, options: resolved, budget, schedule, seed }, label);
       }
     }
   });

@@ -11,6 +11,7 @@ import { ReferenceStore, type ReferenceAnswer } from './reference-store.js';
 import { FULL_CACHE } from './config-schema.js';
 import type { DatasetSource } from './dataset-source.js';
 import type { Trial } from './sweep.js';
+import { sampleUnits } from './turns.js';
 
 export interface TrialContext {
   executor: TrialExecutor;
@@ -32,37 +33,60 @@ export function fullCacheTrial(t: Trial): Trial {
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultRow> {
   const started = performance.now();
   ctx.peak.reset();
-  const samples = await ctx.dataset.samples(trial.samples, trial.seed);
+  const units = sampleUnits(await ctx.dataset.samples(trial.samples, trial.seed), trial.protocol);
   const wantFidelity = trial.metrics.includes('fidelity');
   const outcomes: SampleOutcome[] = [];
   const refs: (ReferenceAnswer | null)[] = [];
-  for (const sample of samples) {
-    const refKey = ReferenceStore.keyOf({
-      model: trial.model,
-      dataset: trial.dataset,
-      sampleSeed: ctx.dataset.sampleSeed(trial.seed),
-      sampleId: sample.id,
-      backend: ctx.executor.backendName,
-      cache: trial.cache,
-    });
-    const outcome = await ctx.executor.runSample(sample, trial);
-    checkOutcome(outcome, sample, trial);
-    outcomes.push(outcome);
-    let ref: ReferenceAnswer | null = null;
-    if (trial.policy === FULL_CACHE) {
-      ref = ctx.references.get(refKey) ?? null;
-      if (!ref) ctx.references.set(refKey, (ref = toReference(outcome)));
-    } else if (wantFidelity) {
-      ref = ctx.references.get(refKey) ?? null;
-      if (!ref) {
-        ref = toReference(await ctx.executor.runSample(sample, fullCacheTrial(trial)));
-        ctx.references.set(refKey, ref);
-      }
+  for (const unit of units) {
+    const answered = await answerUnit(ctx, unit, trial);
+    const keys = unit.map((sample) => referenceKey(trial, sample, ctx));
+    let unitRefs: (ReferenceAnswer | null)[] = keys.map((k) => ctx.references.get(k) ?? null);
+    if ((trial.policy === FULL_CACHE || wantFidelity) && unitRefs.some((r) => r === null)) {
+      const full = trial.policy === FULL_CACHE ? answered : await answerUnit(ctx, unit, fullCacheTrial(trial));
+      unitRefs = full.map(toReference);
+      unitRefs.forEach((r, i) => ctx.references.set(keys[i]!, r!));
     }
-    refs.push(wantFidelity ? ref : null);
-    await ctx.onSample?.();
+    for (const [i, o] of answered.entries()) {
+      outcomes.push(o);
+      refs.push(wantFidelity ? unitRefs[i]! : null);
+      await ctx.onSample?.();
+    }
   }
+  return finishTrial(trial, ctx, units.flat(), outcomes, refs, performance.now() - started);
+}
+
+/** Hands the trial's per-sample predictions to the context, then returns its row. */
+export function finishTrial(trial: Trial, ctx: TrialContext, samples: QASample[], outcomes: SampleOutcome[], refs: (ReferenceAnswer | null)[], wallMs: number): ResultRow {
   ctx.recordPredictions?.(predictionLines(trial, samples, outcomes, refs));
+  return buildRow(trial, ctx, samples, outcomes, refs, wallMs);
+}
+
+/** One unit's outcomes on the trial's own prefill: a sample, or a clip's questions in turn (multi-turn). */
+async function answerUnit(ctx: TrialContext, unit: QASample[], trial: Trial): Promise<SampleOutcome[]> {
+  const ex = ctx.executor;
+  let out: SampleOutcome[];
+  if (trial.protocol !== 'multi-turn') out = [await ex.runSample(unit[0]!, trial)];
+  else if (!ex.runTurns) throw new Error(`trial ${trial.label}: protocol multi-turn needs an executor with runTurns (this one answers single samples only)`);
+  else out = await ex.runTurns(unit, trial);
+  out.forEach((o, i) => checkOutcome(o, unit[i]!, trial));
+  return out;
+}
+
+/** Where the full-cache answer to `sample` under `trial`'s settings is kept. */
+export function referenceKey(trial: Trial, sample: QASample, ctx: TrialContext): string {
+  return ReferenceStore.keyOf({
+    model: trial.model,
+    dataset: trial.dataset,
+    sampleSeed: ctx.dataset.sampleSeed(trial.seed),
+    sampleId: sample.id,
+    backend: ctx.executor.backendName,
+    // Keys of the single-question protocols stay as they were before multi-turn existed.
+    cache: trial.protocol === 'multi-turn' ? { ...trial.cache, protocol: trial.protocol } : trial.cache,
+  });
+}
+
+/** One trial's row from its per-sample outcomes and references (refs[i] null: no fidelity). */
+export function buildRow(trial: Trial, ctx: TrialContext, samples: QASample[], outcomes: SampleOutcome[], refs: (ReferenceAnswer | null)[], wallMs: number): ResultRow {
   const m = aggregate(samples, outcomes, refs);
   const on = (name: Trial['metrics'][number]): boolean => trial.metrics.includes(name);
   const b = on('memory') ? m.bytes : null;
@@ -76,6 +100,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
     budget_ratio: trial.budget && 'ratio' in trial.budget ? trial.budget.ratio : null,
     budget_tokens: trial.budget && 'tokens' in trial.budget ? trial.budget.tokens : null,
     schedule: scheduleLabel(trial),
+    protocol: trial.protocol,
     seed: trial.seed,
     backend: ctx.executor.backendName,
     threads: trial.threads,
@@ -97,7 +122,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
     prefill_ms: on('latency') ? m.prefillMs : null,
     compression_ms: on('latency') ? m.compressionMs : null,
     decode_ms_per_token: on('latency') ? m.decodeMsPerToken : null,
-    wall_ms: performance.now() - started,
+    wall_ms: wallMs,
     shard: ctx.shard,
     finished_at: new Date().toISOString(),
     families: m.families,
@@ -106,7 +131,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<ResultR
   return row;
 }
 
-function toReference(o: SampleOutcome): ReferenceAnswer {
+export function toReference(o: SampleOutcome): ReferenceAnswer {
   return { predicted: o.predicted, answerDistribution: Array.from(o.answerDistribution) };
 }
 
@@ -115,7 +140,7 @@ function scheduleLabel(t: Trial): string {
   return t.schedule.kind === 'every' ? `every:${t.schedule.steps}` : t.schedule.kind;
 }
 
-function checkOutcome(o: SampleOutcome, s: QASample, t: Trial): void {
+export function checkOutcome(o: SampleOutcome, s: QASample, t: Trial): void {
   if (o.answerDistribution.length !== s.choices.length || !(o.predicted >= 0 && o.predicted < s.choices.length)) {
     throw new Error(`trial ${t.label} @ ${t.budgetLabel}, sample ${s.id}: the executor returned ${o.answerDistribution.length} probabilities / choice ${o.predicted} for ${s.choices.length} choices`);
   }

@@ -159,6 +159,18 @@ export class StateSpaceMemory implements RetentionStore {
     this.absorbedMass[mi] = 1 - (1 - massDecay * this.absorbedMass[mi]!) * (1 - (share ?? 0));
   }
 
+  /** Records each head's mean query-row entropy (the next absorb's decay input); no readout. */
+  observe(layer: number, stats: AttentionStats): void {
+    const n = stats.queries;
+    for (let h = 0; h < this.options.kvHeads; h++) {
+      const rows = stats.rowEntropy?.[h];
+      if (!rows || n <= 0) continue;
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += rows[i]!;
+      this.lastEntropy[this.index(layer, h)] = sum / n;
+    }
+  }
+
   readout(layer: number, q: Float32Array, n: number, qHeads: number, kvHeads: number, headDim: number, stats: AttentionStats, out: Float32Array): void {
     const o = this.options;
     const where = `RetentionStore.readout(layer ${layer})`;
@@ -168,15 +180,11 @@ export class StateSpaceMemory implements RetentionStore {
     if (q.length !== n * qHeads * headDim || out.length !== q.length) {
       throw new RangeError(`${where}: q/out have ${q.length}/${out.length} floats; expected n·qHeads·headDim = ${n * qHeads * headDim}`);
     }
+    this.observe(layer, stats);
     const entropy = stats.rowEntropy;
     const group = qHeads / kvHeads;
     for (let h = 0; h < kvHeads; h++) {
       const rows = entropy?.[h];
-      if (rows && n > 0) {
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += rows[i]!;
-        this.lastEntropy[this.index(layer, h)] = sum / n;
-      }
       if (o.retrieval === 'off') continue;
       const slot = this.index(layer, h);
       const base = slot * this.perHead;

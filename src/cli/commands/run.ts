@@ -1,4 +1,4 @@
-/** `kvprism run CONFIG [--out DIR] [--shard i/n] [--resume] [--set a.b=value ...]` */
+/** `kvprism run CONFIG [--out DIR] [--shard i/n] [--resume] [--no-shared-prefill] [--set a.b=value ...]` */
 import type { CommandModule } from 'yargs';
 import { runExperiment } from '../../runner/run-experiment.js';
 import { parseShard } from '../../runner/shard.js';
@@ -12,6 +12,7 @@ interface RunArgs {
   resume: boolean;
   set: string[];
   report: boolean;
+  sharedPrefill?: boolean;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -24,7 +25,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('shard', { type: 'string', describe: 'Run only shard I of N (0 ≤ I < N), e.g. 0/4' })
       .option('resume', { type: 'boolean', default: false, describe: 'Continue a run in --out: skip finished trials' })
       .option('set', { type: 'string', array: true, default: [], describe: 'Override a config key: --set samples=8 --set budgets=[0.1,0.2]' })
-      .option('report', { type: 'boolean', default: true, describe: 'Write report.md and plots when the run ends' }),
+      .option('report', { type: 'boolean', default: true, describe: 'Write report.md and plots when the run ends' })
+      .option('shared-prefill', { type: 'boolean', describe: 'Overrides the config\'s sharedPrefill: --no-shared-prefill runs every trial on its own prefill' }),
   handler: async (argv) => {
     const summary = await runExperiment({
       configFile: argv.config,
@@ -32,6 +34,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       out: argv.out,
       shard: argv.shard === undefined ? undefined : parseShard(argv.shard),
       resume: argv.resume,
+      sharedPrefill: argv.sharedPrefill,
     });
     console.log(`\n${summary.ran} trials run, ${summary.skipped} already done → ${summary.dir}/results.jsonl`);
     if (argv.report && summary.rows.length > 0) {

@@ -10,5 +10,6 @@ export { videoFeatures, VIDEO_FEATURE_DIM } from './video-frontend.js';
 export { audioFeatures, audioFeatureDim, fft } from './audio-frontend.js';
 export { SPLITS, clipSeed, renderClip, clipForFamily, clipWithQuestions, type Split, type Clip } from './clip.js';
 export { avWorldSamples, clipSegments, questionSample, evidencePositions, VIDEO_SEGMENT, AUDIO_SEGMENT, type AvWorldOptions } from './samples.js';
+export { avWorldClipQuestions, type ClipQuestionsOptions } from './clip-questions.js';
 export { evidenceTokens, eventSource, objectPatches, type EvidenceTokens } from './evidence.js';
 export type { Evidence } from './questions.js';
