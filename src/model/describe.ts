@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadModelConfig, type ModelConfig } from './config.js';
 import { kvBytesPerToken } from './model.js';
 import { Checkpoint } from './safetensors.js';
+import { describeMedia, type MediaDescription } from './families/describe-media.js';
 import { describeTowers, type TowerDescription } from './towers/describe-towers.js';
 import { checkTensors } from './weights.js';
 
@@ -26,6 +27,8 @@ export interface ModelDescription {
   checkpoint: string;
   /** Vision / audio towers the config declares (not counted in `parameters`). */
   towers: TowerDescription[];
+  /** Family, placeholders, chat template and media settings of a multimodal folder (null otherwise). */
+  media: MediaDescription | null;
 }
 
 export function describeModel(dir: string): ModelDescription {
@@ -55,6 +58,7 @@ export function describeModel(dir: string): ModelDescription {
       tokenizer,
       checkpoint: ckpt.source,
       towers: describeTowers(config.towers, ckpt, ckpt.source),
+      media: describeMedia(dir),
     };
   } finally {
     ckpt.close();
@@ -80,6 +84,10 @@ export function formatDescription(d: ModelDescription): string {
   const proj = Object.entries(c.projectors);
   if (proj.length) lines.push(`projectors   ${proj.map(([m, p]) => `${m} (${p.featureDim} → ${c.hiddenSize})`).join(', ')}`);
   for (const t of d.towers) lines.push(`${`${t.tower} tower`.padEnd(12)} ${t.summary}; ${(t.parameters / 1e6).toFixed(2)} M (${fmtBytes(t.bytes)})`);
+  if (d.media) {
+    const m = d.media;
+    lines.push(`family       ${m.family}`, `placeholders ${m.placeholders}`, `template     ${m.template}`, `video in     ${m.video}`, `image in     ${m.image}`, `audio in     ${m.audio}`);
+  }
   return lines.join('\n');
 }
 
