@@ -48,8 +48,8 @@ export class CacheSession implements CacheSessionApi {
     this.retention = this.policy?.retention;
     this.needs = this.policy ? mergeNeeds(this.policy.needs ?? {}, this.retention ? { rowEntropy: true } : {}) : {};
     const { numLayers, kvHeads, qHeads, headDim } = options;
-    const { dtype, initialCapacity } = this.resolved;
-    this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, dtype, initialCapacity }));
+    const { storage, initialCapacity } = this.resolved;
+    this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, storage, initialCapacity }));
     this.stats = new Array(numLayers).fill(undefined);
     this.statsVersion = new Array(numLayers).fill(-1);
   }
@@ -102,7 +102,7 @@ export class CacheSession implements CacheSessionApi {
     const n = qPositions.length;
     const t0 = performance.now();
     // The layer's previous statistics are replaced by this call: the backend may write into them.
-    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(), scale: this.resolved.scale, needs: this.needs, out, reuse: this.stats[l] });
+    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs: this.needs, out, reuse: this.stats[l] });
     if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
     this.stats[l] = res.stats;
     this.statsVersion[l] = cache.version;
