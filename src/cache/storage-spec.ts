@@ -76,8 +76,8 @@ export function storageSpec(input: KVStorage | StorageSpec, headDim: number, whe
   if (!STORAGE_KINDS.includes(kind)) throw new RangeError(`${where}.kind must be one of ${STORAGE_KINDS.join(', ')}; got ${String(kind)}`);
   const float = kind === 'f32' || kind === 'f16' || kind === 'bf16';
   const kivi = kind === 'int4' || kind === 'int2';
-  if (float && (o.group !== undefined || o.residual !== undefined)) throw new RangeError(`${where}: ${kind} storage takes no group or residual`);
-  if (kind === 'int8-fp8' && o.residual !== undefined) throw new RangeError(`${where}: int8-fp8 storage has no residual window (every token is coded); remove residual`);
+  const misplaced = misplacedOption(o);
+  if (misplaced) throw new RangeError(`${where}: ${misplaced}`);
   const group = float ? 0 : checkRange(o.group ?? STORAGE_DEFAULTS.group, GROUP_RANGE, `${where}.group (G)`);
   const residual = kivi ? checkRange(o.residual ?? STORAGE_DEFAULTS.residual, RESIDUAL_RANGE, `${where}.residual (R)`) : 0;
   if (!Number.isInteger(headDim) || headDim < 1) throw new RangeError(`${where}: headDim must be an integer ≥ 1; got ${headDim}`);
@@ -94,6 +94,14 @@ export function storageSpec(input: KVStorage | StorageSpec, headDim: number, whe
     return c.coded * (2 * codeRowBytes(d, bits) + cg * 2 * F32) + c.keyGroups * d * 2 * F32 + c.dense * d * 2 * F32;
   };
   return Object.freeze({ kind, headDim: d, group, residual, bits, denseDType: float ? (kind as KVDType) : 'f32', quantized: !float, bytes });
+}
+
+/** Why a kind cannot take the G / R it was given (undefined when it can). */
+export function misplacedOption(o: { kind: StorageKind; group?: number; residual?: number }): string | undefined {
+  const float = o.kind === 'f32' || o.kind === 'f16' || o.kind === 'bf16';
+  if (float && (o.group !== undefined || o.residual !== undefined)) return `${o.kind} storage takes no group or residual`;
+  if (o.kind === 'int8-fp8' && o.residual !== undefined) return 'int8-fp8 storage has no residual window (every token is coded); remove residual';
+  return undefined;
 }
 
 function isStorageSpec(x: unknown): x is StorageSpec {

@@ -103,7 +103,7 @@ export class ModelExecutor implements TrialExecutor {
   }
 
   private sessionOptions(trial: Trial): RuntimeSessionOptions {
-    const base: RuntimeSessionOptions = { dtype: trial.cache.dtype, queryAware: trial.cache.queryAware, seed: trial.seed };
+    const base: RuntimeSessionOptions = { storage: trial.cache.storage ?? trial.cache.dtype, queryAware: trial.cache.queryAware, seed: trial.seed };
     if (trial.policy === FULL_CACHE) return { ...base, policy: null };
     const c = this.model.config;
     return {
