@@ -13,6 +13,8 @@ import { LayerCache } from '../../src/cache/layer-cache.js';
 import type { KVStorage } from '../../src/cache/storage-spec.js';
 import { textMeta } from '../../src/cache/token-meta.js';
 import { randomNormalArray } from '../../src/util/random.js';
+import { loadAddon } from '../../src/attention/native/addon.js';
+import { NativeBackend } from '../../src/attention/native/native-backend.js';
 import { QUANTIZED, randomKV } from './storage-fixtures.js';
 
 /** Max |a − b| over the outputs, relative to max |b| (outputs are convex mixtures of values ~N(0,1)). */
@@ -81,5 +83,24 @@ describe('session hands decoded f32 to a backend that cannot read codes', () => 
     const b = run(tsBackend);
     expect(seen).toEqual(['f32']);
     expect(Array.from(a)).toEqual(Array.from(b));
+  });
+});
+
+const addon = loadAddon();
+
+describe.skipIf(!addon)('native CPU backend over quantized storage (decoded f32 copy)', () => {
+  it.each(QUANTIZED)('$label: outputs and statistics match the TS reference reading the codes', ({ storage }) => {
+    const shape = { numLayers: 1, qHeads: 6, kvHeads: 2, headDim: 9 };
+    const run = (backend: ComputeBackend) => {
+      const s = new CacheSession({ ...shape, backend, storage });
+      const { k, v } = randomKV(19, 2, 9, 21);
+      s.append(0, k, v, textMeta(19));
+      const out = s.attend(0, randomNormalArray(19 * 6 * 9, 5), Int32Array.from({ length: 19 }, (_, i) => i), new Uint8Array(19)).slice();
+      return { out, kvBytes: s.bytes().kvBytes };
+    };
+    const native = run(new NativeBackend(addon!, 'cpu'));
+    const ref = run(tsBackend);
+    expect(native.kvBytes).toBe(ref.kvBytes);
+    native.out.forEach((x, i) => expect(Math.abs(x - ref.out[i]!)).toBeLessThanOrEqual(1e-5));
   });
 });
