@@ -147,3 +147,18 @@ describe('merges re-encode the surviving slot', () => {
     expect(Array.from(cache.view().keys(1).subarray(7 * D, 8 * D))).toEqual(Array.from(Float32Array.from(mean(k, 7, 8))));
   });
 });
+
+describe('clone', () => {
+  it.each(['int8-fp8', 'int4', 'int2'] as const)('%s: a clone keeps its codes when the original compacts and grows', (kind) => {
+    const storage = kind === 'int8-fp8' ? { kind, group: 4 } : { kind, group: 4, residual: 2 };
+    const { cache } = filledCache(storage, 13, KVH, D);
+    const copy = cache.clone();
+    const before = copy.view().keys(1).slice();
+    const bytes = copy.bytes().kvBytes;
+    cache.apply({ heads: [{ keep: keepAll(13, [0, 4]) }, { keep: keepAll(13, [1, 2, 3]) }] });
+    cache.append(new Float32Array(KVH * D).fill(3), new Float32Array(KVH * D).fill(-3), textMeta(1, 50));
+    expect(Array.from(copy.view().keys(1))).toEqual(Array.from(before));
+    expect(copy.bytes().kvBytes).toBe(bytes);
+    expect(cache.bytes().kvBytes).not.toBe(bytes);
+  });
+});
