@@ -30,7 +30,7 @@ export interface LayerCacheOptions {
   groupSize?: number;
   /** Dense float storage (default f32); shorthand for storage: dtype. */
   dtype?: KVDType;
-  /** K/V storage type (overrides dtype): a float kind, int8-fp8, int4 or int2 (with G, R). */
+  /** K/V storage type: a float kind, int8-fp8, int4 or int2 (with G, R). Give dtype or storage, not both. */
   storage?: KVStorage | StorageSpec;
   /** Initial slots per head stripe (default 256); grows by doubling. */
   initialCapacity?: number;
@@ -73,6 +73,7 @@ export class LayerCache implements LayerViewSource {
     this.kvHeads = opts.kvHeads;
     this.headDim = opts.headDim;
     this.groupSize = opts.groupSize ?? 1;
+    if (opts.dtype !== undefined && opts.storage !== undefined) throw new RangeError(`LayerCache options: give dtype or storage, not both`);
     this.storage = storageSpec(opts.storage ?? opts.dtype ?? 'f32', opts.headDim, `LayerCache options.storage`);
     this.cap = opts.initialCapacity ?? 256;
     this.store = this.storage.quantized ? new QuantizedKV(this.storage, this.kvHeads, this.cap) : new DenseKV(this.storage, this.kvHeads, this.cap);

@@ -49,6 +49,8 @@ describe('session and cache options', () => {
   });
   it('LayerCache takes storage directly', () => {
     expect(new LayerCache({ layer: 0, kvHeads: 1, headDim: 4, storage: 'int8-fp8' }).storage.kind).toBe('int8-fp8');
+    expect(() => new LayerCache({ layer: 0, kvHeads: 1, headDim: 4, dtype: 'bf16', storage: 'int4' })).toThrow(/LayerCache options: give dtype or storage, not both/);
+    expect(() => new LayerCache({ layer: 0, kvHeads: 1, headDim: 4, storage: { kind: 'int2', residual: 70000 } })).toThrow(/LayerCache options\.storage\.residual \(R\) must be an integer in \[0, 65536\]; got 70000/);
   });
 });
 
