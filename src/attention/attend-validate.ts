@@ -43,8 +43,12 @@ export function validateKVLayout(kv: KVLayout, where = 'attend: args.kv'): void 
   const want = kvHeads * capacity * headDim;
   const ctor = dtype === 'f32' ? Float32Array : dtype === 'f16' || dtype === 'bf16' ? Uint16Array : undefined;
   if (!ctor) err(`dtype must be 'f32', 'f16' or 'bf16'; got ${String(dtype)}`);
+  if (kv.coded !== undefined) {
+    if (dtype !== 'f32' || typeof kv.coded.decodeHead !== 'function') err(`coded must be a CodedKV { storage, decodeHead } with dtype 'f32'`);
+  }
   for (const f of ['keys', 'values'] as const) {
     const b = kv[f];
+    if (kv.coded !== undefined && b?.length === 0) continue; // coded storage: buffers unused
     if (!(b instanceof ctor!)) err(`${f} must be a ${ctor!.name} for dtype ${dtype}; got ${b?.constructor?.name ?? typeof b}`);
     if (b.length !== want) err(`${f} has ${b.length} elements; expected kvHeads×capacity×headDim = ${kvHeads}×${capacity}×${headDim} = ${want}`);
   }

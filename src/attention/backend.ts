@@ -18,6 +18,18 @@ export type KVDType = 'f32' | 'f16' | 'bf16';
 
 export type KVBuffer = Float32Array | Uint16Array;
 
+/**
+ * A layer's K/V held as codes (int8-fp8, KIVI int4/int2; src/cache/storage-spec.ts). A kernel
+ * that reads it decodes one KV head at a time inside its loads; slots and order are those of
+ * lengths / positions.
+ */
+export interface CodedKV {
+  /** The storage kind, for messages. */
+  readonly storage: string;
+  /** Decodes head h's lengths[h] slots into dst [lengths[h]][headDim] f32 (from offset 0). */
+  decodeHead(which: 'keys' | 'values', h: number, dst: Float32Array): void;
+}
+
 /** Raw view of one layer's cache as the kernels see it. */
 export interface KVLayout {
   kvHeads: number;
@@ -25,10 +37,12 @@ export interface KVLayout {
   /** Slots per head stripe; head h's slot s starts at ((h * capacity) + s) * headDim. */
   capacity: number;
   dtype: KVDType;
-  /** [kvHeads][capacity][headDim] */
+  /** [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. */
   keys: KVBuffer;
-  /** [kvHeads][capacity][headDim] */
+  /** [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. */
   values: KVBuffer;
+  /** Quantized K/V (then dtype is 'f32' and keys / values are empty); only for backends with readsCoded. */
+  coded?: CodedKV;
   /** [kvHeads] valid slots per head. */
   lengths: Int32Array;
   /** [kvHeads][capacity] original position of each slot (the causal mask compares these). */
@@ -76,6 +90,11 @@ export interface LinearWeight {
 
 export interface ComputeBackend {
   readonly name: BackendName;
+  /**
+   * Whether attend() reads KVLayout.coded (quantized storage) itself. When false or absent the
+   * cache hands it a decoded f32 copy of the layer instead.
+   */
+  readonly readsCoded?: boolean;
   /** Attention of n query tokens over the cache, plus the statistics `needs` names. */
   attend(args: AttendArgs): AttendResult;
   /** y[m][out] = x[m][in] · Wᵀ (+ bias[out]). */

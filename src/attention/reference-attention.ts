@@ -1,11 +1,13 @@
 /**
- * The TypeScript reference attention: causal-by-position, GQA, f32/f16/bf16 KV storage, with
+ * The TypeScript reference attention: causal-by-position, GQA, f32/f16/bf16 or quantized
+ * (KVLayout.coded: int8-fp8, KIVI int4/int2) KV storage, with
  * the statistics of stats.ts fused into the pass. It is the oracle the native CPU and CUDA
  * kernels are tested against, and the fallback backend when no addon is built.
  *
  * One softmax row (query token i, query head qh) is computed at a time into a [len] f64
  * scratch, so memory stays O(len + headDim) per call, never O(n × len). Each KV head is
- * decoded to f32 once per call and read by the query heads of its group.
+ * decoded to f32 once per call into a [len][headDim] scratch reused across heads and read by
+ * the query heads of its group (never a decoded copy of the whole layer).
  */
 import type { AttendArgs, AttendResult } from './backend.js';
 import { validateAttendArgs } from './attend-validate.js';
@@ -109,8 +111,13 @@ export function referenceAttend(args: AttendArgs): AttendResult {
   for (let h = 0; h < kvHeads; h++) {
     const len = kv.lengths[h]!;
     const base = h * capacity;
-    decodeToF32(kv.keys, kv.dtype, base * headDim, len * headDim, keys);
-    decodeToF32(kv.values, kv.dtype, base * headDim, len * headDim, values);
+    if (kv.coded) {
+      kv.coded.decodeHead('keys', h, keys);
+      kv.coded.decodeHead('values', h, values);
+    } else {
+      decodeToF32(kv.keys, kv.dtype, base * headDim, len * headDim, keys);
+      decodeToF32(kv.values, kv.dtype, base * headDim, len * headDim, values);
+    }
     checkFinite(keys, len * headDim, 'keys', h, headDim);
     checkFinite(values, len * headDim, 'values', h, headDim);
     const slotPositions = kv.positions.subarray(base, base + len);

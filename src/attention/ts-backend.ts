@@ -1,6 +1,7 @@
 /**
  * The pure-TypeScript ComputeBackend: reference attention plus the reference model ops. Always
- * available (no addon needed) and the oracle the native backends are tested against.
+ * available (no addon needed) and the oracle the native backends are tested against. It reads
+ * quantized storage (KVLayout.coded) itself, decoding one KV head at a time.
  */
 import type { ComputeBackend } from './backend.js';
 import { referenceAttend } from './reference-attention.js';
@@ -8,6 +9,7 @@ import { referenceLinear, referenceRmsNorm, referenceRope, referenceSiluMul } fr
 
 export const tsBackend: ComputeBackend = {
   name: 'ts',
+  readsCoded: true,
   attend: referenceAttend,
   linear: referenceLinear,
   rmsNorm: referenceRmsNorm,

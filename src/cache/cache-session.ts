@@ -54,8 +54,8 @@ export class CacheSession implements CacheSessionApi {
     this.retention = this.policy?.retention;
     this.needs = mergeNeeds(sessionNeeds(this.policy), options.gather ?? {});
     const { numLayers, kvHeads, qHeads, headDim } = options;
-    const { dtype, initialCapacity } = this.resolved;
-    this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, dtype, initialCapacity }));
+    const { storage, initialCapacity } = this.resolved;
+    this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, storage, initialCapacity }));
     this.stats = new Array(numLayers).fill(undefined);
     this.statsVersion = new Array(numLayers).fill(-1);
   }
@@ -108,7 +108,7 @@ export class CacheSession implements CacheSessionApi {
     const n = qPositions.length;
     const t0 = performance.now();
     // The layer's previous statistics are replaced by this call: the backend may write into them.
-    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(), scale: this.resolved.scale, needs: this.needs, out, reuse: this.stats[l] });
+    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs: this.needs, out, reuse: this.stats[l] });
     if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
     const w = Math.min(this.needs.recentQueries ?? 0, n);
     if (w > 0) res.stats.recentQueries = { q: q.slice((n - w) * qHeads * headDim, n * qHeads * headDim), positions: qPositions.slice(n - w) };

@@ -1,17 +1,20 @@
 /**
- * The physical KV cache of one layer. Keys and values are stored head-major
- * `[kvHeads][capacity][headDim]` in f32, f16 or bf16; KV head h holds `length(h)` valid slots
- * at the front of its stripe. Per-slot metadata (TokenMeta fields) and the accumulated H2O
- * scores are stored `[kvHeads][capacity]` and move with their slots.
+ * The physical KV cache of one layer. Keys and values live in a KVStore: dense head-major
+ * `[kvHeads][capacity][headDim]` stripes in f32, f16 or bf16 (DenseKV), or codes per KV head
+ * (QuantizedKV: int8-fp8, KIVI int4/int2; storage-spec.ts); KV head h holds `length(h)` valid
+ * slots. Per-slot metadata (TokenMeta fields) and the accumulated H2O scores are stored
+ * `[kvHeads][capacity]` and move with their slots.
  *
  * Verbs: append, layout (for kernels), view (for policies), apply(plan) (merge → retain →
  * physical compaction), shrinkToFit, bytes. Removing slots really moves memory: masking is
  * not compression.
  */
-import type { KVBuffer, KVDType, KVLayout } from '../attention/backend.js';
+import type { KVDType, KVLayout } from '../attention/backend.js';
 import type { Plan, RetentionStore } from './policy-api.js';
-import { bytesPerElement, decodeToF32, encodeFromF32 } from '../util/half.js';
-import { allocCacheKV } from './kv-alloc.js';
+import { DenseKV } from './dense-kv.js';
+import type { KVStore } from './kv-store.js';
+import { QuantizedKV } from './quantized-kv.js';
+import { storageSpec, type KVStorage, type StorageSpec } from './storage-spec.js';
 import { LayerCacheView, type LayerViewSource } from './layer-view.js';
 import { computeMerges, type MergedSlots } from './merge-ops.js';
 import { validatePlan } from './plan-validate.js';
@@ -25,7 +28,10 @@ export interface LayerCacheOptions {
   headDim: number;
   /** Query heads per KV head, reported by views (default 1). */
   groupSize?: number;
+  /** Dense float storage (default f32); shorthand for storage: dtype. */
   dtype?: KVDType;
+  /** K/V storage type: a float kind, int8-fp8, int4 or int2 (with G, R). Give dtype or storage, not both. */
+  storage?: KVStorage | StorageSpec;
   /** Initial slots per head stripe (default 256); grows by doubling. */
   initialCapacity?: number;
 }
@@ -49,10 +55,10 @@ export class LayerCache implements LayerViewSource {
   readonly kvHeads: number;
   readonly headDim: number;
   readonly groupSize: number;
-  readonly dtype: KVDType;
+  /** The frozen storage type; exact K/V bytes come from it. */
+  readonly storage: StorageSpec;
   private cap: number;
-  private keys: KVBuffer;
-  private values: KVBuffer;
+  private store: KVStore;
   private readonly lengths: Int32Array;
   /** Each field [kvHeads][cap]. */
   private meta: TokenMeta;
@@ -67,14 +73,18 @@ export class LayerCache implements LayerViewSource {
     this.kvHeads = opts.kvHeads;
     this.headDim = opts.headDim;
     this.groupSize = opts.groupSize ?? 1;
-    this.dtype = opts.dtype ?? 'f32';
+    if (opts.dtype !== undefined && opts.storage !== undefined) throw new RangeError(`LayerCache options: give dtype or storage, not both`);
+    this.storage = storageSpec(opts.storage ?? opts.dtype ?? 'f32', opts.headDim, `LayerCache options.storage`);
     this.cap = opts.initialCapacity ?? 256;
-    this.keys = allocCacheKV(this.dtype, this.kvHeads * this.cap * this.headDim);
-    this.values = allocCacheKV(this.dtype, this.kvHeads * this.cap * this.headDim);
+    this.store = this.storage.quantized ? new QuantizedKV(this.storage, this.kvHeads, this.cap) : new DenseKV(this.storage, this.kvHeads, this.cap);
     this.lengths = new Int32Array(this.kvHeads);
     this.meta = allocTokenMeta(this.kvHeads * this.cap);
   }
 
+  /** The dense element type (f32 for quantized storage, whose inputs are checked as f32). */
+  get dtype(): KVDType {
+    return this.storage.denseDType;
+  }
   get capacity(): number {
     return this.cap;
   }
@@ -95,7 +105,7 @@ export class LayerCache implements LayerViewSource {
   /**
    * Appends n tokens to every KV head: k, v [n][kvHeads][headDim] f32 token-major (RoPE
    * applied to k); meta of length n. Rejects non-finite values (and values a 16-bit dtype
-   * cannot hold) naming the layer, head, token and dim.
+   * cannot hold) naming the layer, head, token and dim. Quantized storage encodes on arrival.
    */
   append(k: Float32Array, v: Float32Array, meta: TokenMeta): void {
     const where = `layer ${this.layer} append`;
@@ -108,11 +118,7 @@ export class LayerCache implements LayerViewSource {
     const cap = this.cap;
     for (let h = 0; h < kvHeads; h++) {
       const base = h * cap + this.lengths[h]!;
-      for (let t = 0; t < n; t++) {
-        const src = (t * kvHeads + h) * d;
-        encodeFromF32(k.subarray(src, src + d), this.dtype, this.keys, (base + t) * d);
-        encodeFromF32(v.subarray(src, src + d), this.dtype, this.values, (base + t) * d);
-      }
+      this.store.appendHead(h, this.lengths[h]!, k, v, n, kvHeads);
       for (const f of TOKEN_META_FIELDS) (this.meta[f] as Int32Array).set(meta[f], base);
       this.cumulative?.fill(0, base, base + n);
       this.lengths[h] += n;
@@ -120,10 +126,15 @@ export class LayerCache implements LayerViewSource {
     this.touch();
   }
 
-  /** Zero-copy layout for the kernels; valid until the next mutation. */
-  layout(): KVLayout {
-    const { kvHeads, headDim, dtype, keys, values, lengths } = this;
-    return { kvHeads, headDim, capacity: this.cap, dtype, keys, values, lengths, positions: this.meta.position, modality: this.meta.modality };
+  /**
+   * Layout for the kernels; valid until the next mutation. Zero-copy for dense storage; for
+   * quantized storage it carries the codes (`coded`) when the kernel reads them, else a
+   * decoded f32 copy of the layer (`readsCoded` false: the correctness path, not the fast one).
+   */
+  layout(readsCoded = false): KVLayout {
+    const { kvHeads, headDim, lengths } = this;
+    const s = this.store.layout(!readsCoded);
+    return { kvHeads, headDim, capacity: this.cap, ...s, lengths, positions: this.meta.position, modality: this.meta.modality };
   }
 
   /** Read-only view for policies (decoded f32 per head, cached until the next mutation). */
@@ -132,12 +143,7 @@ export class LayerCache implements LayerViewSource {
   }
 
   decodeHead(which: 'keys' | 'values', h: number): Float32Array {
-    const d = this.headDim;
-    const off = h * this.cap * d;
-    const count = this.lengths[h]! * d;
-    const buf = which === 'keys' ? this.keys : this.values;
-    if (this.dtype === 'f32') return (buf as Float32Array).subarray(off, off + count);
-    return decodeToF32(buf, this.dtype, off, count);
+    return this.store.decodeHead(which, h, this.lengths[h]!);
   }
 
   headMeta(h: number): TokenMeta {
@@ -213,13 +219,12 @@ export class LayerCache implements LayerViewSource {
     const slots = this.totalSlots();
     let weightSum = 0;
     for (let h = 0; h < this.kvHeads; h++) for (const w of this.headMeta(h).weight) weightSum += w;
-    const elem = bytesPerElement(this.dtype);
     const perSlot = metaBytesPerSlot(this.meta) + (this.cumulative ? Float32Array.BYTES_PER_ELEMENT : 0);
     return {
       slots,
       weightSum,
-      kvBytes: slots * this.headDim * elem * 2,
-      kvAllocatedBytes: this.keys.byteLength + this.values.byteLength,
+      kvBytes: this.store.usedBytes(this.lengths),
+      kvAllocatedBytes: this.store.allocatedBytes(),
       metaBytes: slots * perSlot,
       metaAllocatedBytes: this.kvHeads * this.cap * perSlot,
     };
@@ -230,10 +235,9 @@ export class LayerCache implements LayerViewSource {
    * scores: a fork whose policy never reads them must not carry their bytes).
    */
   clone(accumulated = true): LayerCache {
-    const c = new LayerCache({ layer: this.layer, kvHeads: this.kvHeads, headDim: this.headDim, groupSize: this.groupSize, dtype: this.dtype, initialCapacity: 0 });
+    const c = new LayerCache({ layer: this.layer, kvHeads: this.kvHeads, headDim: this.headDim, groupSize: this.groupSize, storage: this.storage, initialCapacity: 0 });
     c.cap = this.cap;
-    c.keys = this.keys.slice();
-    c.values = this.values.slice();
+    c.store = this.store.clone();
     c.lengths.set(this.lengths);
     c.meta = sliceTokenMeta(this.meta, 0, this.kvHeads * this.cap);
     c.cumulative = accumulated && this.cumulative ? this.cumulative.slice() : null;
@@ -241,25 +245,21 @@ export class LayerCache implements LayerViewSource {
   }
 
   private compactHead(h: number, keep: Int32Array, merged: MergedSlots | null): void {
-    const d = this.headDim;
     const base = h * this.cap;
     for (let r = 0; r < keep.length; r++) {
       const s = keep[r]!;
       if (s === r) continue; // keep is ascending, so s ≥ r: forward gather is safe in place
-      this.keys.copyWithin((base + r) * d, (base + s) * d, (base + s + 1) * d);
-      this.values.copyWithin((base + r) * d, (base + s) * d, (base + s + 1) * d);
       copyMetaSlot(this.meta, base + s, this.meta, base + r);
       if (this.cumulative) this.cumulative[base + r] = this.cumulative[base + s]!;
     }
+    this.store.keepHead(h, keep);
     if (merged) {
       const newIndex = new Map<number, number>();
       keep.forEach((s, r) => newIndex.set(s, r));
       merged.into.forEach((t, i) => {
-        const r = base + newIndex.get(t)!;
-        const k = merged.keys[i];
-        if (k) encodeFromF32(k, this.dtype, this.keys, r * d);
-        encodeFromF32(merged.values[i]!, this.dtype, this.values, r * d);
-        this.meta.weight[r] = merged.weight[i]!;
+        const r = newIndex.get(t)!;
+        this.store.writeSlot(h, r, merged.keys[i] ?? null, merged.values[i]!);
+        this.meta.weight[base + r] = merged.weight[i]!;
       });
     }
     this.lengths[h] = keep.length;
@@ -273,22 +273,17 @@ export class LayerCache implements LayerViewSource {
   }
 
   private realloc(cap: number): void {
-    const { kvHeads, headDim: d } = this;
-    const keys = allocCacheKV(this.dtype, kvHeads * cap * d);
-    const values = allocCacheKV(this.dtype, kvHeads * cap * d);
+    const { kvHeads } = this;
+    this.store.resize(cap, this.lengths);
     const meta = allocTokenMeta(kvHeads * cap);
     const cumulative = this.cumulative ? new Float32Array(kvHeads * cap) : null;
     for (let h = 0; h < kvHeads; h++) {
       const len = this.lengths[h]!;
       const from = h * this.cap;
       const to = h * cap;
-      (keys as Float32Array).set((this.keys as Float32Array).subarray(from * d, (from + len) * d), to * d);
-      (values as Float32Array).set((this.values as Float32Array).subarray(from * d, (from + len) * d), to * d);
       for (const f of TOKEN_META_FIELDS) (meta[f] as Int32Array).set((this.meta[f] as Int32Array).subarray(from, from + len), to);
       cumulative?.set(this.cumulative!.subarray(from, from + len), to);
     }
-    this.keys = keys;
-    this.values = values;
     this.meta = meta;
     this.cumulative = cumulative;
     this.cap = cap;

@@ -1,13 +1,13 @@
 /**
  * Validation and defaults of CacheSessionOptions, so the session itself reads as its verbs.
  */
-import type { KVDType } from '../attention/backend.js';
 import { validateBudget, type BudgetSpec } from './budget.js';
 import { DEFAULT_SCHEDULE, type Schedule } from './schedule.js';
 import type { CacheSessionOptions } from './session-types.js';
+import { storageSpec, type StorageSpec } from './storage-spec.js';
 
 export interface ResolvedSessionOptions {
-  dtype: KVDType;
+  storage: StorageSpec;
   initialCapacity: number;
   schedule: Schedule;
   queryAware: boolean;
@@ -45,6 +45,8 @@ export function resolveSessionOptions(o: CacheSessionOptions): ResolvedSessionOp
   if (o.qHeads % o.kvHeads !== 0) throw new RangeError(`${WHERE}.qHeads = ${o.qHeads} must be a multiple of kvHeads = ${o.kvHeads} (GQA)`);
   const dtype = o.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new RangeError(`${WHERE}.dtype must be 'f32', 'f16' or 'bf16'; got ${String(dtype)}`);
+  if (o.dtype !== undefined && o.storage !== undefined) throw new RangeError(`${WHERE}: give dtype or storage, not both (storage: '${o.dtype}' is the same as dtype: '${o.dtype}')`);
+  const storage = storageSpec(o.storage ?? dtype, o.headDim, `${WHERE}.storage`);
   const initialCapacity = o.initialCapacity ?? 256;
   int('initialCapacity', initialCapacity, 0);
   if (!o.backend || typeof o.backend.attend !== 'function') throw new TypeError(`${WHERE}.backend must be a ComputeBackend (e.g. tsBackend)`);
@@ -58,7 +60,7 @@ export function resolveSessionOptions(o: CacheSessionOptions): ResolvedSessionOp
   if (!Number.isInteger(seed)) throw new RangeError(`${WHERE}.seed must be an integer; got ${seed}`);
   const scale = o.scale ?? 1 / Math.sqrt(o.headDim);
   if (!Number.isFinite(scale) || scale <= 0) throw new RangeError(`${WHERE}.scale must be a finite number > 0; got ${scale}`);
-  return { dtype, initialCapacity, schedule, queryAware: o.queryAware ?? true, seed, scale, budget: o.budget };
+  return { storage, initialCapacity, schedule, queryAware: o.queryAware ?? true, seed, scale, budget: o.budget };
 }
 
 /** Checks a layer allocator's answer: numLayers integers ≥ 0. */

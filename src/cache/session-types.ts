@@ -12,6 +12,7 @@ import type { AttentionBackendStats } from './session-stats.js';
 import type { BackendName, ComputeBackend, KVDType } from '../attention/backend.js';
 import type { StatNeeds } from '../attention/stats.js';
 import type { BudgetSpec } from './budget.js';
+import type { KVStorage } from './storage-spec.js';
 import type { Schedule } from './schedule.js';
 import type { TokenMeta } from './token-meta.js';
 import type { PolicyInstance } from './policy-api.js';
@@ -21,8 +22,13 @@ export interface CacheSessionOptions {
   qHeads: number;
   kvHeads: number;
   headDim: number;
-  /** K/V storage type (default f32). */
+  /** Dense K/V element type (default f32); shorthand for `storage` with a float kind. */
   dtype?: KVDType;
+  /**
+   * K/V storage type: 'f32' | 'f16' | 'bf16' | 'int8-fp8' | 'int4' | 'int2', or
+   * { kind, group?, residual? } (G, R; docs/kv-storage.md). Give dtype or storage, not both.
+   */
+  storage?: KVStorage;
   /** Initial slots per head stripe (grows by doubling when exceeded); default 256. */
   initialCapacity?: number;
   backend: ComputeBackend;
@@ -50,7 +56,7 @@ export interface CacheBytes {
   logicalTokens: number;
   /** Slots held, summed over layers and KV heads. */
   slots: number;
-  /** Physical bytes of K and V actually occupied by valid slots (len × headDim × elem × 2). */
+  /** Exact bytes of K and V held for valid slots: codes + scales + dense rows (StorageSpec.bytes). */
   kvBytes: number;
   /** Bytes of K/V buffers allocated (capacity, including free room). */
   kvAllocatedBytes: number;

@@ -5,6 +5,7 @@
  * after parsing (src/runner/sweep.ts) so the schema stays representable as JSON Schema.
  */
 import { z } from 'zod';
+import { GROUP_RANGE, RESIDUAL_RANGE, STORAGE_DEFAULTS, STORAGE_KINDS, misplacedOption, type StorageKind } from '../cache/storage-spec.js';
 
 /** The reserved policy name for the uncompressed reference (no policy, no budget). */
 export const FULL_CACHE = 'full';
@@ -12,6 +13,22 @@ export const FULL_CACHE = 'full';
 const budget = z
   .union([z.number().min(0), z.string()])
   .describe('A ratio of the prompt length (0.2 or "20%") or absolute tokens per KV head (512 or "512t")');
+
+const storageKind = z.enum(STORAGE_KINDS as [StorageKind, ...StorageKind[]]);
+const kvStorage = z
+  .union([
+    storageKind,
+    z.strictObject({
+      kind: storageKind,
+      group: z.number().int().min(GROUP_RANGE.min).max(GROUP_RANGE.max).optional().describe(`G: channels per scale group (int8-fp8, KIVI values) and tokens per KIVI key group (default ${STORAGE_DEFAULTS.group})`),
+      residual: z.number().int().min(RESIDUAL_RANGE.min).max(RESIDUAL_RANGE.max).optional().describe(`R: KIVI's full-precision recent tokens (default ${STORAGE_DEFAULTS.residual}; int4/int2 only)`),
+    }),
+  ])
+  .superRefine((s, ctx) => {
+    const why = typeof s === 'string' ? undefined : misplacedOption(s);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  })
+  .describe('K/V storage: f32, f16, bf16, int8-fp8 (MNN-LLM), int4 or int2 (KIVI), or {kind, group, residual}; see docs/kv-storage.md');
 
 const schedule = z
   .union([
@@ -104,9 +121,11 @@ export const experimentConfigSchema = z
     threads: z.number().int().min(0).default(0).describe('Native CPU threads (0 = every core)'),
     cache: z
       .strictObject({
-        dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type'),
+        dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type (dense floats; cache.storage adds the quantized kinds)'),
+        storage: kvStorage.optional(),
         queryAware: z.boolean().default(true).describe('Superseded by `protocol`: false means protocol query-agnostic (when `protocol` is not given)'),
       })
+      .refine((c) => c.storage === undefined || c.dtype === 'f32', { message: 'give cache.dtype or cache.storage, not both', path: ['storage'] })
       .prefault({})
       .describe('Cache settings shared by every trial'),
     protocol: z

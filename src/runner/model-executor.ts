@@ -212,7 +212,7 @@ export class ModelExecutor implements TrialExecutor {
   }
 
   private sessionOptions(trial: Trial): RuntimeSessionOptions {
-    const base: RuntimeSessionOptions = { dtype: trial.cache.dtype, queryAware: trial.cache.queryAware, seed: trial.seed };
+    const base: RuntimeSessionOptions = { storage: trial.cache.storage ?? trial.cache.dtype, queryAware: trial.cache.queryAware, seed: trial.seed };
     if (trial.policy === FULL_CACHE) return { ...base, policy: null };
     return {
       ...base,

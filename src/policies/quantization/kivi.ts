@@ -6,7 +6,8 @@
  * Ours: the residual holds between R and R + G − 1 tokens (the oldest whole groups of G are
  * quantized once R are exceeded); scales and minima are f32; codes are bit-packed; 8 bits is
  * allowed for comparison. This is the codec of one KV head with exact byte accounting; using
- * it as the cache's storage needs a quantized stripe type in LayerCache (not there yet).
+ * as the cache's storage (`int4` / `int2`) goes through the same primitives (kiviCode,
+ * kiviPutCode, kiviGetCode) in src/cache/kivi-head.ts.
  */
 export interface KiviOptions {
   bits: 2 | 4 | 8;
@@ -50,14 +51,28 @@ export function kiviQuantizedTokens(len: number, o: KiviOptions): number {
   return Math.floor(Math.max(0, len - o.residual) / o.group) * o.group;
 }
 
-function put(codes: Uint8Array, i: number, bits: number, q: number): void {
+/** Stores code q at element i of a packed array (clears the old bits first). */
+export function kiviPutCode(codes: Uint8Array, i: number, bits: number, q: number): void {
   const per = 8 / bits;
-  codes[Math.floor(i / per)]! |= q << ((i % per) * bits);
+  const at = Math.floor(i / per);
+  const shift = (i % per) * bits;
+  codes[at] = (codes[at]! & ~(((1 << bits) - 1) << shift)) | (q << shift);
 }
 
-function get(codes: Uint8Array, i: number, bits: number): number {
+/** The code at element i of a packed array. */
+export function kiviGetCode(codes: Uint8Array, i: number, bits: number): number {
   const per = 8 / bits;
   return (codes[Math.floor(i / per)]! >> ((i % per) * bits)) & ((1 << bits) - 1);
+}
+
+/** Asymmetric scale of a group spanning [lo, hi] with 2^bits − 1 steps (0 when flat). */
+export function kiviScale(lo: number, hi: number, bits: number): number {
+  return hi > lo ? (hi - lo) / ((1 << bits) - 1) : 0;
+}
+
+/** The nearest code of x in a group with this scale and minimum (clamped to the code range). */
+export function kiviCode(x: number, scale: number, min: number, bits: number): number {
+  return scale > 0 ? Math.min((1 << bits) - 1, Math.max(0, Math.round((x - min) / scale))) : 0;
 }
 
 /**
@@ -72,9 +87,8 @@ function quantizeGroup(x: Float32Array, n: number, idx: (k: number) => number, c
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  const levels = (1 << bits) - 1;
-  const scale = hi > lo ? (hi - lo) / levels : 0;
-  for (let k = 0; k < n; k++) put(codes, codeAt(k), bits, scale > 0 ? Math.min(levels, Math.max(0, Math.round((x[idx(k)]! - lo) / scale))) : 0);
+  const scale = kiviScale(lo, hi, bits);
+  for (let k = 0; k < n; k++) kiviPutCode(codes, codeAt(k), bits, kiviCode(x[idx(k)]!, scale, lo, bits));
   return [scale, lo];
 }
 
@@ -124,9 +138,9 @@ export function kiviDequantize(q: KiviHead): { keys: Float32Array; values: Float
     const g = Math.floor(t / G);
     for (let c = 0; c < d; c++) {
       const i = t * d + c;
-      keys[i] = q.keyMin[g * d + c]! + q.keyScale[g * d + c]! * get(q.keyCodes, i, bits);
+      keys[i] = q.keyMin[g * d + c]! + q.keyScale[g * d + c]! * kiviGetCode(q.keyCodes, i, bits);
       const vg = Math.floor(c / G);
-      values[i] = q.valueMin[t * vGroups + vg]! + q.valueScale[t * vGroups + vg]! * get(q.valueCodes, i, bits);
+      values[i] = q.valueMin[t * vGroups + vg]! + q.valueScale[t * vGroups + vg]! * kiviGetCode(q.valueCodes, i, bits);
     }
   }
   keys.set(q.residualKeys, nq * d);

@@ -1,0 +1,59 @@
+/**
+ * Every registered policy runs over every quantized storage kind through a real CacheSession
+ * (TS reference reading the codes): it plans over decoded views, the cache compacts codes,
+ * budgets hold, decode continues, and the K/V bytes stay below f32's for the same slots.
+ */
+import { describe, expect, it } from 'vitest';
+import { CacheSession } from '../../src/cache/cache-session.js';
+import { tsBackend } from '../../src/attention/ts-backend.js';
+import { policies } from '../../src/policies/catalog.js';
+import type { KVStorage } from '../../src/cache/storage-spec.js';
+import { forward, PROMPT_MODALITY, SHAPE } from '../policies/session-run.js';
+
+const BUDGET = 10;
+/** Small windows so the 24-token prompt exercises scoring (as in the policy matrix). */
+const OPTIONS: Record<string, Record<string, unknown>> = {
+  snapkv: { window: 4, kernel: 3 },
+  pyramidkv: { window: 4, kernel: 3 },
+  adakv: { window: 4, kernel: 3 },
+  mixkv: { window: 4, kernel: 3 },
+  cam: { mergeSpan: 4 },
+  fastv: { layer: 0 },
+};
+/** Per-head budgets move between heads; only the layer total is fixed. */
+const PER_LAYER_TOTAL = new Set(['adakv', 'mixkv']);
+const STORAGES: { label: string; storage: KVStorage; strictlySmaller: boolean }[] = [
+  { label: 'f32', storage: 'f32', strictlySmaller: false },
+  { label: 'int8-fp8', storage: { kind: 'int8-fp8', group: 4 }, strictlySmaller: true },
+  { label: 'int4 G=4 R=2', storage: { kind: 'int4', group: 4, residual: 2 }, strictlySmaller: false },
+  { label: 'int2 G=4 R=0', storage: { kind: 'int2', group: 4, residual: 0 }, strictlySmaller: true },
+];
+const env = { numLayers: SHAPE.numLayers, kvHeads: SHAPE.kvHeads, qHeads: SHAPE.qHeads, headDim: SHAPE.headDim, seed: 5 };
+
+describe.each(STORAGES)('$label storage', ({ storage, strictlySmaller }) => {
+  it.each(policies.names())('%s plans, compacts and decodes within budget', (name) => {
+    const policy = policies.create(name, OPTIONS[name] ?? {}, env);
+    const s = new CacheSession({ ...SHAPE, backend: tsBackend, policy, budget: { tokens: BUDGET }, schedule: { kind: 'every', steps: 2 }, seed: 1, storage });
+    forward(s, 0, PROMPT_MODALITY, 1);
+    s.endPrefill();
+    const steps = 3;
+    for (let step = 0; step < steps; step++) {
+      forward(s, PROMPT_MODALITY.length + step, [0], 2 + step);
+      s.endStep();
+    }
+    const budgets = s.budgets();
+    for (let l = 0; l < SHAPE.numLayers; l++) {
+      const budget = budgets[l]!;
+      const lens = Array.from({ length: SHAPE.kvHeads }, (_, h) => s.layer(l).length(h));
+      // Prefill-only policies (AccKV, FlowMM) append decode tokens uncompressed: ≤ budget + steps.
+      if (PER_LAYER_TOTAL.has(name)) expect(lens.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual((budget + steps) * SHAPE.kvHeads);
+      else lens.forEach((n) => expect(n).toBeLessThanOrEqual(budget + steps));
+      for (let h = 0; h < SHAPE.kvHeads; h++) expect(s.layer(l).view().keys(h).every(Number.isFinite)).toBe(true);
+    }
+    const b = s.bytes();
+    const f32Bytes = b.slots * SHAPE.headDim * 4 * 2;
+    expect(b.kvBytes).toBeGreaterThan(0);
+    if (strictlySmaller) expect(b.kvBytes).toBeLessThan(f32Bytes);
+    else expect(b.kvBytes).toBeLessThanOrEqual(f32Bytes);
+  });
+});
