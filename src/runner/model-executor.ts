@@ -119,7 +119,7 @@ export class ModelExecutor implements TrialExecutor {
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     const prepared = prepareSample(model, sample, trial.cache.queryAware);
     const decoder = new Decoder(model);
-    const sequence = decoder.open({ dtype: trial.cache.dtype, gather });
+    const sequence = decoder.open({ storage: trial.cache.storage ?? trial.cache.dtype, gather });
     capture?.begin();
     const t0 = performance.now();
     const logits = decoder.runPrompt(sequence, prepared.head).slice();
@@ -172,7 +172,7 @@ export class ModelExecutor implements TrialExecutor {
   private forkOf(p: ModelPrefill, sample: QASample, trial: Trial): { decoder: MeasuringDecoder; seq: Sequence; logits: Float32Array; mass: number[][] | undefined } {
     if (p.sampleId !== sample.id || !p.sequence) throw new Error(`runFork: the shared prefill is of sample ${p.sampleId}, not ${sample.id}`);
     const decoder = new MeasuringDecoder(this.model, null);
-    const { dtype: _fixedByPrefill, ...opts } = this.sessionOptions(trial);
+    const { storage: _fixedByPrefill, ...opts } = this.sessionOptions(trial);
     const seq = p.sequence.fork({ ...opts, backend: this.model.backend }, p.keepStats);
     seq.session.endPrefill();
     decoder.prefillMs = p.prefillMs;
