@@ -23,6 +23,8 @@ const modelDir = fileURLToPath(new URL('../../../shared/models/stories260K', imp
 const work = mkdtempSync(join(tmpdir(), 'kvprism-onerun-'));
 const config = join(work, 'stories.yaml');
 // 14 trials of 6 samples: long enough (several seconds) that the second run meets a live first.
+// Per-trial prefills (sharedPrefill: false) commit rows one trial at a time, so a kill lands
+// between rows; shared prefill commits a sample-major group's rows together at its end.
 writeFileSync(
   config,
   `name: one-run
@@ -34,6 +36,7 @@ backend: ts
 seeds: [0, 1]
 policies: [full, streaming-llm, h2o, snapkv]
 budgets: ['20%', '50%']
+sharedPrefill: false
 `,
 );
 const TRIALS = 2 * (1 + 3 * 2);
