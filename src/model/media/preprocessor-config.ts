@@ -62,7 +62,7 @@ const sizeSchema = z
 
 const visionSchema = z.object({
   do_resize: z.boolean().nullish(),
-  resample: z.literal(3).nullish().describe('3 (bicubic); other filters are not implemented'),
+  resample: z.literal(3).nullish().describe('3 (bicubic; the only filter kvprism reproduces)'),
   do_rescale: z.boolean().nullish(),
   rescale_factor: z.number().positive().nullish(),
   do_normalize: z.boolean().nullish(),
