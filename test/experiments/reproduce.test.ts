@@ -54,7 +54,7 @@ describe('npm run reproduce, end to end on stories260K (2 samples per trial)', (
     // Answers come from the compressed cache: some compressed trial differs from the full one.
     expect(r.runs[0]!.rows.some((row) => row.policy !== 'full' && (row.kl ?? 0) > 1e-6)).toBe(true);
     expect(r.claims.map((c) => c.id)).toEqual(manifest.claims.map((c) => c.id));
-    for (const c of r.claims) expect(['confirmed', 'not confirmed', 'not testable here']).toContain(c.verdict);
+    for (const c of r.claims) expect(['confirmed', 'contradicted', 'undecided', 'not testable here']).toContain(c.verdict);
     const summary = readFileSync(r.summaryFile, 'utf8');
     expect(summary).toContain('**not the AV organism**');
     expect(summary).toContain('### Ablation rows');
