@@ -45,7 +45,8 @@ export function cell(rows: readonly ResultRow[], metric: string, label: string, 
   return cellStats(buildGrid(rows, { ...def, scale: 1 }), label, budget)?.mean ?? Number.NaN;
 }
 
-const digits = (metric: string): number => (metric === 'kl' ? 4 : 3);
+/** Decimals a metric is printed with (KL differences live in the fourth). */
+export const digits = (metric: string): number => (metric === 'kl' ? 4 : 3);
 /** KL differences below this are float noise of near-identical distributions: a band around the bar. */
 const TIE: Record<string, number> = { kl: 1e-4 };
 /** Per-sample value of a metric, oriented so that larger is better (null: not recorded). */

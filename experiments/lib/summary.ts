@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import type { ResultRow } from '../../src/runner/result-row.js';
 import { markdownTable, REPORT_METRICS } from '../../src/runner/report/tables.js';
 import { budgetSortKey } from '../../src/runner/report/merge.js';
-import { cell, fmt, type ClaimResult } from './claims.js';
+import { cell, digits, fmt, type ClaimResult } from './claims.js';
 import type { FlowAnalysisResult } from './flow-analysis.js';
 import type { Manifest } from './manifest.js';
 
@@ -111,8 +111,6 @@ export function differencesTable(claims: readonly ClaimResult[]): string[] {
   ];
 }
 
-const digits = (metric: string): number => (metric === 'kl' ? 4 : 3);
-
 /** One row per (variant, budget): the metrics and their difference from the complete method. */
 function ablationTable(rows: readonly ResultRow[], reference: string, metrics: readonly string[]): string[] {
   const budgets = [...new Map(rows.filter((r) => r.policy !== 'full').map((r) => [r.budget, budgetSortKey(r)])).entries()].sort((a, b) => a[1] - b[1]).map((e) => e[0]);
@@ -132,7 +130,7 @@ function ablationTable(rows: readonly ResultRow[], reference: string, metrics: r
     }
   }
   const fullRow = rows.find((r) => r.policy === 'full');
-  if (fullRow) lines.push('', `Full cache: ${metrics.map((m) => `${m} ${fmt(cell(rows, m, 'full cache', budgets[0] ?? 'full'), m === 'kl' ? 4 : 3)}`).join(', ')}.`);
+  if (fullRow) lines.push('', `Full cache: ${metrics.map((m) => `${m} ${fmt(cell(rows, m, 'full cache', budgets[0] ?? 'full'), digits(m))}`).join(', ')}.`);
   return lines;
 }
 
