@@ -109,6 +109,29 @@ describe('claim verdicts on paired bootstrap intervals', () => {
     expect(c.diff.mean).toBeCloseTo((36 - 1 - (20 - 0)) / (N - 1), 10);
   });
 
+  it('sides with several seeds join seed by seed; a single full-cache trial pairs with each seed', () => {
+    const seeded = (label: string, budget: string, seed: number, correct: boolean[]) => ({
+      row: row(label, budget, { trial_id: `${label}@${budget}#${seed}`, seed, samples: correct.length }),
+      lines: lines(label, budget, correct).map((p) => ({ ...p, trial_id: `${label}@${budget}#${seed}`, seed })),
+    });
+    // m is right on s0 under seed 0 only, a under seed 1 only: paired seed by seed they cancel.
+    const trials = [
+      seeded('full cache', 'full', 0, [true, true]),
+      seeded('m', '10%', 0, [true, false]),
+      seeded('m', '10%', 1, [false, false]),
+      seeded('a', '10%', 0, [false, false]),
+      seeded('a', '10%', 1, [true, false]),
+    ];
+    const r: RunMeasurements = { rows: trials.map((t) => t.row), predictions: trials.flatMap((t) => t.lines) };
+    const b = decide(r, beats(['a'])).comparisons[0]!;
+    expect(b.diff.n).toBe(4);
+    expect(b.diff.mean).toBe(0);
+    expect(b.diff.lo).toBeLessThan(0); // not a point: seed 0 favours m, seed 1 favours a
+    const near = decide(r, { kind: 'near-full', run: 'main', metric: 'accuracy', policy: 'm', budget: '10%', within: 0 }).comparisons[0]!;
+    expect(near.diff.n).toBe(4);
+    expect(near.diff.mean).toBeCloseTo(-0.75, 10);
+  });
+
   it('KL: a consistent 1e-6 difference is float noise (undecided); a large one decides', () => {
     expect(decide(run, beats(['a'], 'kl')).verdict).toBe('undecided');
     expect(decide(run, beats(['b'], 'kl')).verdict).toBe('contradicted');
