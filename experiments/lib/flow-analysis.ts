@@ -17,6 +17,8 @@ import { resolveModelDir } from '../../src/runner/run-experiment.js';
 export interface FlowAnalysisResult {
   /** [layer] mean ρ over the samples. */
   rho: number[];
+  /** [sample][layer] ρ of each prefill (what the depth claim's interval is bootstrapped over). */
+  perSample: number[][];
   /** [layer] share of samples whose layer merged cross-modally at θ. */
   crossShare: number[];
   samples: number;
@@ -35,16 +37,20 @@ export async function flowAnalysis(configFile: string, samples: number, theta: n
   const rho = new Float64Array(c.numLayers);
   const cross = new Float64Array(c.numLayers);
   const decoder = new Decoder(model);
+  const perSample: number[][] = [];
   for (const sample of data) {
     const policy = policies.create('flowmm', { theta }, { numLayers: c.numLayers, qHeads: c.qHeads, kvHeads: c.kvHeads, headDim: c.headDim, seed: 0 }) as FlowMMInstance;
     // Half the prompt: every layer plans (and reports ρ); the compressed cache itself is not used.
     const seq = decoder.open({ policy, budget: { ratio: 0.5 }, schedule: { kind: 'after-prefill' }, dtype: config.cache.dtype });
     decoder.prefill(seq, embedPrompt(model, sample.prompt));
+    const own: number[] = [];
     policy.reports().forEach((r, l) => {
       if (!r) throw new Error(`flow analysis: sample ${sample.id}: layer ${l} did not plan (prompt shorter than 2 tokens?)`);
+      own.push(r.rho);
       rho[l]! += r.rho / data.length;
       cross[l]! += (r.strategy === 'cross' ? 1 : 0) / data.length;
     });
+    perSample.push(own);
   }
-  return { rho: Array.from(rho), crossShare: Array.from(cross), samples: data.length, theta, seconds: (performance.now() - t0) / 1000 };
+  return { rho: Array.from(rho), perSample, crossShare: Array.from(cross), samples: data.length, theta, seconds: (performance.now() - t0) / 1000 };
 }

@@ -2,7 +2,8 @@
  * One paper's reproduction: every run of experiments/<name>/experiment.yaml through the
  * runner (`runExperiment`, exactly what `kvprism run` does) into results/<run>/, the
  * report module's tables and plots per run, the flow analysis when declared, the claims
- * decided on the rows, and the summary written to results/summary.md (+ summary.json) and,
+ * decided on the rows and their per-sample predictions (paired bootstrap intervals), and the
+ * summary written to results/summary.md (+ summary.json) and,
  * for a full default-location run, into the README's RESULTS block.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { join, relative, resolve } from 'node:path';
 import { resolveModelDir, runExperiment } from '../../src/runner/run-experiment.js';
 import { writeReport } from '../../src/runner/report/report.js';
 import type { ResultRow } from '../../src/runner/result-row.js';
-import { evaluateClaims, type ClaimResult, type FlowAnalyses } from './claims.js';
+import { readPredictions } from '../../src/runner/predictions-store.js';
+import { evaluateClaims, type ClaimResult, type FlowAnalyses, type RunMeasurements } from './claims.js';
 import { flowAnalysis, type FlowAnalysisResult } from './flow-analysis.js';
 import { loadManifest } from './manifest.js';
 import { validateExperiment } from './validate.js';
@@ -84,7 +86,11 @@ export async function reproduceExperiment(o: ReproduceOptions): Promise<Reproduc
     flow = await flowAnalysis(join(dir, fa.config), Math.min(fa.samples, o.samples ?? Infinity), fa.theta, o.set ?? []);
   }
   const flows: FlowAnalyses = new Map(flow && fa ? [[fa.name, flow]] : []);
-  const claims = evaluateClaims(manifest.claims, new Map(outcomes.map((r) => [r.name, r.rows])), flows);
+  // Verdicts rest on per-sample predictions, read back from each run directory (the recorded trials' lines).
+  const measured = new Map<string, RunMeasurements>(
+    outcomes.map((r) => [r.name, { rows: r.rows, predictions: readPredictions(join(resultsDir, r.name), new Set(r.rows.map((x) => x.trial_id))) }]),
+  );
+  const claims = evaluateClaims(manifest.claims, measured, flows);
   const input = { name: o.name, manifest, command: o.command ?? `npm run reproduce -- ${o.name}`, modelNote: modelNote(outcomes, dir), runs: outcomes, claims, flow };
   const summaryFile = join(resultsDir, 'summary.md');
   writeFileSync(summaryFile, `# ${manifest.title}: measured results\n\n${renderSummary({ ...input, linkPrefix: '' })}`);

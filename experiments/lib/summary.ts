@@ -1,5 +1,6 @@
 /**
- * The summary of one reproduction as Markdown: the claims table with verdicts, each run's
+ * The summary of one reproduction as Markdown: the claims table with verdicts and the paired
+ * differences (with intervals and sample counts) they rest on, each run's
  * metric tables (the report module's tables), the ablation rows with their deltas, the flow
  * analysis and the plots. The same text goes to results/summary.md and into the README
  * between the RESULTS markers, so the README's numbers are always the last measured ones.
@@ -8,7 +9,7 @@ import { loadavg } from 'node:os';
 import type { ResultRow } from '../../src/runner/result-row.js';
 import { markdownTable, REPORT_METRICS } from '../../src/runner/report/tables.js';
 import { budgetSortKey } from '../../src/runner/report/merge.js';
-import { cell, fmt, type ClaimResult } from './claims.js';
+import { cell, digits, fmt, type ClaimResult } from './claims.js';
 import type { FlowAnalysisResult } from './flow-analysis.js';
 import type { Manifest } from './manifest.js';
 
@@ -63,6 +64,8 @@ export function renderSummary(s: SummaryInput): string {
     "| claim | paper's numbers | our measurement | verdict |",
     '|---|---|---|---|',
     ...s.claims.map((c) => `| ${esc(c.claim)} | ${esc(c.paper)} | ${esc(c.measured)} | **${c.verdict}** |`),
+    '',
+    ...differencesTable(s.claims),
   ];
   for (const r of s.runs) {
     out.push('', `### Run \`${r.name}\`: ${r.about}`, '');
@@ -83,6 +86,31 @@ export function renderSummary(s: SummaryInput): string {
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
 }
 
+/**
+ * The paired differences every verdict rests on: per comparison the mean per-sample difference
+ * (oriented so that > 0 favours the claim: accuracy gained, KL saved, bytes cut), its 95 %
+ * bootstrap interval, the paired sample count, the bar the claim needs and the reading.
+ */
+export function differencesTable(claims: readonly ClaimResult[]): string[] {
+  const rows = claims.flatMap((c) =>
+    c.comparisons.map((k) => {
+      const d = digits(k.metric);
+      const unpaired = k.unpaired > 0 ? ` (${k.unpaired} unpaired left out)` : '';
+      return `| ${c.id} | ${esc(k.what)} | ${k.metric} | ${signed(k.diff.mean, d)} | [${signed(k.diff.lo, d)}, ${signed(k.diff.hi, d)}] | ${k.diff.n}${unpaired} | > ${fmt(k.bar, d)} | ${k.reading} |`;
+    }),
+  );
+  if (rows.length === 0) return [];
+  return [
+    '#### Paired differences behind the verdicts',
+    '',
+    'Per-sample differences joined on sample id (predictions.jsonl), oriented so that > 0 favours the claim (accuracy gained, KL saved, share of bytes cut); 95 % percentile-bootstrap interval (10,000 resamples). A claim is confirmed when every interval it needs lies above its bar, contradicted when one lies below, undecided otherwise.',
+    '',
+    '| claim | comparison | metric | difference | 95 % interval | n | needs | reading |',
+    '|---|---|---|---:|---|---:|---:|---|',
+    ...rows,
+  ];
+}
+
 /** One row per (variant, budget): the metrics and their difference from the complete method. */
 function ablationTable(rows: readonly ResultRow[], reference: string, metrics: readonly string[]): string[] {
   const budgets = [...new Map(rows.filter((r) => r.policy !== 'full').map((r) => [r.budget, budgetSortKey(r)])).entries()].sort((a, b) => a[1] - b[1]).map((e) => e[0]);
@@ -95,14 +123,14 @@ function ablationTable(rows: readonly ResultRow[], reference: string, metrics: r
       const cells = metrics.map((m) => {
         const v = cell(rows, m, label, b);
         const ref = cell(rows, m, reference, b);
-        const d = m === 'kl' ? 4 : 3;
+        const d = digits(m);
         return label === reference ? fmt(v, d) : `${fmt(v, d)} (${signed(v - ref, d)})`;
       });
       lines.push(`| ${label} | ${b} | ${cells.join(' | ')} |`);
     }
   }
   const fullRow = rows.find((r) => r.policy === 'full');
-  if (fullRow) lines.push('', `Full cache: ${metrics.map((m) => `${m} ${fmt(cell(rows, m, 'full cache', budgets[0] ?? 'full'), m === 'kl' ? 4 : 3)}`).join(', ')}.`);
+  if (fullRow) lines.push('', `Full cache: ${metrics.map((m) => `${m} ${fmt(cell(rows, m, 'full cache', budgets[0] ?? 'full'), digits(m))}`).join(', ')}.`);
   return lines;
 }
 

@@ -4,13 +4,21 @@
  * modality `flows` statistic as well and adds it up per layer. The runtime attends layers in
  * order 0..L-1 once per forward, so the k-th call of a prefill is layer k mod L. Asking for
  * flows adds work to prefill; that is why it is an opt-in metric ("attention-mass").
+ *
+ * By default only text query rows count: AccKV's "upper layers drift toward video" is about
+ * where the text (the question) looks among the media. Over all query rows the media rows
+ * (≈ 99 % of an AV prompt) dominate and the share mostly says where media attends media;
+ * `queryRows: 'all'` keeps that reading.
  */
 import type { AttendArgs, ComputeBackend } from '../attention/backend.js';
-import { NUM_MODALITIES } from '../cache/modality.js';
+import { ModalityCode, NUM_MODALITIES } from '../cache/modality.js';
+
+/** Which query rows' attention is added up: text rows only (default), or every row. */
+export type CapturedQueryRows = 'text' | 'all';
 
 export class FlowCapture {
   readonly backend: ComputeBackend;
-  /** [layer][key modality] attention mass summed over heads, query rows and prefills. */
+  /** [layer][key modality] attention mass summed over heads, the captured query rows and prefills. */
   private readonly mass: Float64Array[];
   private active = false;
   private calls = 0;
@@ -18,14 +26,16 @@ export class FlowCapture {
   constructor(
     inner: ComputeBackend,
     private readonly numLayers: number,
+    queryRows: CapturedQueryRows = 'text',
   ) {
     this.mass = Array.from({ length: numLayers }, () => new Float64Array(NUM_MODALITIES));
+    const rows: readonly number[] = queryRows === 'text' ? [ModalityCode.text] : Array.from({ length: NUM_MODALITIES }, (_, m) => m);
     const attend = (args: AttendArgs) => {
       if (!this.active) return inner.attend(args);
       const res = inner.attend({ ...args, needs: { ...args.needs, flows: true } });
       const layer = this.mass[this.calls++ % this.numLayers]!;
       for (const f of res.stats.flows ?? []) {
-        for (let qm = 0; qm < NUM_MODALITIES; qm++) {
+        for (const qm of rows) {
           for (let km = 0; km < NUM_MODALITIES; km++) layer[km]! += f[qm * NUM_MODALITIES + km]!;
         }
       }
@@ -51,7 +61,7 @@ export class FlowCapture {
     this.active = false;
   }
 
-  /** [layer][modality] share of each layer's attention mass per key modality (rows sum to 1). */
+  /** [layer][modality] share of each layer's captured attention mass per key modality (rows sum to 1; all 0 when no row was captured). */
   massByLayer(): number[][] {
     return this.mass.map((m) => {
       const total = m.reduce((a, b) => a + b, 0);

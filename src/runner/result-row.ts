@@ -54,7 +54,7 @@ export interface ResultRow {
   finished_at: string;
   /** Accuracy per question family (JSONL only). */
   families: Record<string, { n: number; accuracy: number }>;
-  /** [layer][modality] mean fraction of prefill attention mass on each key modality (JSONL only). */
+  /** [layer][modality] fraction of the text query rows' prefill attention mass on each key modality (flow-capture.ts; JSONL only). */
   modality_mass?: number[][];
 }
 

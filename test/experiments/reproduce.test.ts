@@ -54,10 +54,15 @@ describe('npm run reproduce, end to end on stories260K (2 samples per trial)', (
     // Answers come from the compressed cache: some compressed trial differs from the full one.
     expect(r.runs[0]!.rows.some((row) => row.policy !== 'full' && (row.kl ?? 0) > 1e-6)).toBe(true);
     expect(r.claims.map((c) => c.id)).toEqual(manifest.claims.map((c) => c.id));
-    for (const c of r.claims) expect(['confirmed', 'not confirmed', 'not testable here']).toContain(c.verdict);
+    for (const c of r.claims) expect(['confirmed', 'contradicted', 'undecided', 'not testable here']).toContain(c.verdict);
+    // The verdicts rest on the runs' own predictions.jsonl: each compared claim has its paired n.
+    const compared = r.claims.filter((c) => c.comparisons.length > 0);
+    expect(compared.length).toBeGreaterThan(0);
+    for (const c of compared) for (const k of c.comparisons) expect(k.diff.n).toBe(2);
     const summary = readFileSync(r.summaryFile, 'utf8');
     expect(summary).toContain('**not the AV organism**');
     expect(summary).toContain('### Ablation rows');
+    expect(summary).toContain('| claim | comparison | metric | difference | 95 % interval | n | needs | reading |');
     if (name === 'acckv') expect(existsSync(join(dir, 'main', 'plots', 'accuracy-vs-budget.svg'))).toBe(true);
     if (name === 'flowmm') expect(r.flow!.rho).toHaveLength(loadModel(STORIES).config.numLayers);
   }, 60_000);

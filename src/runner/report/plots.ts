@@ -43,7 +43,7 @@ export function metricVsBudget(rows: readonly ResultRow[], key: string, yTitle: 
   };
 }
 
-/** Stacked bars: per layer, the share of prefill attention landing on each key modality. */
+/** Stacked bars: per layer, the share of the text queries' prefill attention landing on each key modality (flow-capture.ts). */
 export function attentionMassChart(rows: readonly ResultRow[]): TopLevelSpec | null {
   const withMass = rows.filter((r) => r.modality_mass && r.modality_mass.length > 0);
   // The full cache shows the model's own attention; compressed runs only where it is missing.
@@ -61,7 +61,7 @@ export function attentionMassChart(rows: readonly ResultRow[]): TopLevelSpec | n
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: Math.max(240, layers * 28),
     height: 240,
-    title: `Prefill attention mass by key modality (${source[0]!.policy === 'full' ? 'full cache' : 'all runs'})`,
+    title: `Text queries' prefill attention mass by key modality (${source[0]!.policy === 'full' ? 'full cache' : 'all runs'})`,
     data: { values },
     mark: 'bar',
     encoding: {
