@@ -4,7 +4,7 @@
  * smoke test (test/runner/lazy-memory.test.ts).
  *
  * As a script: `node --import tsx bench/_data-rss.ts FILE.jsonl COUNT lazy|eager` prints one
- * JSON line {count, mode, peakRssBytes, checksum, builds}. `lazy` goes through DatasetSource
+ * JSON line {count, mode, peakRssBytes, retainedBytes, checksum}. `lazy` goes through DatasetSource
  * (the runner's path: an index, one sample's files built at a time); `eager` loads every
  * sample's files first (loadJsonlDataset), the old behaviour, for comparison.
  */
@@ -25,6 +25,8 @@ export interface RssResult {
   count: number;
   mode: 'lazy' | 'eager';
   peakRssBytes: number;
+  /** ArrayBuffer bytes still reachable after the walk and a full GC (what the dataset holds on to). */
+  retainedBytes: number;
   checksum: number;
 }
 
@@ -47,7 +49,7 @@ export function writeRssDataset(dir: string, count: number): string {
 /** Runs one walk in a child process and returns its peak RSS. */
 export function measureRss(jsonl: string, count: number, mode: 'lazy' | 'eager'): RssResult {
   const here = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', here, jsonl, String(count), mode], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', here, jsonl, String(count), mode], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`data-rss child (${mode}, ${count}) failed with status ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as RssResult;
 }
@@ -61,18 +63,24 @@ function touch(sample: QASample): number {
 
 async function child(jsonl: string, count: number, mode: 'lazy' | 'eager'): Promise<void> {
   let checksum = 0;
+  let held: unknown; // what the run keeps between trials: every sample (eager) or the DatasetSource (lazy)
   if (mode === 'eager') {
     const all = loadJsonlDataset(jsonl, count);
     for (const s of all) checksum += touch(s);
+    held = all;
   } else {
-    const samples = await new DatasetSource({ kind: 'jsonl', path: jsonl }, '.').samples(count, 0);
-    for (const [s] of sampleUnits(samples, 'query-aware')) {
+    const source = new DatasetSource({ kind: 'jsonl', path: jsonl }, '.');
+    for (const [s] of sampleUnits(await source.samples(count, 0), 'query-aware')) {
       checksum += touch(s!);
       await new Promise((r) => setTimeout(r, 0)); // the runner yields between samples too
     }
+    held = source;
   }
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(`${JSON.stringify({ count, mode, peakRssBytes, checksum } satisfies RssResult)}\n`);
+  (globalThis as { gc?: () => void }).gc?.();
+  const retainedBytes = process.memoryUsage().arrayBuffers;
+  process.stdout.write(`${JSON.stringify({ count, mode, peakRssBytes, retainedBytes, checksum } satisfies RssResult)}\n`);
+  if (!held) throw new Error('unreachable: the walk held nothing');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
     const file = writeRssDataset(dir, large);
     console.log(`wrote ${large} samples × 1 MiB of embeddings to ${dir} in ${fmt((performance.now() - t0) / 1000, 1)} s`);
     const row = (r: RssResult, ms: number): void =>
-      console.log(`${r.mode.padEnd(5)} ${String(r.count).padStart(6)} samples: peak RSS ${fmt(r.peakRssBytes / MiB, 1).padStart(8)} MiB  (${fmt(ms / 1000, 1)} s, checksum ${r.checksum})`);
+      console.log(`${r.mode.padEnd(5)} ${String(r.count).padStart(6)} samples: peak RSS ${fmt(r.peakRssBytes / MiB, 1).padStart(8)} MiB, retained after GC ${fmt(r.retainedBytes / MiB, 1).padStart(8)} MiB  (${fmt(ms / 1000, 1)} s, checksum ${r.checksum})`);
     const timed = (count: number, mode: 'lazy' | 'eager'): RssResult => {
       const t = performance.now();
       const r = measureRss(file, count, mode);

@@ -5,7 +5,7 @@
  * the project's validating reader) is cheap and happens when a dataset is indexed; reading the
  * data happens only when a sample is asked for.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { SafetensorsFile } from '../model/safetensors.js';
 import type { SafetensorsDType } from '../model/safetensors-header.js';
 import { decodeToF32 } from '../util/half.js';
@@ -63,16 +63,7 @@ export function probeEmbeddingFile(file: string, where: string, tensor?: string)
 
 /** Reads a probed file's data as f32 `[n][dim]` row-major (F16 / BF16 decoded). */
 export function readEmbeddingFile(info: EmbeddingFileInfo, where: string): Float32Array {
-  if (info.format === 'raw-f32') {
-    let buf: Buffer;
-    try {
-      buf = readFileSync(info.file);
-    } catch (e) {
-      throw new Error(`${where}: cannot read "${info.file}" (${(e as NodeJS.ErrnoException).code ?? e})`);
-    }
-    if (buf.byteLength !== info.elements * 4) throw new Error(`${where}: ${info.file} changed size since the dataset was indexed (${buf.byteLength} bytes, was ${info.elements * 4})`);
-    return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  }
+  if (info.format === 'raw-f32') return readRawF32(info, where);
   const st = openSafetensors(info.file, where);
   try {
     const t = readTensor(st, info.tensor!, where);
@@ -82,6 +73,30 @@ export function readEmbeddingFile(info: EmbeddingFileInfo, where: string): Float
   } finally {
     st.close();
   }
+}
+
+/** Reads straight into the returned array (no intermediate Buffer: one copy of the span in memory). */
+function readRawF32(info: EmbeddingFileInfo, where: string): Float32Array {
+  const out = new Float32Array(info.elements);
+  const bytes = new Uint8Array(out.buffer);
+  let fd: number;
+  try {
+    fd = openSync(info.file, 'r');
+  } catch (e) {
+    throw new Error(`${where}: cannot read "${info.file}" (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== bytes.length) throw new Error(`${where}: ${info.file} changed size since the dataset was indexed (${size} bytes, was ${bytes.length})`);
+    for (let done = 0; done < bytes.length; ) {
+      const got = readSync(fd, bytes, done, bytes.length - done, done);
+      if (got === 0) throw new Error(`${where}: ${info.file} ended at byte ${done} of ${bytes.length} (changed while reading?)`);
+      done += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
 }
 
 function readTensor(st: SafetensorsFile, name: string, where: string): ReturnType<SafetensorsFile['read']> {
