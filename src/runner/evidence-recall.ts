@@ -24,9 +24,18 @@ export function evidenceKeptInSpans(session: CacheSession, spans: readonly (read
   return meanOverHeads(session, total, (_pos, modality, time) => modality !== ModalityCode.text && inSpans(time, spans));
 }
 
-/** The sample's evidence recall by whichever form of evidence it names (undefined: none). */
-export function sampleEvidenceKept(session: CacheSession, sample: QASample): number | undefined {
-  if (sample.evidence) return evidenceKept(session, sample.evidence);
+/**
+ * The sample's evidence recall by whichever form of evidence it names (undefined: none).
+ * `promptTokens` (the prompt's length as the model saw it) refuses token evidence past its end.
+ */
+export function sampleEvidenceKept(session: CacheSession, sample: QASample, promptTokens = Infinity): number | undefined {
+  if (sample.evidence) {
+    const last = sample.evidence.reduce((a, b) => Math.max(a, b), -1);
+    if (last >= promptTokens) {
+      throw new Error(`sample "${sample.id}": evidence names token ${last}, but its prompt has ${promptTokens} tokens (token ranges index the prompt's tokens as the model sees them, <s> = 0)`);
+    }
+    return evidenceKept(session, sample.evidence);
+  }
   if (!sample.evidenceSeconds) return undefined;
   const spans = sample.evidenceSeconds;
   let total = 0;

@@ -192,7 +192,7 @@ export class ModelExecutor implements TrialExecutor {
   private finish(decoder: MeasuringDecoder, scores: ChoiceScores, sample: QASample, trial: Trial, modalityMass: number[][] | undefined, latencyOn = scores.sequence): SampleOutcome {
     const root = scores.sequence;
     const promptTokens = root.length;
-    const kept = sampleEvidenceKept(root.session, sample);
+    const kept = sampleEvidenceKept(root.session, sample, promptTokens);
     if (trial.decodeTokens > 0) {
       let logits = decoder.decodeOne(latencyOn, firstToken(this.model, sample.choices[scores.predicted]!));
       for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(latencyOn, argmax(logits));

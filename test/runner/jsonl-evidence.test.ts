@@ -102,5 +102,11 @@ describe('JSONL evidence', () => {
     const mine = preds.filter((p) => p.trial_id === streaming.trial_id);
     expect(mine.map((p) => p.sample_id)).toEqual(['r', 't']);
     expect((mine[0]!.evidence_kept + mine[1]!.evidence_kept) / 2).toBeCloseTo(streaming.evidence_kept!, 12);
+
+    // Token evidence past the prompt's end fails the trial with a message naming the sample.
+    const past = dataset([{ id: 'long', prompt: 'Once upon a time', evidence: [[2, 500]], ...base }]);
+    writeFileSync(config, readFileSync(config, 'utf8').replace(f, past).replace('samples: 2', 'samples: 1').replace('[full, streaming-llm]', '[full]'));
+    const bad = await runExperiment({ configFile: config, out: join(work, 'past'), live: false, log: () => {}, progressStream: devNull });
+    expect(bad.failed.map((x) => x.error)).toEqual([expect.stringMatching(/sample "long": evidence names token 499, but its prompt has \d+ tokens/)]);
   });
 });
