@@ -159,7 +159,7 @@ function rejectGenerationSample(raw: unknown, where: string): void {
   throw new Error(`${where}: sample ${JSON.stringify(id)} is a generation sample (a "reference" answer, no "choices"); this runner scores closed choices only, so it needs a generation-capable runner`);
 }
 
-export type Piece = z.infer<typeof segmentSchema>;
+type Piece = z.infer<typeof segmentSchema>;
 
 /** Checks a piece (probing its file) and returns what builds its segment (reading the file). */
 function checkSegment(p: Piece, dir: string, where: string): () => PromptSegment {
