@@ -71,5 +71,9 @@ export { runExperiment, type RunOptions, type RunSummary } from './runner/run-ex
 export { acquireRunLock, RunLockedError, type LockOwner, type RunLock } from './runner/run-lock.js';
 export { type PredictionLine } from './runner/predictions.js';
 export { readPredictions } from './runner/predictions-store.js';
+export { loadJsonlDataset, indexJsonlDataset, type SampleInfo } from './runner/jsonl-dataset.js';
+export { LazyJsonlDataset } from './runner/lazy-jsonl.js';
+export { probeEmbeddingFile, readEmbeddingFile, type EmbeddingFileInfo } from './runner/embedding-file.js';
+export { evidenceKept, evidenceKeptInSpans, sampleEvidenceKept } from './runner/evidence-recall.js';
 export { compareRuns, compareTable, type CompareOptions, type PairComparison, type MetricComparison } from './runner/report/compare.js';
 export { bootstrapMean, verdict, type MeanInterval, type BootstrapOptions, type Verdict } from './runner/stats/bootstrap.js';

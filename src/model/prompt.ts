@@ -85,4 +85,9 @@ export interface QASample {
    * a policy kept (`evidence_kept`).
    */
   evidence?: number[];
+  /**
+   * Optional: media time spans [t0, t1] (seconds, closed) that hold the answer; the evidence is
+   * every media token whose `time` falls inside one (counted against the cache's slot times).
+   */
+  evidenceSeconds?: [number, number][];
 }

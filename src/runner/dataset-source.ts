@@ -1,12 +1,13 @@
 /**
  * Where a trial's samples come from: the av-world generator (presets, drawn with the trial's
  * seed) or a JSONL file (its first N samples; the seed does not change them). Samples are
- * cached per (dataset, seed) so every trial of a run sees the same objects.
+ * cached per (dataset, seed) so every trial of a run sees the same objects; JSONL samples load
+ * their prompt lazily (lazy-jsonl.ts), so the cache holds an index, not the embedding files.
  */
 import { resolve } from 'node:path';
 import type { QASample } from '../model/prompt.js';
 import type { DatasetSpec } from './config-schema.js';
-import { loadJsonlDataset } from './jsonl-dataset.js';
+import { LazyJsonlDataset } from './lazy-jsonl.js';
 import { stableHash } from './stable-hash.js';
 
 export class DatasetSource {
@@ -41,7 +42,7 @@ export class DatasetSource {
   }
 
   private async load(count: number, seed: number): Promise<QASample[]> {
-    if (this.spec.kind === 'jsonl') return loadJsonlDataset(resolve(this.baseDir, this.spec.path), count);
+    if (this.spec.kind === 'jsonl') return LazyJsonlDataset.open(resolve(this.baseDir, this.spec.path), count).samples();
     const { avWorldSamples, avWorldClipQuestions, presetByName, withFrames } = await import('../datasets/av-world/index.js');
     let preset;
     try {

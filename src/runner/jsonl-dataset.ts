@@ -1,14 +1,18 @@
 /**
  * JSONL QA datasets (format: datasets/README.md). One sample per line; prompt pieces are text
- * or modality spans whose embeddings / encoder features live in raw little-endian f32 files
- * beside the JSONL (`[n][dim]` row-major). Any piece may give explicit RoPE `positions`
- * ([n] or [3][n] whole numbers ≥ 0) for layouts the built-in rule does not cover.
+ * or modality spans whose embeddings / encoder features live in files beside the JSONL (raw
+ * little-endian f32 `[n][dim]` row-major, or safetensors: embedding-file.ts). Any piece may
+ * give explicit RoPE `positions` ([n] or [3][n] whole numbers ≥ 0) for layouts the built-in
+ * rule does not cover. A line is checked (schema, files probed) without reading file data;
+ * the data is read when the sample is built (lazy-jsonl.ts builds one sample at a time).
  */
-import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { PromptSegment, QASample } from '../model/prompt.js';
 import { formatIssues, showValue } from './config-errors.js';
+import { probeEmbeddingFile, readEmbeddingFile } from './embedding-file.js';
+import { evidenceSchema, resolveEvidence } from './jsonl-evidence.js';
+import { indexSampleLines, readLine, type IndexedLine } from './jsonl-lines.js';
 
 const positions = z
   .union([z.array(z.number().int().min(0)), z.array(z.array(z.number().int().min(0))).length(3)])
@@ -22,18 +26,19 @@ const span = {
   time: z.array(z.number()).optional().describe('[n] seconds per token'),
   row: z.array(z.number().int()).optional().describe('[n] patch grid rows'),
   col: z.array(z.number().int()).optional().describe('[n] patch grid columns'),
+  tensor: z.string().min(1).optional().describe('Tensor to read from a .safetensors file (default: its only tensor)'),
 };
 
 const textPiece = z.strictObject({ text: z.string().describe('Text, tokenized by the model'), positions });
 const tokensPiece = z.strictObject({ tokens: z.array(z.number().int().min(0)).describe('Raw token ids'), positions });
 const embeddingsPiece = z.strictObject({
   ...span,
-  embeddings: z.string().describe('f32 file [n][hidden] of ready embeddings, relative to the JSONL'),
+  embeddings: z.string().describe('raw f32 or .safetensors file [n][hidden] of ready embeddings, relative to the JSONL'),
   n: z.number().int().min(1).describe('Tokens in the span'),
 });
 const featuresPiece = z.strictObject({
   ...span,
-  features: z.string().describe('f32 file [n][featureDim] of encoder features, relative to the JSONL'),
+  features: z.string().describe('raw f32 or .safetensors file [n][featureDim] of encoder features, relative to the JSONL'),
   featureDim: z.number().int().min(1).describe('Feature width'),
 });
 
@@ -58,6 +63,7 @@ export const jsonlSampleSchema = z
     addBos: z.boolean().optional().describe('Prepend BOS (default true)'),
     choices: z.array(z.string()).min(2).describe('Candidate answers as text'),
     answer: z.number().int().min(0).describe('Index of the right choice'),
+    evidence: evidenceSchema.optional().describe('Where the answer lies: token ranges [[start, end), …] of the prompt, or {seconds: [[t0, t1], …]} of media time'),
   })
   .refine((s) => s.answer < s.choices.length, { message: 'answer must index into choices', path: ['answer'] });
 
@@ -97,49 +103,53 @@ function parsePiece(raw: unknown, where: string): Piece {
   return parsed.data;
 }
 
-/** Reads the first `limit` samples of a JSONL dataset; errors name file:line and the field. */
-export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
-  let text: string;
+/** A sample's fields other than its prompt (small: kept in the index). */
+export type SampleInfo = Omit<QASample, 'prompt'>;
+
+/** A sample line that passed every check; `build` reads its files and returns the sample. */
+export interface CheckedSample {
+  id: string;
+  info: SampleInfo;
+  build(): QASample;
+}
+
+/** Checks one sample line (`where` = file:line) against the format, probing its files; reads no file data. */
+export function checkSampleLine(line: string, where: string, dir: string): CheckedSample {
+  const depth = jsonDepth(line, MAX_JSON_DEPTH);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new Error(`${where}: nested more than ${MAX_JSON_DEPTH} levels deep; expected one sample object {id, prompt, choices, answer} whose prompt is a string or a list of pieces`);
+  }
+  let raw: unknown;
   try {
-    text = readFileSync(file, 'utf8');
+    raw = JSON.parse(line);
   } catch (e) {
-    throw new Error(`dataset.path: cannot read "${file}" (${(e as NodeJS.ErrnoException).code ?? e})`);
+    throw new Error(`${where}: not JSON (${(e as Error).message})`);
   }
+  rejectGenerationSample(raw, where);
+  const parsed = jsonlSampleSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${where}: ${formatIssues(jsonlSampleSchema, raw, parsed.error.issues).join('; ')}`);
+  const s = parsed.data;
+  const pieces = typeof s.prompt === 'string' ? [{ text: s.prompt }] : s.prompt.map((p, j) => parsePiece(p, `${where}: prompt[${j}]`));
+  const segments = pieces.map((p, j) => checkSegment(p, dir, `${where}: prompt[${j}]`));
+  const evidence = s.evidence && resolveEvidence(s.evidence, pieces, `${where}: evidence`);
+  const info: SampleInfo = { id: s.id, family: s.family, choices: s.choices, answer: s.answer, ...evidence };
+  return { id: s.id, info, build: () => ({ ...info, prompt: { segments: segments.map((build) => build()), addBos: s.addBos } }) };
+}
+
+/** Indexes (and checks) the first `limit` samples: byte offsets and ids, no file data. */
+export function indexJsonlDataset(file: string, limit = Infinity): IndexedLine<SampleInfo>[] {
   const dir = dirname(file);
-  const samples: QASample[] = [];
-  const ids = new Set<string>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length && samples.length < limit; i++) {
-    const line = lines[i]!.trim();
-    if (line === '' || line.startsWith('//')) continue;
-    const where = `${file}:${i + 1}`;
-    const depth = jsonDepth(line, MAX_JSON_DEPTH);
-    if (depth > MAX_JSON_DEPTH) {
-      throw new Error(`${where}: nested more than ${MAX_JSON_DEPTH} levels deep; expected one sample object {id, prompt, choices, answer} whose prompt is a string or a list of pieces`);
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${where}: not JSON (${(e as Error).message})`);
-    }
-    rejectGenerationSample(raw, where);
-    const parsed = jsonlSampleSchema.safeParse(raw);
-    if (!parsed.success) throw new Error(`${where}: ${formatIssues(jsonlSampleSchema, raw, parsed.error.issues).join('; ')}`);
-    const s = parsed.data;
-    if (ids.has(s.id)) throw new Error(`${where}: id "${s.id}" appears twice`);
-    ids.add(s.id);
-    const pieces = typeof s.prompt === 'string' ? [{ text: s.prompt }] : s.prompt.map((p, j) => parsePiece(p, `${where}: prompt[${j}]`));
-    samples.push({
-      id: s.id,
-      family: s.family,
-      prompt: { segments: pieces.map((p, j) => toSegment(p, dir, `${where}: prompt[${j}]`)), addBos: s.addBos },
-      choices: s.choices,
-      answer: s.answer,
-    });
-  }
-  if (samples.length === 0) throw new Error(`${file}: no samples`);
-  return samples;
+  return indexSampleLines(file, limit, (text, where) => checkSampleLine(text, where, dir));
+}
+
+/** Reads, checks and builds one indexed sample (its files read now). */
+export function loadIndexedSample(file: string, line: IndexedLine<SampleInfo>): QASample {
+  return checkSampleLine(readLine(file, line.span).trim(), `${file}:${line.span.lineNo}`, dirname(file)).build();
+}
+
+/** Reads the first `limit` samples of a JSONL dataset, all files at once; errors name file:line and the field. */
+export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
+  return indexJsonlDataset(file, limit).map((line) => loadIndexedSample(file, line));
 }
 
 /** Open-ended samples (a `reference` answer, no `choices`, as `kvprism dataset import avsd` writes) need a generation-capable runner. */
@@ -151,18 +161,24 @@ function rejectGenerationSample(raw: unknown, where: string): void {
 
 type Piece = z.infer<typeof segmentSchema>;
 
-function toSegment(p: Piece, dir: string, where: string): PromptSegment {
+/** Checks a piece (probing its file) and returns what builds its segment (reading the file). */
+function checkSegment(p: Piece, dir: string, where: string): () => PromptSegment {
   const pos = p.positions && flatPositions(p.positions, `${where}.positions`);
-  if ('text' in p) return { kind: 'text', text: p.text, positions: pos };
+  if ('text' in p) return () => ({ kind: 'text', text: p.text, positions: pos });
   if ('tokens' in p) {
     if (pos) checkPositionCount(pos, p.positions!, p.tokens.length, `${where}.positions`);
-    return { kind: 'tokens', ids: p.tokens, positions: pos };
+    return () => ({ kind: 'tokens', ids: p.tokens, positions: pos });
   }
-  const file = resolve(dir, 'embeddings' in p ? p.embeddings : p.features);
-  const data = readF32(file, `${where}.${'embeddings' in p ? 'embeddings' : 'features'}`);
-  const n = 'embeddings' in p ? p.n : data.length / p.featureDim;
-  if (!Number.isInteger(n) || data.length % n !== 0) {
-    throw new Error(`${where}: ${file} holds ${data.length} floats, not a whole number of ${'embeddings' in p ? `${p.n} rows` : `rows of ${p.featureDim}`}`);
+  const field = `${where}.${'embeddings' in p ? 'embeddings' : 'features'}`;
+  const info = probeEmbeddingFile(resolve(dir, 'embeddings' in p ? p.embeddings : p.features), field, p.tensor);
+  const file = info.file;
+  const n = 'embeddings' in p ? p.n : info.elements / p.featureDim;
+  if (!Number.isInteger(n) || info.elements % n !== 0) {
+    throw new Error(`${where}: ${file} holds ${info.elements} floats, not a whole number of ${'embeddings' in p ? `${p.n} rows` : `rows of ${p.featureDim}`}`);
+  }
+  if (info.shape && ('embeddings' in p ? info.shape[0] !== p.n : info.shape[1] !== p.featureDim)) {
+    const want = 'embeddings' in p ? `[${p.n}][hidden] (n = ${p.n})` : `[n][${p.featureDim}] (featureDim = ${p.featureDim})`;
+    throw new Error(`${field}: tensor "${info.tensor}" of ${file} has shape [${info.shape.join(', ')}]; expected ${want}`);
   }
   for (const k of ['time', 'row', 'col'] as const) {
     if (p[k] && p[k].length !== n) throw new Error(`${where}.${k}: has ${p[k].length} entries; expected one per token (${n})`);
@@ -177,7 +193,11 @@ function toSegment(p: Piece, dir: string, where: string): PromptSegment {
     row: p.row && Int16Array.from(p.row),
     col: p.col && Int16Array.from(p.col),
   };
-  return 'embeddings' in p ? { kind: 'embeddings', ...common, data } : { kind: 'features', ...common, featureDim: p.featureDim, data };
+  const featureDim = 'features' in p ? p.featureDim : 0;
+  return () => {
+    const data = readEmbeddingFile(info, field);
+    return 'embeddings' in p ? { kind: 'embeddings', ...common, data } : { kind: 'features', ...common, featureDim, data };
+  };
 }
 
 /** [n] or [3][n] ids → Int32Array ([3][n] axis-major); the three rows must be equally long. */
@@ -191,17 +211,4 @@ function flatPositions(p: number[] | number[][], where: string): Int32Array {
 function checkPositionCount(flat: Int32Array, raw: number[] | number[][], n: number, where: string): void {
   const perToken = Array.isArray(raw[0]) ? flat.length / 3 : flat.length;
   if (perToken !== n) throw new Error(`${where}: gives ids for ${perToken} tokens; expected ${n} (one per token of the piece)`);
-}
-
-function readF32(file: string, where: string): Float32Array {
-  let stat;
-  try {
-    stat = statSync(file);
-  } catch {
-    throw new Error(`${where}: embedding file "${file}" not found`);
-  }
-  if (!stat.isFile()) throw new Error(`${where}: "${file}" is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}; expected a raw little-endian f32 file [n][dim]`);
-  if (stat.size % 4 !== 0) throw new Error(`${where}: ${file} is ${stat.size} bytes, not a whole number of f32 values`);
-  const buf = readFileSync(file);
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }

@@ -18,7 +18,7 @@ import type { QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
 import { policyEnvFor } from '../model/policy-for-model.js';
 import { prepareSample, scoreChoices, scorePrefilled, type ChoiceScores, type PreparedSample } from '../model/score.js';
-import { evidenceKept } from './evidence-recall.js';
+import { sampleEvidenceKept } from './evidence-recall.js';
 import type { RuntimeSessionOptions, Sequence } from '../model/sequence.js';
 import { policies } from '../policies/catalog.js';
 import type { CacheBytes } from '../cache/session-types.js';
@@ -192,7 +192,7 @@ export class ModelExecutor implements TrialExecutor {
   private finish(decoder: MeasuringDecoder, scores: ChoiceScores, sample: QASample, trial: Trial, modalityMass: number[][] | undefined, latencyOn = scores.sequence): SampleOutcome {
     const root = scores.sequence;
     const promptTokens = root.length;
-    const kept = sample.evidence ? evidenceKept(root.session, sample.evidence) : undefined;
+    const kept = sampleEvidenceKept(root.session, sample, promptTokens);
     if (trial.decodeTokens > 0) {
       let logits = decoder.decodeOne(latencyOn, firstToken(this.model, sample.choices[scores.predicted]!));
       for (let i = 1; i < trial.decodeTokens; i++) logits = decoder.decodeOne(latencyOn, argmax(logits));
