@@ -7,10 +7,11 @@
  *
  * Protocols: the held-back tail (src/model/held-prompt.ts) is the framed prompt's trailing run
  * of text tokens, decoded at its exact positions over the compressed cache. Query-aware holds
- * back the last token (`\n` after `assistant`). Query-agnostic holds back the media's closing
- * marker (`<|vision_eos|>` / `<|audio_eos|>`), the question and the frame's close
- * (`<|im_end|>\n<|im_start|>assistant\n`): the policy compresses the system turn, the user
- * header and the media without seeing the question. Multi-turn is refused: each question would
+ * back the last token (`\n` after `assistant`). Query-agnostic holds back every text token after
+ * the last media span: its closing markers (`<|audio_eos|><|vision_eos|>` for a video with its
+ * audio track), the question and the frame's close (`<|im_end|>\n<|im_start|>assistant\n`), so
+ * the policy compresses the system turn, the user header, any text before the last medium and
+ * the media without seeing the question (a question written before the media is context). Multi-turn is refused: each question would
  * need a turn of its own in the chat, which the runner's turn protocol does not write.
  */
 import { buildChatPrompt } from '../model/families/chat-prompt.js';

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { musicAvqa } from '../../src/datasets/importers/music-avqa.js';
+import { runImport } from '../../src/datasets/importers/run-import.js';
 import { initModel } from '../../src/model/init-model.js';
 import { loadModel } from '../../src/model/model.js';
 import { embedPrompt } from '../../src/model/embed-prompt.js';
@@ -147,6 +149,28 @@ describe('kvprism run over JSONL media pieces on a tiny Qwen2.5-Omni folder', ()
     const [q1] = loadJsonlDataset(dataset);
     const prepared = prepareSample(model, await new MediaPromptResolver(model).resolve(q1!), false);
     expect(prepared.tail).toEqual(model.tokenizer.encode('<|audio_eos|><|vision_eos|>Is there a sound?<|im_end|>\n<|im_start|>assistant\n'));
+  }, 120_000);
+});
+
+describe('an imported benchmark with a real clip', () => {
+  it('MUSIC-AVQA rows imported next to a real mp4 read back and run', async () => {
+    const bench = join(dir, 'music-avqa');
+    mkdirSync(join(bench, 'videos'), { recursive: true });
+    copyFileSync(join(dir, 'clip.mp4'), join(bench, 'videos', '00000153.mp4'));
+    const rows = [
+      { video_id: '00000153', question_id: 13, type: '["Audio-Visual", "Existential"]', question_content: 'Is there a voiceover?', templ_values: '[]', question_deleted: 0, anser: 'yes' },
+      { video_id: '00000153', question_id: 14, type: '["Audio-Visual", "Existential"]', question_content: 'Is the <Object> always playing?', templ_values: '["violin"]', question_deleted: 0, anser: 'no' },
+    ];
+    writeFileSync(join(bench, 'avqa-test.json'), JSON.stringify(rows));
+    const out = join(bench, 'test.jsonl');
+    runImport(musicAvqa, { annotations: join(bench, 'avqa-test.json'), media: join(bench, 'videos'), out });
+    const samples = loadJsonlDataset(out);
+    expect(samples.map((s) => s.prompt.segments[0])).toEqual([0, 1].map(() => ({ kind: 'media', request: { kind: 'video', file: join(bench, 'videos', '00000153.mp4'), audioFromVideo: true } })));
+    const config = writeConfig('music', omni, out);
+    writeFileSync(config, readFileSync(config, 'utf8').replace('samples: 3', 'samples: 2'));
+    const run = await runExperiment({ configFile: config, out: join(dir, 'music-run'), ...quiet });
+    expect(run.failed).toEqual([]);
+    expect(run.rows).toHaveLength(3);
   }, 120_000);
 });
 
