@@ -74,7 +74,13 @@ export class MediaPromptResolver {
     const key = JSON.stringify(requests);
     if (this.last?.key === key) return this.last.encoded;
     this.last = null;
-    const encoded = await encodeMedia(this.model, requests, { preprocessing: this.settings(sample) });
+    const preprocessing = this.settings(sample);
+    let encoded: EncodedMedia;
+    try {
+      encoded = await encodeMedia(this.model, requests, { preprocessing });
+    } catch (e) {
+      throw new Error(`sample ${sample.id}: ${(e as Error).message}`);
+    }
     this.last = { key, encoded };
     return encoded;
   }

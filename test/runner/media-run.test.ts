@@ -191,6 +191,14 @@ describe('refusals', () => {
     expect(run.failed[0]!.error).toContain('no vision or audio tower');
   });
 
+  it('an unreadable media file fails the sample naming it and the file', async () => {
+    const file = join(dir, 'broken.jsonl');
+    writeFileSync(join(dir, 'empty.wav'), '');
+    writeFileSync(file, `${JSON.stringify({ id: 'hollow', prompt: [{ audio: 'empty.wav' }, { text: 'Q' }], choices: ['a', 'b'], answer: 0 })}\n`);
+    const [hollow] = loadJsonlDataset(file);
+    await expect(new MediaPromptResolver(loadModel(omni)).resolve(hollow!)).rejects.toThrow(`sample hollow: ${join(dir, 'empty.wav')}`);
+  });
+
   it('a clip bound (start / end) is refused naming the sample and the file', async () => {
     const file = join(dir, 'bounded.jsonl');
     writeFileSync(file, `${JSON.stringify({ id: 'cut', prompt: [{ video: 'clip.mp4', start: 0.5, end: 1.5 }, { text: 'Q' }], choices: ['a', 'b'], answer: 0 })}\n`);
