@@ -191,6 +191,16 @@ describe('refusals', () => {
     expect(run.failed[0]!.error).toContain('no vision or audio tower');
   });
 
+  it('a folder with towers but no preprocessor_config.json is refused naming the sample and the file', async () => {
+    const bare = join(dir, 'omni-bare');
+    initModel({ preset: 'tiny-qwen2.5-omni', out: bare });
+    rmSync(join(bare, 'preprocessor_config.json'));
+    const [q1] = loadJsonlDataset(dataset);
+    const err = await new MediaPromptResolver(loadModel(bare)).resolve(q1!).catch((e: Error) => e);
+    expect(String(err)).toContain('sample clip-q1 has media pieces, but the model folder cannot read media');
+    expect(String(err)).toContain(join(bare, 'preprocessor_config.json'));
+  });
+
   it('an unreadable media file fails the sample naming it and the file', async () => {
     const file = join(dir, 'broken.jsonl');
     writeFileSync(join(dir, 'empty.wav'), '');
