@@ -51,7 +51,7 @@ export { AudioTower } from './model/towers/audio-tower.js';
 export { towerParameterCount, type Towers } from './model/towers/load-towers.js';
 export { visionTokenCount, audioTokenCount, type PatchGrid } from './model/towers/token-counts.js';
 export type { VisionTowerConfig, AudioTowerConfig, TowerConfigs } from './model/towers/tower-config.js';
-export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, QASample, Positioned } from './model/prompt.js';
+export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, MediaSegment, QASample, Positioned } from './model/prompt.js';
 export { buildChatPrompt, userTurn, type ChatPrompt, type ChatPromptOptions } from './model/families/chat-prompt.js';
 export { loadChatTemplate, renderChatTemplate, type ChatMessage, type ChatContentPart, type ChatTemplate } from './model/families/chat-template.js';
 export { expandMedia, type ExpandedPrompt, type ExpandContext } from './model/families/expand-media.js';
@@ -68,6 +68,7 @@ export { readVideo, readImage, readAudio, loadPreprocessorConfig, MediaError, ty
 export { avWorldSamples, type AvWorldOptions } from './datasets/av-world/index.js';
 export { IMPORTERS, runImport, formatSummary, ImportError, MVBENCH_TASKS, type ImportRequest, type ImportSummary, type Importer, type ImporterOptions } from './datasets/importers/index.js';
 export { runExperiment, type RunOptions, type RunSummary } from './runner/run-experiment.js';
+export { MediaPromptResolver } from './runner/media-prompt.js';
 export { acquireRunLock, RunLockedError, type LockOwner, type RunLock } from './runner/run-lock.js';
 export { type PredictionLine } from './runner/predictions.js';
 export { readPredictions } from './runner/predictions-store.js';

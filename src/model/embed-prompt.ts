@@ -38,7 +38,7 @@ export interface EmbeddedPrompt {
   ids: Int32Array;
 }
 
-type Span = Exclude<PromptSegment, { kind: 'text' | 'tokens' }>;
+type Span = Exclude<PromptSegment, { kind: 'text' | 'tokens' | 'media' }>;
 type Piece = { kind: 'ids'; ids: number[]; positions?: Int32Array; where?: string } | { kind: 'span'; seg: Span; where: string };
 
 /** Writes the embedding row of token `id` into dst [hidden] f32. */
@@ -58,6 +58,7 @@ export function embedPrompt(model: Model, prompt: Prompt): EmbeddedPrompt {
     const where = `prompt.segments[${i}] (${seg.kind})`;
     if (seg.kind === 'text') pieces.push({ kind: 'ids', ids: tok.encode(seg.text), positions: seg.positions, where });
     else if (seg.kind === 'tokens') pieces.push({ kind: 'ids', ids: [...seg.ids], positions: seg.positions, where });
+    else if (seg.kind === 'media') throw new Error(`${where}: ${seg.request.file}: media segments must be encoded first: encodeMedia + buildChatPrompt`);
     else {
       validateSpan(seg, i, hidden);
       pieces.push({ kind: 'span', seg, where });

@@ -9,6 +9,7 @@
  * (src/model/families computes the exact Qwen2-VL / 2.5-VL / Omni ids and passes them here).
  */
 import type { Modality } from '../cache/modality.js';
+import type { MediaRequest } from './families/encode-media.js';
 
 /**
  * Explicit RoPE position ids of a segment's n tokens: [n] (every axis gets the same id) or,
@@ -55,7 +56,22 @@ export interface FeatureSegment extends SpanCommon {
   data: Float32Array;
 }
 
-export type PromptSegment = TextSegment | TokenSegment | EmbeddingSegment | FeatureSegment;
+/**
+ * A media file not read yet (a JSONL `{"video": …}` / `{"audio": …}` / `{"image": …}` piece).
+ * It has no tokens until the model's towers encode it and the chat template frames it
+ * (encodeMedia + buildChatPrompt; the runner does both, src/runner/media-prompt.ts), so
+ * embedPrompt refuses it. Its tokens are placed by the family's rules, so `positions` (present
+ * on every segment type) is never set for it.
+ */
+export interface MediaSegment extends Positioned {
+  kind: 'media';
+  request: MediaRequest;
+  /** Seconds of the file the sample is (a video's clip); the runner refuses them today. */
+  start?: number;
+  end?: number;
+}
+
+export type PromptSegment = TextSegment | TokenSegment | EmbeddingSegment | FeatureSegment | MediaSegment;
 
 export interface Prompt {
   segments: PromptSegment[];

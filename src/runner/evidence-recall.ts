@@ -40,6 +40,9 @@ export function sampleEvidenceKept(session: CacheSession, sample: QASample, prom
   const spans = sample.evidenceSeconds;
   let total = 0;
   for (const s of sample.prompt.segments) {
+    if (s.kind === 'media') {
+      throw new Error(`sample "${sample.id}": evidence in seconds is not supported on samples with media files (their token times exist only once the towers ran); give token ranges instead`);
+    }
     if (s.kind === 'text' || s.kind === 'tokens' || !s.time) continue;
     for (const t of s.time) if (inSpans(t, spans)) total++;
   }

@@ -50,8 +50,8 @@ export interface TrialExecutor {
    * must watch its own prefill.
    */
   forkNeeds?(trial: Trial): StatNeeds | null;
-  /** Prefills `sample` under `trial`'s protocol and cache settings, gathering `gather`. */
-  prefillShared?(sample: QASample, trial: Trial, gather: StatNeeds): SharedPrefill;
+  /** Prefills `sample` under `trial`'s protocol and cache settings, gathering `gather` (async: media samples are encoded first). */
+  prefillShared?(sample: QASample, trial: Trial, gather: StatNeeds): SharedPrefill | Promise<SharedPrefill>;
   /** Answers `sample` under `trial` from a fork of `shared`: the same outcome as runSample. */
   runFork?(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome>;
   /**

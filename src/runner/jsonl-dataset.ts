@@ -5,7 +5,10 @@
  * give explicit RoPE `positions` ([n] or [3][n] whole numbers ≥ 0) for layouts the built-in
  * rule does not cover. A line is checked (schema, files probed) without reading file data;
  * the data is read when the sample is built (lazy-jsonl.ts builds one sample at a time).
+ * Media pieces (`{video}`, `{audio}`, `{image}`) name files that a model folder with towers
+ * reads at run time (src/runner/media-prompt.ts); here only their form and existence are checked.
  */
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { PromptSegment, QASample } from '../model/prompt.js';
@@ -42,6 +45,18 @@ const featuresPiece = z.strictObject({
   featureDim: z.number().int().min(1).describe('Feature width'),
 });
 
+const mediaPath = z.string().min(1).describe('Media file, absolute or relative to the JSONL');
+const videoPiece = z
+  .strictObject({
+    video: mediaPath,
+    audioFromVideo: z.boolean().optional().describe("The file's own audio track goes in too (Omni use_audio_in_video)"),
+    start: z.number().min(0).optional().describe('Seconds: where the sample\'s clip starts'),
+    end: z.number().positive().optional().describe('Seconds: where the sample\'s clip ends'),
+  })
+  .refine((p) => p.start === undefined || p.end === undefined || p.end > p.start, { message: 'end must be after start', path: ['end'] });
+const audioPiece = z.strictObject({ audio: mediaPath });
+const imagePiece = z.strictObject({ image: mediaPath });
+
 /**
  * A piece's form is named by its one distinguishing key, so a piece with one bad field is
  * checked against its own form (an embeddings piece is not reported as a bad text piece).
@@ -49,17 +64,20 @@ const featuresPiece = z.strictObject({
 const PIECE_FORMS = [
   { key: 'embeddings', schema: embeddingsPiece, form: '{modality, embeddings, n}' },
   { key: 'features', schema: featuresPiece, form: '{modality, features, featureDim}' },
+  { key: 'video', schema: videoPiece, form: '{video, audioFromVideo?, start?, end?}' },
+  { key: 'audio', schema: audioPiece, form: '{audio}' },
+  { key: 'image', schema: imagePiece, form: '{image}' },
   { key: 'tokens', schema: tokensPiece, form: '{tokens}' },
   { key: 'text', schema: textPiece, form: '{text}' },
 ] as const;
 
-const segmentSchema = z.union([textPiece, tokensPiece, embeddingsPiece, featuresPiece]);
+const segmentSchema = z.union([textPiece, tokensPiece, embeddingsPiece, featuresPiece, videoPiece, audioPiece, imagePiece]);
 
 export const jsonlSampleSchema = z
   .strictObject({
     id: z.string().min(1).describe('Unique sample id'),
     family: z.string().default('default').describe('Question family, reported separately'),
-    prompt: z.union([z.string(), z.array(z.unknown()).min(1)]).describe('Text, or a list of prompt pieces: {text} | {tokens} | {modality, embeddings, n} | {modality, features, featureDim}'),
+    prompt: z.union([z.string(), z.array(z.unknown()).min(1)]).describe('Text, or a list of prompt pieces: {text} | {tokens} | {modality, embeddings, n} | {modality, features, featureDim} | {video} | {audio} | {image}'),
     addBos: z.boolean().optional().describe('Prepend BOS (default true)'),
     choices: z.array(z.string()).min(2).describe('Candidate answers as text'),
     answer: z.number().int().min(0).describe('Index of the right choice'),
@@ -130,7 +148,8 @@ export function checkSampleLine(line: string, where: string, dir: string): Check
   if (!parsed.success) throw new Error(`${where}: ${formatIssues(jsonlSampleSchema, raw, parsed.error.issues).join('; ')}`);
   const s = parsed.data;
   const pieces = typeof s.prompt === 'string' ? [{ text: s.prompt }] : s.prompt.map((p, j) => parsePiece(p, `${where}: prompt[${j}]`));
-  const segments = pieces.map((p, j) => checkSegment(p, dir, `${where}: prompt[${j}]`));
+  checkMediaPrompt(pieces, s.addBos, where);
+  const segments = pieces.map((p, j) => checkSegment(p, dir, `${where}: prompt[${j}]`, s.id));
   const evidence = s.evidence && resolveEvidence(s.evidence, pieces, `${where}: evidence`);
   const info: SampleInfo = { id: s.id, family: s.family, choices: s.choices, answer: s.answer, ...evidence };
   return { id: s.id, info, build: () => ({ ...info, prompt: { segments: segments.map((build) => build()), addBos: s.addBos } }) };
@@ -162,7 +181,11 @@ function rejectGenerationSample(raw: unknown, where: string): void {
 type Piece = z.infer<typeof segmentSchema>;
 
 /** Checks a piece (probing its file) and returns what builds its segment (reading the file). */
-function checkSegment(p: Piece, dir: string, where: string): () => PromptSegment {
+function checkSegment(p: Piece, dir: string, where: string, id: string): () => PromptSegment {
+  if ('video' in p || 'audio' in p || 'image' in p) {
+    const media = mediaSegment(p, dir, where, id);
+    return () => media;
+  }
   const pos = p.positions && flatPositions(p.positions, `${where}.positions`);
   if ('text' in p) return () => ({ kind: 'text', text: p.text, positions: pos });
   if ('tokens' in p) {
@@ -211,4 +234,39 @@ function flatPositions(p: number[] | number[][], where: string): Int32Array {
 function checkPositionCount(flat: Int32Array, raw: number[] | number[][], n: number, where: string): void {
   const perToken = Array.isArray(raw[0]) ? flat.length / 3 : flat.length;
   if (perToken !== n) throw new Error(`${where}: gives ids for ${perToken} tokens; expected ${n} (one per token of the piece)`);
+}
+
+type MediaPiece = Extract<Piece, { video: string } | { audio: string } | { image: string }>;
+
+/** A media piece's segment: the file is checked to exist now and read by the towers at run time. */
+function mediaSegment(p: MediaPiece, dir: string, where: string, id: string): PromptSegment {
+  const kind = 'video' in p ? 'video' : 'audio' in p ? 'audio' : 'image';
+  const file = resolve(dir, 'video' in p ? p.video : 'audio' in p ? p.audio : p.image);
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    throw new Error(`${where}.${kind}: sample "${id}": media file "${file}" not found`);
+  }
+  if (!stat.isFile()) throw new Error(`${where}.${kind}: sample "${id}": "${file}" is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}; expected a ${kind} file`);
+  if (!('video' in p)) return { kind: 'media', request: { kind, file } };
+  const request = p.audioFromVideo ? { kind: 'video' as const, file, audioFromVideo: true } : { kind: 'video' as const, file };
+  return { kind: 'media', request, start: p.start, end: p.end };
+}
+
+/**
+ * A prompt with media is framed by the model's chat template at run time, which takes text
+ * and media only, and writes the prompt's start itself (so addBos has no meaning there).
+ */
+function checkMediaPrompt(pieces: readonly Piece[], addBos: boolean | undefined, where: string): void {
+  const isMedia = (p: Piece) => 'video' in p || 'audio' in p || 'image' in p;
+  if (!pieces.some(isMedia)) return;
+  const other = pieces.findIndex((p) => !isMedia(p) && !('text' in p));
+  if (other >= 0) {
+    const kind = ['tokens', 'embeddings', 'features'].find((k) => k in pieces[other]!) ?? 'non-text';
+    throw new Error(`${where}: prompt[${other}]: a ${kind} piece cannot join media pieces; expected only {text} and {video} | {audio} | {image} pieces (the model's chat template frames them)`);
+  }
+  const placed = pieces.findIndex((p) => 'text' in p && p.positions);
+  if (placed >= 0) throw new Error(`${where}: prompt[${placed}].positions: not allowed beside media pieces (the model family places every token of a framed prompt)`);
+  if (addBos !== undefined) throw new Error(`${where}: addBos: not allowed on a sample with media pieces (the model's chat template writes the prompt's start)`);
 }

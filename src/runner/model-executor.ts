@@ -10,6 +10,7 @@
  * Shared prefill: prefillShared runs a sample's prompt once without a policy (gathering every
  * fork's statistics); runFork forks it per trial and ends the fork's prefill under the trial's
  * policy, then continues exactly as runSample does.
+ * Samples with media pieces are encoded and framed by the chat template first (media-prompt.ts).
  */
 import type { EmbeddedPrompt } from '../model/embed-prompt.js';
 import { Decoder } from '../model/decoder.js';
@@ -28,6 +29,7 @@ import { resolveBackend } from './backend-choice.js';
 import { FULL_CACHE } from './config-schema.js';
 import type { ExecutorFactory, SampleOutcome, SharedPrefill, TrialExecutor } from './executor.js';
 import { FlowCapture } from './flow-capture.js';
+import { hasMedia, MediaPromptResolver } from './media-prompt.js';
 import type { Trial } from './sweep.js';
 
 class MeasuringDecoder extends Decoder {
@@ -95,16 +97,18 @@ interface ModelPrefill extends SharedPrefill {
 
 export class ModelExecutor implements TrialExecutor {
   readonly backendName: string;
+  private readonly media: MediaPromptResolver;
 
   constructor(readonly model: Model) {
     this.backendName = model.backend.name;
+    this.media = new MediaPromptResolver(model);
   }
 
   async runSample(sample: QASample, trial: Trial): Promise<SampleOutcome> {
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     const decoder = new MeasuringDecoder(model, capture);
-    const scores = scoreChoices(model, sample, this.sessionOptions(trial), decoder);
+    const scores = scoreChoices(model, await this.media.resolve(sample), this.sessionOptions(trial), decoder);
     return this.finish(decoder, scores, sample, trial, capture?.massByLayer());
   }
 
@@ -114,10 +118,11 @@ export class ModelExecutor implements TrialExecutor {
     return sessionNeeds(policy);
   }
 
-  prefillShared(sample: QASample, trial: Trial, gather: StatNeeds): ModelPrefill {
+  async prefillShared(sample: QASample, trial: Trial, gather: StatNeeds): Promise<ModelPrefill> {
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
-    const prepared = prepareSample(model, sample, trial.cache.queryAware);
+    if (trial.protocol === 'multi-turn') refuseMediaTurns([sample], trial);
+    const prepared = prepareSample(model, await this.media.resolve(sample), trial.cache.queryAware);
     const decoder = new Decoder(model);
     const sequence = decoder.open({ storage: trial.cache.storage ?? trial.cache.dtype, gather });
     capture?.begin();
@@ -136,6 +141,7 @@ export class ModelExecutor implements TrialExecutor {
   }
 
   async runTurns(samples: QASample[], trial: Trial, shared?: SharedPrefill): Promise<SampleOutcome[]> {
+    refuseMediaTurns(samples, trial);
     const turns = samples.map((s) => prepareSample(this.model, s, false));
     const context = turns[0]!.head;
     for (const [i, t] of turns.entries()) {
@@ -221,6 +227,12 @@ export class ModelExecutor implements TrialExecutor {
       schedule: trial.schedule!,
     };
   }
+}
+
+/** See media-prompt.ts: a chat-framed question cannot follow another's answer as the turn protocol asks. */
+function refuseMediaTurns(samples: QASample[], trial: Trial): void {
+  const s = samples.find(hasMedia);
+  if (s) throw new Error(`trial ${trial.label}: sample ${s.id} has media pieces, which protocol multi-turn does not support (each question would need its own chat turn); use query-aware or query-agnostic`);
 }
 
 function firstToken(model: Model, text: string): number {

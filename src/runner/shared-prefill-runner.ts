@@ -115,7 +115,7 @@ async function runOneUnit(unit: QASample[], states: TrialState[], ctx: TrialCont
     const members = plan.trials.map((t) => byId.get(t.id)!);
     let shared: SharedPrefill;
     try {
-      shared = ex.prefillShared!(unit[0]!, plan.trials[0]!, plan.gather);
+      shared = await ex.prefillShared!(unit[0]!, plan.trials[0]!, plan.gather);
     } catch (e) {
       for (const m of members) fail(m, e, hooks);
       continue;

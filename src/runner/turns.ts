@@ -19,6 +19,7 @@ function bytesHash(a: ArrayBufferView): string {
 function describeSegment(s: PromptSegment): unknown {
   if (s.kind === 'text') return { text: s.text };
   if (s.kind === 'tokens') return { ids: s.ids };
+  if (s.kind === 'media') return { media: s.request, start: s.start ?? null, end: s.end ?? null };
   const optional = [s.time, s.row, s.col].map((x) => (x ? bytesHash(x) : null));
   return { kind: s.kind, modality: s.modality, n: s.n, segment: s.segment ?? null, data: bytesHash(s.data), optional };
 }

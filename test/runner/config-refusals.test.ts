@@ -105,7 +105,7 @@ describe('refused JSONL samples', () => {
     const g = ds([JSON.stringify({ ...ok, prompt: [{ modality: 'audio', features: 'emb/e.f32', featureDim: 2, tim: [0] }] })], { 'emb/e.f32': 8 });
     expect(messageOf(() => loadJsonlDataset(g))).toContain('prompt[0].tim: unknown key; did you mean "time"?');
     const h = ds([JSON.stringify({ ...ok, prompt: [{ modality: 'audio', file: 'x' }] })]);
-    expect(messageOf(() => loadJsonlDataset(h))).toBe(`${h}:1: prompt[0]: expected a prompt piece {modality, embeddings, n} | {modality, features, featureDim} | {tokens} | {text}; got an object with keys modality, file`);
+    expect(messageOf(() => loadJsonlDataset(h))).toBe(`${h}:1: prompt[0]: expected a prompt piece {modality, embeddings, n} | {modality, features, featureDim} | {video, audioFromVideo?, start?, end?} | {audio} | {image} | {tokens} | {text}; got an object with keys modality, file`);
   });
 
   it('a directory given as an embeddings file is named as such, not a bare EISDIR', () => {

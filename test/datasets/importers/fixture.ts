@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { expect } from 'vitest';
-import { jsonlSampleSchema } from '../../../src/runner/jsonl-dataset.js';
+import { loadJsonlDataset } from '../../../src/runner/jsonl-dataset.js';
 
 export interface Fixture {
   dir: string;
@@ -32,18 +32,24 @@ export function readJsonl(file: string): Record<string, unknown>[] {
 }
 
 /**
- * Reads back a closed-choice import: every line's id, family, text piece, choices and answer must
- * pass the project's JSONL sample schema (the media piece, which the runner side reads, is
- * checked separately), and the media path must name an existing file from the JSONL's folder.
+ * Reads back a closed-choice import through the runner's own reader (loadJsonlDataset): every
+ * line loads, with its id, choices and answer, and its media piece becomes a media segment
+ * naming the file the piece points at (from the JSONL's folder), clip bounds kept.
  */
 export function readBackChoices(file: string): Record<string, unknown>[] {
   const rows = readJsonl(file);
-  for (const r of rows) {
-    const [media, ...rest] = r.prompt as Record<string, unknown>[];
-    const parsed = jsonlSampleSchema.safeParse({ ...r, prompt: rest });
-    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
-    expect(mediaPath(media!, file)).toBeTruthy();
-  }
+  const samples = loadJsonlDataset(file);
+  expect(samples.map((s) => s.id)).toEqual(rows.map((r) => r.id));
+  samples.forEach((s, i) => {
+    const row = rows[i]!;
+    expect([s.choices, s.answer]).toEqual([row.choices, row.answer]);
+    const piece = (row.prompt as Record<string, unknown>[])[0]!;
+    const seg = s.prompt.segments[0]!;
+    expect(seg.kind).toBe('media');
+    if (seg.kind !== 'media') return;
+    expect(seg.request).toEqual({ kind: piece.video ? 'video' : piece.audio ? 'audio' : 'image', file: mediaPath(piece, file), ...(piece.audioFromVideo ? { audioFromVideo: true } : {}) });
+    expect([seg.start, seg.end]).toEqual([piece.start, piece.end]);
+  });
   return rows;
 }
 
