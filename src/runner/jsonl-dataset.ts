@@ -61,6 +61,19 @@ export const jsonlSampleSchema = z
   })
   .refine((s) => s.answer < s.choices.length, { message: 'answer must index into choices', path: ['answer'] });
 
+/**
+ * An open-ended sample: `reference` answer text(s) instead of `choices` / `answer`, scored by
+ * greedy generation (as `kvprism dataset import avsd` writes). A dataset holds one kind.
+ */
+export const jsonlGenerationSampleSchema = z.strictObject({
+  id: z.string().min(1).describe('Unique sample id'),
+  family: z.string().default('default').describe('Question family, reported separately'),
+  prompt: z.union([z.string(), z.array(z.unknown()).min(1)]).describe('Text, or a list of prompt pieces (as in a choice sample)'),
+  addBos: z.boolean().optional().describe('Prepend BOS (default true)'),
+  reference: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Reference answer text, or a list of reference texts'),
+  maxNewTokens: z.number().int().min(1).optional().describe('Most tokens to generate (default 32)'),
+});
+
 /** Deepest a sample line may nest (a real sample nests 4 deep: sample → prompt → piece → time). */
 export const MAX_JSON_DEPTH = 64;
 
@@ -108,6 +121,7 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
   const dir = dirname(file);
   const samples: QASample[] = [];
   const ids = new Set<string>();
+  let firstKind: { kind: SampleKind; where: string } | undefined;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length && samples.length < limit; i++) {
     const line = lines[i]!.trim();
@@ -123,9 +137,12 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
     } catch (e) {
       throw new Error(`${where}: not JSON (${(e as Error).message})`);
     }
-    rejectGenerationSample(raw, where);
-    const parsed = jsonlSampleSchema.safeParse(raw);
-    if (!parsed.success) throw new Error(`${where}: ${formatIssues(jsonlSampleSchema, raw, parsed.error.issues).join('; ')}`);
+    const kind = sampleKind(raw);
+    firstKind ??= { kind, where };
+    if (kind !== firstKind.kind) throw new Error(mixedKindsMessage(raw, where, firstKind));
+    const schema = kind === 'generation' ? jsonlGenerationSampleSchema : jsonlSampleSchema;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new Error(`${where}: ${formatIssues(schema, raw, parsed.error.issues).join('; ')}`);
     const s = parsed.data;
     if (ids.has(s.id)) throw new Error(`${where}: id "${s.id}" appears twice`);
     ids.add(s.id);
@@ -134,19 +151,30 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
       id: s.id,
       family: s.family,
       prompt: { segments: pieces.map((p, j) => toSegment(p, dir, `${where}: prompt[${j}]`)), addBos: s.addBos },
-      choices: s.choices,
-      answer: s.answer,
+      ...answerFields(s),
     });
   }
   if (samples.length === 0) throw new Error(`${file}: no samples`);
   return samples;
 }
 
-/** Open-ended samples (a `reference` answer, no `choices`, as `kvprism dataset import avsd` writes) need a generation-capable runner. */
-function rejectGenerationSample(raw: unknown, where: string): void {
-  if (raw === null || typeof raw !== 'object' || !('reference' in raw) || 'choices' in raw) return;
-  const id = (raw as { id?: unknown }).id;
-  throw new Error(`${where}: sample ${JSON.stringify(id)} is a generation sample (a "reference" answer, no "choices"); this runner scores closed choices only, so it needs a generation-capable runner`);
+type SampleKind = 'choice' | 'generation';
+
+/** A line with `reference` and no `choices` is a generation sample; anything else is checked as a choice sample. */
+function sampleKind(raw: unknown): SampleKind {
+  return raw !== null && typeof raw === 'object' && 'reference' in raw && !('choices' in raw) ? 'generation' : 'choice';
+}
+
+function mixedKindsMessage(raw: unknown, where: string, first: { kind: SampleKind; where: string }): string {
+  const id = JSON.stringify((raw as { id?: unknown }).id);
+  const describe = (k: SampleKind): string => (k === 'generation' ? 'a generation sample ({reference}, no choices)' : 'a choice sample ({choices, answer})');
+  return `${where}: sample ${id} is ${describe(sampleKind(raw))}, but the dataset's first sample (${first.where}) is ${describe(first.kind)}; a dataset holds one kind: split it into two files`;
+}
+
+/** The sample's answer fields: its choices, or (generation) no choices and its references. */
+function answerFields(s: z.infer<typeof jsonlSampleSchema> | z.infer<typeof jsonlGenerationSampleSchema>): Pick<QASample, 'choices' | 'answer' | 'reference' | 'maxNewTokens'> {
+  if ('choices' in s) return { choices: s.choices, answer: s.answer };
+  return { choices: [], answer: -1, reference: typeof s.reference === 'string' ? [s.reference] : s.reference, maxNewTokens: s.maxNewTokens };
 }
 
 type Piece = z.infer<typeof segmentSchema>;

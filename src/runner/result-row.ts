@@ -56,14 +56,33 @@ export interface ResultRow {
   families: Record<string, { n: number; accuracy: number }>;
   /** [layer][modality] mean fraction of prefill attention mass on each key modality (JSONL only). */
   modality_mass?: number[][];
+  /**
+   * Generation datasets (absent otherwise; `accuracy` is then the exact-match rate): fraction of
+   * samples whose normalised text equals a reference / contains one as whole words.
+   */
+  exact_match?: number | null;
+  contains?: number | null;
+  /** Corpus BLEU-1..4, ROUGE-L (F, β = 1.2) and CIDEr-D over the trial's samples, pycocoevalcap's definitions. */
+  bleu_1?: number | null;
+  bleu_2?: number | null;
+  bleu_3?: number | null;
+  bleu_4?: number | null;
+  rouge_l?: number | null;
+  cider?: number | null;
+  /** Fidelity of generation: mean token agreement with the full cache's greedy text, and the fraction of identical texts. */
+  token_agreement?: number | null;
+  text_identical?: number | null;
 }
+
+/** The generation columns, in CSV order. */
+export const GENERATION_COLUMNS = ['exact_match', 'contains', 'bleu_1', 'bleu_2', 'bleu_3', 'bleu_4', 'rouge_l', 'cider', 'token_agreement', 'text_identical'] as const satisfies readonly (keyof ResultRow)[];
 
 export const CSV_COLUMNS = [
   'trial_id', 'trial_index', 'label', 'policy', 'options', 'budget', 'budget_ratio', 'budget_tokens', 'schedule', 'seed',
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
   'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
-  'protocol',
+  'protocol', ...GENERATION_COLUMNS,
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {
