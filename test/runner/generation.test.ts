@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../src/model/generate.js';
 import { loadModel } from '../../src/model/model.js';
+import { loadJsonlDataset } from '../../src/runner/jsonl-dataset.js';
+import { modelExecutorFactory } from '../../src/runner/model-executor.js';
 import { PREDICTIONS_JSONL, type PredictionLine } from '../../src/runner/predictions.js';
 import type { ResultRow } from '../../src/runner/result-row.js';
 import { writeReport } from '../../src/runner/report/report.js';
@@ -52,6 +54,7 @@ model: ${modelDir}
 dataset: { kind: jsonl, path: gen.jsonl }
 samples: 3
 backend: ts
+protocol: [query-aware, query-agnostic]
 policies: [full, streaming-llm, snapkv]
 budgets: ['10%', '60%']
 metrics: [accuracy, fidelity, memory, latency]
@@ -64,12 +67,12 @@ metrics: [accuracy, fidelity, memory, latency]
 describe('generation sweep', () => {
   it('runs every trial', () => {
     expect(shared.failed).toEqual([]);
-    expect(shared.rows).toHaveLength(5);
+    expect(shared.rows).toHaveLength(10);
     expect(references.every((r) => r.trim().length > 0)).toBe(true);
   });
 
   it('the full cache reproduces the runtime’s greedy text: exact match 1, identical to itself', () => {
-    const full = shared.rows.find((r) => r.policy === 'full')!;
+    for (const full of shared.rows.filter((r) => r.policy === 'full')) {
     expect(full.exact_match).toBe(1);
     expect(full.accuracy).toBe(1);
     expect(full.contains).toBe(1);
@@ -79,12 +82,13 @@ describe('generation sweep', () => {
     expect(full.token_agreement).toBe(1);
     expect(full.kl).toBeNull();
     expect(full.top1_agreement).toBeNull();
+    }
   });
 
   it('compressed trials score at most the full cache, and exact match is their identical-text rate', () => {
-    const full = shared.rows.find((r) => r.policy === 'full')!;
     const compressed = shared.rows.filter((r) => r.policy !== 'full');
     for (const r of compressed) {
+      const full = shared.rows.find((f) => f.policy === 'full' && f.protocol === r.protocol)!;
       expect(r.exact_match!).toBeLessThanOrEqual(full.exact_match!);
       expect(r.exact_match).toBe(r.text_identical);
       expect(r.bleu_4!).toBeLessThanOrEqual(full.bleu_4! + 1e-9);
@@ -103,7 +107,7 @@ describe('generation sweep', () => {
 
   it('predictions.jsonl carries each sample’s generated text and references', () => {
     const lines = readFileSync(join(work, 'shared', PREDICTIONS_JSONL), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PredictionLine);
-    expect(lines).toHaveLength(5 * 3);
+    expect(lines).toHaveLength(10 * 3);
     const full = shared.rows.find((r) => r.policy === 'full')!;
     const fullLines = lines.filter((l) => l.trial_id === full.trial_id);
     expect(fullLines.map((l) => l.generated_text)).toEqual(references);
@@ -114,6 +118,12 @@ describe('generation sweep', () => {
       expect(l.choice_text).toBe(l.generated_text);
       expect(l.generated_tokens).toBeLessThanOrEqual(MAX_NEW);
     }
+  });
+
+  it('multi-turn refuses generation samples with a clear message', async () => {
+    const ex = await modelExecutorFactory({ modelDir, backend: 'ts', threads: 1 });
+    const samples = loadJsonlDataset(join(work, 'gen.jsonl'));
+    await expect(ex.runTurns!(samples, shared.trials[0]!)).rejects.toThrow('multi-turn: sample s0 is a generation sample; multi-turn asks closed-choice questions only');
   });
 
   it('the report shows the generation tables', async () => {
