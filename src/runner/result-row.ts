@@ -74,7 +74,7 @@ export interface ResultRow {
   text_identical?: number | null;
 }
 
-/** The generation columns, in CSV order. */
+/** The generation columns, in CSV order (present when any row is of a generation trial). */
 export const GENERATION_COLUMNS = ['exact_match', 'contains', 'bleu_1', 'bleu_2', 'bleu_3', 'bleu_4', 'rouge_l', 'cider', 'token_agreement', 'text_identical'] as const satisfies readonly (keyof ResultRow)[];
 
 export const CSV_COLUMNS = [
@@ -82,7 +82,7 @@ export const CSV_COLUMNS = [
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
   'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
-  'protocol', ...GENERATION_COLUMNS,
+  'protocol',
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {
@@ -96,7 +96,8 @@ export const FAMILY_PREFIX = 'accuracy_';
 export const OPTION_PREFIX = 'option_';
 
 /**
- * The CSV columns for a set of rows: the fixed columns, then one accuracy column per question
+ * The CSV columns for a set of rows: the fixed columns, the generation metrics when any row is
+ * of a generation trial, then one accuracy column per question
  * family and one column per policy option that any row has (sorted), so a spreadsheet can
  * filter on `option_window` without parsing the `options` JSON.
  */
@@ -107,12 +108,13 @@ export function csvColumns(rows: readonly ResultRow[]): string[] {
     for (const f of Object.keys(r.families ?? {})) families.add(f);
     for (const o of Object.keys(r.options ?? {})) options.add(o);
   }
-  return [...CSV_COLUMNS, ...[...families].sort().map((f) => FAMILY_PREFIX + f), ...[...options].sort().map((o) => OPTION_PREFIX + o)];
+  const generation = rows.some((r) => r.exact_match !== undefined) ? GENERATION_COLUMNS : [];
+  return [...CSV_COLUMNS, ...generation, ...[...families].sort().map((f) => FAMILY_PREFIX + f), ...[...options].sort().map((o) => OPTION_PREFIX + o)];
 }
 
 /** A row's value in a column of csvColumns. */
 export function csvValue(row: ResultRow, column: string): unknown {
-  if ((CSV_COLUMNS as readonly string[]).includes(column)) return row[column as keyof ResultRow];
+  if ((CSV_COLUMNS as readonly string[]).includes(column) || (GENERATION_COLUMNS as readonly string[]).includes(column)) return row[column as keyof ResultRow];
   if (column.startsWith(FAMILY_PREFIX)) return row.families?.[column.slice(FAMILY_PREFIX.length)]?.accuracy;
   if (column.startsWith(OPTION_PREFIX)) return row.options?.[column.slice(OPTION_PREFIX.length)];
   return undefined;

@@ -18,6 +18,7 @@ import { loadJsonlDataset } from '../../src/runner/jsonl-dataset.js';
 import { modelExecutorFactory } from '../../src/runner/model-executor.js';
 import { PREDICTIONS_JSONL, type PredictionLine } from '../../src/runner/predictions.js';
 import type { ResultRow } from '../../src/runner/result-row.js';
+import { expectCsvMatchesJsonl } from './csv-consistency.js';
 import { writeReport } from '../../src/runner/report/report.js';
 import { runExperiment, type RunSummary } from '../../src/runner/run-experiment.js';
 
@@ -124,6 +125,12 @@ describe('generation sweep', () => {
     const ex = await modelExecutorFactory({ modelDir, backend: 'ts', threads: 1 });
     const samples = loadJsonlDataset(join(work, 'gen.jsonl'));
     await expect(ex.runTurns!(samples, shared.trials[0]!)).rejects.toThrow('multi-turn: sample s0 is a generation sample; multi-turn asks closed-choice questions only');
+  });
+
+  it('results.csv carries the generation columns, equal to the JSONL rows', () => {
+    const header = readFileSync(join(work, 'shared', 'results.csv'), 'utf8').split('\n')[0]!.split(',');
+    expect(header).toEqual(expect.arrayContaining(['exact_match', 'contains', 'bleu_1', 'bleu_4', 'rouge_l', 'cider', 'token_agreement', 'text_identical']));
+    expectCsvMatchesJsonl(join(work, 'shared'));
   });
 
   it('the report shows the generation tables', async () => {
