@@ -3,6 +3,8 @@
  * or modality spans whose embeddings / encoder features live in raw little-endian f32 files
  * beside the JSONL (`[n][dim]` row-major). Any piece may give explicit RoPE `positions`
  * ([n] or [3][n] whole numbers ≥ 0) for layouts the built-in rule does not cover.
+ * A sample has closed `choices` and an `answer`, or (generation) `reference` text(s); a file
+ * holds one kind.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -10,6 +10,8 @@
  * Shared prefill: prefillShared runs a sample's prompt once without a policy (gathering every
  * fork's statistics); runFork forks it per trial and ends the fork's prefill under the trial's
  * policy, then continues exactly as runSample does.
+ * Generation samples (a reference answer, no choices) take the same prefill, shared or own, and
+ * then generate greedily over the compressed cache (generation-executor.ts).
  */
 import type { EmbeddedPrompt } from '../model/embed-prompt.js';
 import { Decoder } from '../model/decoder.js';

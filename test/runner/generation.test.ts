@@ -18,6 +18,7 @@ import { loadJsonlDataset } from '../../src/runner/jsonl-dataset.js';
 import { modelExecutorFactory } from '../../src/runner/model-executor.js';
 import { PREDICTIONS_JSONL, type PredictionLine } from '../../src/runner/predictions.js';
 import type { ResultRow } from '../../src/runner/result-row.js';
+import { ReferenceStore } from '../../src/runner/reference-store.js';
 import { expectCsvMatchesJsonl } from './csv-consistency.js';
 import { writeReport } from '../../src/runner/report/report.js';
 import { runExperiment, type RunSummary } from '../../src/runner/run-experiment.js';
@@ -125,6 +126,16 @@ describe('generation sweep', () => {
     const ex = await modelExecutorFactory({ modelDir, backend: 'ts', threads: 1 });
     const samples = loadJsonlDataset(join(work, 'gen.jsonl'));
     await expect(ex.runTurns!(samples, shared.trials[0]!)).rejects.toThrow('multi-turn: sample s0 is a generation sample; multi-turn asks closed-choice questions only');
+  });
+
+  it('reference.jsonl keeps the full cache’s generations, so a resumed run reuses them', () => {
+    const saved = readFileSync(join(work, 'shared', 'reference.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string });
+    const store = new ReferenceStore(join(work, 'shared'));
+    const texts = saved.map((l) => store.get(l.key)?.generated?.text);
+    // One reference per sample and protocol; the query-aware ones are the runtime's texts.
+    expect(texts).toHaveLength(6);
+    for (const r of references) expect(texts).toContain(r);
+    expect(saved.every((l) => (store.get(l.key)?.generated?.tokens.length ?? 0) > 0)).toBe(true);
   });
 
   it('results.csv carries the generation columns, equal to the JSONL rows', () => {
