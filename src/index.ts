@@ -52,6 +52,7 @@ export { towerParameterCount, type Towers } from './model/towers/load-towers.js'
 export { visionTokenCount, audioTokenCount, type PatchGrid } from './model/towers/token-counts.js';
 export type { VisionTowerConfig, AudioTowerConfig, TowerConfigs } from './model/towers/tower-config.js';
 export type { Prompt, PromptSegment, TextSegment, TokenSegment, EmbeddingSegment, FeatureSegment, MediaSegment, QASample, Positioned } from './model/prompt.js';
+export { isGenerationSample, DEFAULT_MAX_NEW_TOKENS, type GenerationSample } from './model/prompt.js';
 export { buildChatPrompt, userTurn, type ChatPrompt, type ChatPromptOptions } from './model/families/chat-prompt.js';
 export { loadChatTemplate, renderChatTemplate, type ChatMessage, type ChatContentPart, type ChatTemplate } from './model/families/chat-template.js';
 export { expandMedia, type ExpandedPrompt, type ExpandContext } from './model/families/expand-media.js';
@@ -76,5 +77,7 @@ export { loadJsonlDataset, indexJsonlDataset, type SampleInfo } from './runner/j
 export { LazyJsonlDataset } from './runner/lazy-jsonl.js';
 export { probeEmbeddingFile, readEmbeddingFile, type EmbeddingFileInfo } from './runner/embedding-file.js';
 export { evidenceKept, evidenceKeptInSpans, sampleEvidenceKept } from './runner/evidence-recall.js';
+export { generationScores, corpusBleu, corpusRougeL, rougeL, corpusCider, exactMatch, containsAnswer, normaliseAnswer, metricTokens, type GenerationScores } from './runner/text-metrics/index.js';
+export { tokenAgreement, type GeneratedText } from './runner/generation-executor.js';
 export { compareRuns, compareTable, type CompareOptions, type PairComparison, type MetricComparison } from './runner/report/compare.js';
 export { bootstrapMean, verdict, type MeanInterval, type BootstrapOptions, type Verdict } from './runner/stats/bootstrap.js';

@@ -106,4 +106,25 @@ export interface QASample {
    * every media token whose `time` falls inside one (counted against the cache's slot times).
    */
   evidenceSeconds?: [number, number][];
+  /**
+   * Generation samples only: the reference answer text(s). A generation sample has no closed
+   * choices (`choices` is empty, `answer` is −1); the model generates greedily over the
+   * compressed cache and its text is scored against these (see GenerationSample).
+   */
+  reference?: string[];
+  /** Generation samples only: most tokens to generate (default DEFAULT_MAX_NEW_TOKENS). */
+  maxNewTokens?: number;
+}
+
+/** Tokens a generation sample may generate when it names no `maxNewTokens`. */
+export const DEFAULT_MAX_NEW_TOKENS = 32;
+
+/**
+ * An open-ended sample (AVSD-style): a prompt and reference answer(s), answered by greedy
+ * generation up to `maxNewTokens` or an end-of-sequence token.
+ */
+export type GenerationSample = QASample & { reference: string[] };
+
+export function isGenerationSample(s: QASample): s is GenerationSample {
+  return s.reference !== undefined;
 }

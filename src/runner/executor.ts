@@ -6,6 +6,7 @@
 import type { StatNeeds } from '../attention/stats.js';
 import type { CacheBytes } from '../cache/session-types.js';
 import type { QASample } from '../model/prompt.js';
+import type { GeneratedText } from './generation-executor.js';
 import type { Trial } from './sweep.js';
 
 export interface SampleOutcome {
@@ -28,6 +29,11 @@ export interface SampleOutcome {
   modalityMass?: number[][];
   /** Fraction of the sample's evidence tokens the compressed cache kept (see evidence-recall.ts). */
   evidenceKept?: number;
+  /**
+   * Generation samples: the greedy generation over the compressed cache. Such an outcome has
+   * no choice: `predicted` is −1 and `answerDistribution` is empty.
+   */
+  generated?: GeneratedText;
 }
 
 /** One sample's prompt prefilled once, without a policy, for every trial that forks it. */

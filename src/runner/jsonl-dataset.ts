@@ -7,6 +7,8 @@
  * the data is read when the sample is built (lazy-jsonl.ts builds one sample at a time).
  * Media pieces (`{video}`, `{audio}`, `{image}`) name files that a model folder with towers
  * reads at run time (src/runner/media-prompt.ts); here only their form and existence are checked.
+ * A sample has closed `choices` and an `answer`, or (generation) `reference` text(s); a file
+ * holds one kind.
  */
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -85,6 +87,20 @@ export const jsonlSampleSchema = z
   })
   .refine((s) => s.answer < s.choices.length, { message: 'answer must index into choices', path: ['answer'] });
 
+/**
+ * An open-ended sample: `reference` answer text(s) instead of `choices` / `answer`, scored by
+ * greedy generation (as `kvprism dataset import avsd` writes). A dataset holds one kind.
+ */
+export const jsonlGenerationSampleSchema = z.strictObject({
+  id: z.string().min(1).describe('Unique sample id'),
+  family: z.string().default('default').describe('Question family, reported separately'),
+  prompt: z.union([z.string(), z.array(z.unknown()).min(1)]).describe('Text, or a list of prompt pieces (as in a choice sample)'),
+  addBos: z.boolean().optional().describe('Prepend BOS (default true)'),
+  reference: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Reference answer text, or a list of reference texts'),
+  maxNewTokens: z.number().int().min(1).optional().describe('Most tokens to generate (default 32)'),
+  evidence: evidenceSchema.optional().describe('Where the answer lies: token ranges [[start, end), …] of the prompt, or {seconds: [[t0, t1], …]} of media time'),
+});
+
 /** Deepest a sample line may nest (a real sample nests 4 deep: sample → prompt → piece → time). */
 export const MAX_JSON_DEPTH = 64;
 
@@ -143,22 +159,30 @@ export function checkSampleLine(line: string, where: string, dir: string): Check
   } catch (e) {
     throw new Error(`${where}: not JSON (${(e as Error).message})`);
   }
-  rejectGenerationSample(raw, where);
-  const parsed = jsonlSampleSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${where}: ${formatIssues(jsonlSampleSchema, raw, parsed.error.issues).join('; ')}`);
+  const kind = sampleKind(raw);
+  const schema = kind === 'generation' ? jsonlGenerationSampleSchema : jsonlSampleSchema;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${where}: ${formatIssues(schema, raw, parsed.error.issues).join('; ')}`);
   const s = parsed.data;
   const pieces = typeof s.prompt === 'string' ? [{ text: s.prompt }] : s.prompt.map((p, j) => parsePiece(p, `${where}: prompt[${j}]`));
   checkMediaPrompt(pieces, s.addBos, where);
   const segments = pieces.map((p, j) => checkSegment(p, dir, `${where}: prompt[${j}]`, s.id));
   const evidence = s.evidence && resolveEvidence(s.evidence, pieces, `${where}: evidence`);
-  const info: SampleInfo = { id: s.id, family: s.family, choices: s.choices, answer: s.answer, ...evidence };
+  const info: SampleInfo = { id: s.id, family: s.family, ...answerFields(s), ...evidence };
   return { id: s.id, info, build: () => ({ ...info, prompt: { segments: segments.map((build) => build()), addBos: s.addBos } }) };
 }
 
 /** Indexes (and checks) the first `limit` samples: byte offsets and ids, no file data. */
 export function indexJsonlDataset(file: string, limit = Infinity): IndexedLine<SampleInfo>[] {
   const dir = dirname(file);
-  return indexSampleLines(file, limit, (text, where) => checkSampleLine(text, where, dir));
+  let first: { kind: SampleKind; where: string } | undefined;
+  return indexSampleLines(file, limit, (text, where) => {
+    const checked = checkSampleLine(text, where, dir);
+    const kind: SampleKind = checked.info.reference ? 'generation' : 'choice';
+    first ??= { kind, where };
+    if (kind !== first.kind) throw new Error(mixedKindsMessage(JSON.parse(text), where, first));
+    return checked;
+  });
 }
 
 /** Reads, checks and builds one indexed sample (its files read now). */
@@ -171,11 +195,23 @@ export function loadJsonlDataset(file: string, limit = Infinity): QASample[] {
   return indexJsonlDataset(file, limit).map((line) => loadIndexedSample(file, line));
 }
 
-/** Open-ended samples (a `reference` answer, no `choices`, as `kvprism dataset import avsd` writes) need a generation-capable runner. */
-function rejectGenerationSample(raw: unknown, where: string): void {
-  if (raw === null || typeof raw !== 'object' || !('reference' in raw) || 'choices' in raw) return;
-  const id = (raw as { id?: unknown }).id;
-  throw new Error(`${where}: sample ${JSON.stringify(id)} is a generation sample (a "reference" answer, no "choices"); this runner scores closed choices only, so it needs a generation-capable runner`);
+type SampleKind = 'choice' | 'generation';
+
+/** A line with `reference` and no `choices` is a generation sample; anything else is checked as a choice sample. */
+function sampleKind(raw: unknown): SampleKind {
+  return raw !== null && typeof raw === 'object' && 'reference' in raw && !('choices' in raw) ? 'generation' : 'choice';
+}
+
+function mixedKindsMessage(raw: unknown, where: string, first: { kind: SampleKind; where: string }): string {
+  const id = JSON.stringify((raw as { id?: unknown }).id);
+  const describe = (k: SampleKind): string => (k === 'generation' ? 'a generation sample ({reference}, no choices)' : 'a choice sample ({choices, answer})');
+  return `${where}: sample ${id} is ${describe(sampleKind(raw))}, but the dataset's first sample (${first.where}) is ${describe(first.kind)}; a dataset holds one kind: split it into two files`;
+}
+
+/** The sample's answer fields: its choices, or (generation) no choices and its references. */
+function answerFields(s: z.infer<typeof jsonlSampleSchema> | z.infer<typeof jsonlGenerationSampleSchema>): Pick<QASample, 'choices' | 'answer' | 'reference' | 'maxNewTokens'> {
+  if ('choices' in s) return { choices: s.choices, answer: s.answer };
+  return { choices: [], answer: -1, reference: typeof s.reference === 'string' ? [s.reference] : s.reference, maxNewTokens: s.maxNewTokens };
 }
 
 type Piece = z.infer<typeof segmentSchema>;

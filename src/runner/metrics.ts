@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { QASample } from '../model/prompt.js';
 import type { SampleOutcome } from './executor.js';
+import { generationTrialMetrics, isCorrect, type GenerationTrialMetrics } from './generation-metrics.js';
 import type { ReferenceAnswer } from './reference-store.js';
 
 /** KL(p ‖ q) in nats over a finite distribution; q is floored at 1e-12 so KL stays finite. */
@@ -31,23 +32,31 @@ export interface TrialMetrics {
   modalityMass?: number[][];
   /** Mean fraction of evidence tokens kept, over samples that name evidence; null if none do. */
   evidenceKept: number | null;
+  /** Text and fidelity metrics of generation samples; null when the trial has none. */
+  generation: GenerationTrialMetrics | null;
 }
 
 const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-/** Aggregates samples (aligned with `outcomes`; `references[i]` null when fidelity is off). */
+/**
+ * Aggregates samples (aligned with `outcomes`; `references[i]` null when fidelity is off).
+ * A generation sample is correct when its text matches a reference exactly (normalised), and
+ * has no answer distribution: KL and top-1 agreement cover choice samples only.
+ */
 export function aggregate(samples: QASample[], outcomes: SampleOutcome[], references: (ReferenceAnswer | null)[]): TrialMetrics {
   const families: Record<string, { n: number; correct: number }> = {};
   let correct = 0;
   outcomes.forEach((o, i) => {
     const s = samples[i]!;
-    const ok = o.predicted === s.answer;
+    const ok = isCorrect(o, s);
     correct += ok ? 1 : 0;
     const f = (families[s.family] ??= { n: 0, correct: 0 });
     f.n++;
     f.correct += ok ? 1 : 0;
   });
-  const withRef = outcomes.map((o, i) => [o, references[i]] as const).filter((x): x is readonly [SampleOutcome, ReferenceAnswer] => x[1] !== null);
+  const withRef = outcomes
+    .map((o, i) => [o, references[i]] as const)
+    .filter((x): x is readonly [SampleOutcome, ReferenceAnswer] => x[1] !== null && !x[0].generated);
   const haveBytes = outcomes.every((o) => o.bytes !== null);
   const meanOf = (k: 'logicalTokens' | 'slots' | 'kvBytes' | 'metaBytes' | 'retentionBytes' | 'totalBytes'): number =>
     mean(outcomes.map((o) => o.bytes![k]));
@@ -72,6 +81,7 @@ export function aggregate(samples: QASample[], outcomes: SampleOutcome[], refere
     compressionMs: mean(outcomes.map((o) => o.compressionMs)),
     decodeMsPerToken: decodeTokens > 0 ? outcomes.reduce((a, o) => a + o.decodeMs, 0) / decodeTokens : null,
     evidenceKept: ((xs) => (xs.length ? mean(xs) : null))(outcomes.flatMap((o) => (o.evidenceKept === undefined ? [] : [o.evidenceKept]))),
+    generation: generationTrialMetrics(samples, outcomes, references),
     modalityMass: meanMatrix(outcomes.map((o) => o.modalityMass).filter((m): m is number[][] => m !== undefined)),
   };
 }

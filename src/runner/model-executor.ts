@@ -11,11 +11,13 @@
  * fork's statistics); runFork forks it per trial and ends the fork's prefill under the trial's
  * policy, then continues exactly as runSample does.
  * Samples with media pieces are encoded and framed by the chat template first (media-prompt.ts).
+ * Generation samples (a reference answer, no choices) take the same prefill, shared or own, and
+ * then generate greedily over the compressed cache (generation-executor.ts).
  */
 import type { EmbeddedPrompt } from '../model/embed-prompt.js';
 import { Decoder } from '../model/decoder.js';
 import { loadModel, type Model } from '../model/model.js';
-import type { QASample } from '../model/prompt.js';
+import { isGenerationSample, type GenerationSample, type QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
 import { policyEnvFor } from '../model/policy-for-model.js';
 import { prepareSample, scoreChoices, scorePrefilled, type ChoiceScores, type PreparedSample } from '../model/score.js';
@@ -30,6 +32,7 @@ import { FULL_CACHE } from './config-schema.js';
 import type { ExecutorFactory, SampleOutcome, SharedPrefill, TrialExecutor } from './executor.js';
 import { FlowCapture } from './flow-capture.js';
 import { hasMedia, MediaPromptResolver } from './media-prompt.js';
+import { feedTail, greedyDecode, maxNewTokensOf, prepareAny, prepareGeneration } from './generation-executor.js';
 import type { Trial } from './sweep.js';
 
 class MeasuringDecoder extends Decoder {
@@ -105,6 +108,7 @@ export class ModelExecutor implements TrialExecutor {
   }
 
   async runSample(sample: QASample, trial: Trial): Promise<SampleOutcome> {
+    if (isGenerationSample(sample)) return this.generateOwn(sample, trial);
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     const decoder = new MeasuringDecoder(model, capture);
@@ -122,7 +126,7 @@ export class ModelExecutor implements TrialExecutor {
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     if (trial.protocol === 'multi-turn') refuseMediaTurns([sample], trial);
-    const prepared = prepareSample(model, await this.media.resolve(sample), trial.cache.queryAware);
+    const prepared = prepareAny(model, await this.media.resolve(sample), trial.cache.queryAware);
     const decoder = new Decoder(model);
     const sequence = decoder.open({ storage: trial.cache.storage ?? trial.cache.dtype, gather });
     capture?.begin();
@@ -137,11 +141,14 @@ export class ModelExecutor implements TrialExecutor {
   async runFork(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome> {
     const p = shared as ModelPrefill;
     const { decoder, seq, logits, mass } = this.forkOf(p, sample, trial);
+    if (isGenerationSample(sample)) return this.finishGeneration(decoder, p.prepared, seq, logits, sample, mass);
     return this.finish(decoder, scorePrefilled(decoder, p.prepared, seq, logits), sample, trial, mass);
   }
 
   async runTurns(samples: QASample[], trial: Trial, shared?: SharedPrefill): Promise<SampleOutcome[]> {
     refuseMediaTurns(samples, trial);
+    const generation = samples.find(isGenerationSample);
+    if (generation) throw new Error(`multi-turn: sample ${generation.id} is a generation sample; multi-turn asks closed-choice questions only`);
     const turns = samples.map((s) => prepareSample(this.model, s, false));
     const context = turns[0]!.head;
     for (const [i, t] of turns.entries()) {
@@ -185,6 +192,38 @@ export class ModelExecutor implements TrialExecutor {
     decoder.compressionMs = seq.session.timings().compressionMs;
     decoder.bytes = seq.session.bytes();
     return { decoder, seq, logits: p.logits, mass: p.modalityMass };
+  }
+
+  /** A generation sample on the trial's own prefill. */
+  private async generateOwn(sample: GenerationSample, trial: Trial): Promise<SampleOutcome> {
+    const capture = this.captureFor(trial);
+    const model = capture ? { ...this.model, backend: capture.backend } : this.model;
+    const decoder = new MeasuringDecoder(model, capture);
+    const prepared = prepareGeneration(model, { ...sample, prompt: (await this.media.resolve(sample)).prompt }, trial.cache.queryAware);
+    const seq = decoder.open(this.sessionOptions(trial));
+    const logits = decoder.prefill(seq, prepared.head);
+    return this.finishGeneration(decoder, prepared, seq, logits, sample, capture?.massByLayer());
+  }
+
+  /** Feeds the held-back tail, then generates greedily over the compressed cache (decode latency is the generation's own). */
+  private finishGeneration(decoder: MeasuringDecoder, prepared: PreparedSample, seq: Sequence, prefillLogits: Float32Array, sample: GenerationSample, modalityMass: number[][] | undefined): SampleOutcome {
+    const logits = feedTail(decoder, prepared, seq, prefillLogits);
+    const promptTokens = seq.length;
+    const kept = sampleEvidenceKept(seq.session, sample, promptTokens);
+    const generated = greedyDecode(this.model, decoder, seq, logits, maxNewTokensOf(sample));
+    return {
+      predicted: -1,
+      answerDistribution: [],
+      promptTokens,
+      bytes: decoder.bytes,
+      prefillMs: decoder.prefillMs,
+      compressionMs: decoder.compressionMs,
+      decodeMs: decoder.decodeMs,
+      decodeTokens: decoder.decodeTokens,
+      modalityMass,
+      evidenceKept: kept,
+      generated,
+    };
   }
 
   private captureFor(trial: Trial): FlowCapture | null {

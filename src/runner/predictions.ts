@@ -3,7 +3,8 @@
  * be joined, filtered and re-scored without running it again (kvpress's predictions.csv,
  * lmms-eval's --log_samples). `kvprism compare` pairs two trials on these lines.
  */
-import type { QASample } from '../model/prompt.js';
+import { isGenerationSample, type GenerationSample, type QASample } from '../model/prompt.js';
+import { generatedOf, isCorrect } from './generation-metrics.js';
 import type { SampleOutcome } from './executor.js';
 import { klDivergence } from './metrics.js';
 import type { ReferenceAnswer } from './reference-store.js';
@@ -21,14 +22,20 @@ export interface PredictionLine {
   label: string;
   budget: string;
   seed: number;
-  /** Index of the chosen answer, and its text. */
+  /** Index of the chosen answer, and its text (generation samples: −1 and the generated text). */
   choice: number;
   choice_text: string;
-  /** Index of the right answer. */
+  /** Index of the right answer (generation samples: −1). */
   answer: number;
+  /** The chosen choice is the right one; generation: the normalised text equals a reference. */
   correct: boolean;
-  /** ln p(right answer), p the answer distribution over the choices (softmax of their sequence log-probs). */
-  answer_logprob: number;
+  /** ln p(right answer), p the answer distribution over the choices (softmax of their sequence log-probs); null for generation. */
+  answer_logprob: number | null;
+  /** Generation samples only: the greedy text over the compressed cache, its token count, the references, and whether the text equals the full cache's (null when fidelity is off). */
+  generated_text?: string;
+  generated_tokens?: number;
+  reference?: string[];
+  same_text_as_full?: boolean | null;
   /** KL(full ‖ this) of the answer distribution, nats; null when fidelity is off. */
   kl: number | null;
   /** Fraction of the sample's evidence tokens the compressed cache kept; null when it names no evidence. */
@@ -44,9 +51,10 @@ export interface PredictionLine {
  */
 export function predictionLines(trial: Trial, samples: readonly QASample[], outcomes: readonly SampleOutcome[], references: readonly (ReferenceAnswer | null)[]): PredictionLine[] {
   const memory = trial.metrics.includes('memory');
-  return outcomes.map((o, i) => {
+  return outcomes.map((o, i): PredictionLine => {
     const s = samples[i]!;
     const ref = references[i] ?? null;
+    if (isGenerationSample(s)) return generationLine(trial, s, o, ref, memory);
     return {
       trial_id: trial.id,
       sample_id: s.id,
@@ -65,4 +73,30 @@ export function predictionLines(trial: Trial, samples: readonly QASample[], outc
       total_bytes: memory && o.bytes ? o.bytes.totalBytes : null,
     };
   });
+}
+
+/** A generation sample's line: the generated text where a choice line has the chosen choice. */
+function generationLine(trial: Trial, s: GenerationSample, o: SampleOutcome, ref: ReferenceAnswer | null, memory: boolean): PredictionLine {
+  const g = generatedOf(o, s);
+  return {
+    trial_id: trial.id,
+    sample_id: s.id,
+    family: s.family,
+    label: trial.label,
+    budget: trial.budgetLabel,
+    seed: trial.seed,
+    choice: -1,
+    choice_text: g.text,
+    answer: -1,
+    correct: isCorrect(o, s),
+    answer_logprob: null,
+    kl: null,
+    evidence_kept: o.evidenceKept ?? null,
+    kv_bytes: memory && o.bytes ? o.bytes.kvBytes : null,
+    total_bytes: memory && o.bytes ? o.bytes.totalBytes : null,
+    generated_text: g.text,
+    generated_tokens: g.tokens.length,
+    reference: s.reference,
+    same_text_as_full: ref?.generated ? ref.generated.text === g.text : null,
+  };
 }

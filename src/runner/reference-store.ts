@@ -13,6 +13,8 @@ export const REFERENCE_JSONL = 'reference.jsonl';
 export interface ReferenceAnswer {
   predicted: number;
   answerDistribution: number[];
+  /** Generation samples: the full cache's greedy generation (token ids, text). */
+  generated?: { tokens: number[]; text: string };
 }
 
 export interface ReferenceKey {
@@ -43,7 +45,7 @@ export class ReferenceStore {
         if (!line) continue;
         try {
           const r = JSON.parse(line) as { key: string } & ReferenceAnswer;
-          this.byKey.set(r.key, { predicted: r.predicted, answerDistribution: r.answerDistribution });
+          this.byKey.set(r.key, { predicted: r.predicted, answerDistribution: r.answerDistribution, ...(r.generated && { generated: r.generated }) });
         } catch {
           // A complete but unreadable line only costs a recomputation.
         }
@@ -60,7 +62,7 @@ export class ReferenceStore {
   }
 
   set(key: string, answer: ReferenceAnswer): void {
-    const a = { predicted: answer.predicted, answerDistribution: Array.from(answer.answerDistribution) };
+    const a: ReferenceAnswer = { predicted: answer.predicted, answerDistribution: Array.from(answer.answerDistribution), ...(answer.generated && { generated: answer.generated }) };
     this.byKey.set(key, a);
     if (!this.file) return;
     const fd = openSync(this.file, 'a');

@@ -56,7 +56,26 @@ export interface ResultRow {
   families: Record<string, { n: number; accuracy: number }>;
   /** [layer][modality] fraction of the text query rows' prefill attention mass on each key modality (flow-capture.ts; JSONL only). */
   modality_mass?: number[][];
+  /**
+   * Generation datasets (absent otherwise; `accuracy` is then the exact-match rate): fraction of
+   * samples whose normalised text equals a reference / contains one as whole words.
+   */
+  exact_match?: number | null;
+  contains?: number | null;
+  /** Corpus BLEU-1..4, ROUGE-L (F, β = 1.2) and CIDEr-D over the trial's samples, pycocoevalcap's definitions. */
+  bleu_1?: number | null;
+  bleu_2?: number | null;
+  bleu_3?: number | null;
+  bleu_4?: number | null;
+  rouge_l?: number | null;
+  cider?: number | null;
+  /** Fidelity of generation: mean token agreement with the full cache's greedy text, and the fraction of identical texts. */
+  token_agreement?: number | null;
+  text_identical?: number | null;
 }
+
+/** The generation columns, in CSV order (present when any row is of a generation trial). */
+export const GENERATION_COLUMNS = ['exact_match', 'contains', 'bleu_1', 'bleu_2', 'bleu_3', 'bleu_4', 'rouge_l', 'cider', 'token_agreement', 'text_identical'] as const satisfies readonly (keyof ResultRow)[];
 
 export const CSV_COLUMNS = [
   'trial_id', 'trial_index', 'label', 'policy', 'options', 'budget', 'budget_ratio', 'budget_tokens', 'schedule', 'seed',
@@ -77,7 +96,8 @@ export const FAMILY_PREFIX = 'accuracy_';
 export const OPTION_PREFIX = 'option_';
 
 /**
- * The CSV columns for a set of rows: the fixed columns, then one accuracy column per question
+ * The CSV columns for a set of rows: the fixed columns, the generation metrics when any row is
+ * of a generation trial, then one accuracy column per question
  * family and one column per policy option that any row has (sorted), so a spreadsheet can
  * filter on `option_window` without parsing the `options` JSON.
  */
@@ -88,12 +108,13 @@ export function csvColumns(rows: readonly ResultRow[]): string[] {
     for (const f of Object.keys(r.families ?? {})) families.add(f);
     for (const o of Object.keys(r.options ?? {})) options.add(o);
   }
-  return [...CSV_COLUMNS, ...[...families].sort().map((f) => FAMILY_PREFIX + f), ...[...options].sort().map((o) => OPTION_PREFIX + o)];
+  const generation = rows.some((r) => r.exact_match !== undefined) ? GENERATION_COLUMNS : [];
+  return [...CSV_COLUMNS, ...generation, ...[...families].sort().map((f) => FAMILY_PREFIX + f), ...[...options].sort().map((o) => OPTION_PREFIX + o)];
 }
 
 /** A row's value in a column of csvColumns. */
 export function csvValue(row: ResultRow, column: string): unknown {
-  if ((CSV_COLUMNS as readonly string[]).includes(column)) return row[column as keyof ResultRow];
+  if ((CSV_COLUMNS as readonly string[]).includes(column) || (GENERATION_COLUMNS as readonly string[]).includes(column)) return row[column as keyof ResultRow];
   if (column.startsWith(FAMILY_PREFIX)) return row.families?.[column.slice(FAMILY_PREFIX.length)]?.accuracy;
   if (column.startsWith(OPTION_PREFIX)) return row.options?.[column.slice(OPTION_PREFIX.length)];
   return undefined;

@@ -2,7 +2,8 @@
  * Runs one trial: every sample through the executor, the full-cache reference per sample for
  * fidelity (computed once, reused by all trials), then one ResultRow.
  */
-import type { QASample } from '../model/prompt.js';
+import { isGenerationSample, type QASample } from '../model/prompt.js';
+import type { GenerationTrialMetrics } from './generation-metrics.js';
 import type { SampleOutcome, TrialExecutor } from './executor.js';
 import { aggregate, type PeakRss } from './metrics.js';
 import { predictionLines, type PredictionLine } from './predictions.js';
@@ -128,11 +129,31 @@ export function buildRow(trial: Trial, ctx: TrialContext, samples: QASample[], o
     families: m.families,
   };
   if (on('attention-mass') && m.modalityMass) row.modality_mass = m.modalityMass;
+  if (m.generation) Object.assign(row, generationColumns(m.generation, on('accuracy'), on('fidelity')));
   return row;
 }
 
 export function toReference(o: SampleOutcome): ReferenceAnswer {
-  return { predicted: o.predicted, answerDistribution: Array.from(o.answerDistribution) };
+  const r: ReferenceAnswer = { predicted: o.predicted, answerDistribution: Array.from(o.answerDistribution) };
+  if (o.generated) r.generated = { tokens: o.generated.tokens, text: o.generated.text };
+  return r;
+}
+
+/** A generation trial's row columns (text metrics under `accuracy`, agreement under `fidelity`). */
+function generationColumns(g: GenerationTrialMetrics, accuracy: boolean, fidelity: boolean): Partial<ResultRow> {
+  const text = (x: number): number | null => (accuracy ? x : null);
+  return {
+    exact_match: text(g.exactMatch),
+    contains: text(g.contains),
+    bleu_1: text(g.bleu[0]!),
+    bleu_2: text(g.bleu[1]!),
+    bleu_3: text(g.bleu[2]!),
+    bleu_4: text(g.bleu[3]!),
+    rouge_l: text(g.rougeL),
+    cider: text(g.cider),
+    token_agreement: fidelity ? g.tokenAgreement : null,
+    text_identical: fidelity ? g.textIdentical : null,
+  };
 }
 
 function scheduleLabel(t: Trial): string {
@@ -141,6 +162,10 @@ function scheduleLabel(t: Trial): string {
 }
 
 export function checkOutcome(o: SampleOutcome, s: QASample, t: Trial): void {
+  if (isGenerationSample(s)) {
+    if (!o.generated) throw new Error(`trial ${t.label} @ ${t.budgetLabel}, sample ${s.id}: a generation sample, but the executor returned no generated text`);
+    return;
+  }
   if (o.answerDistribution.length !== s.choices.length || !(o.predicted >= 0 && o.predicted < s.choices.length)) {
     throw new Error(`trial ${t.label} @ ${t.budgetLabel}, sample ${s.id}: the executor returned ${o.answerDistribution.length} probabilities / choice ${o.predicted} for ${s.choices.length} choices`);
   }

@@ -1,7 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { avsd } from '../../../src/datasets/importers/avsd.js';
 import { runImport } from '../../../src/datasets/importers/run-import.js';
 import { loadJsonlDataset } from '../../../src/runner/jsonl-dataset.js';
+import { runExperiment } from '../../../src/runner/run-experiment.js';
 import { fixture, readJsonl } from './fixture.js';
 
 // The layout of DSTC7 AVSD (valid_set4DSTC7-AVSD.json): dialogues about Charades videos, the
@@ -26,6 +31,8 @@ const doc = {
   ],
 };
 const videos = ['QRTTY.mp4', '0A8ZT.mp4'];
+const modelDir = fileURLToPath(new URL('../../../../shared/models/stories260K', import.meta.url));
+const devNull = new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;
 
 describe('AVSD importer', () => {
   it('round trip: caption + history + last question as text, last answer as reference; undisclosed answers counted', () => {
@@ -55,29 +62,18 @@ describe('AVSD importer', () => {
     expect(out[3]!.reference).toBe('on a brown sofa');
   });
 
-  it('the closed-choice runner refuses generation samples with one clear line', () => {
+  it('its output runs as a generation sweep (the video piece left out: the placeholder media are empty files)', async () => {
     const f = fixture(doc, videos);
-    runImport(avsd, { annotations: f.annotations, media: f.media, out: f.out });
-    expect(() => loadJsonlDataset(f.out)).toThrow(/out\.jsonl:1: sample "QRTTY" is a generation sample \(a "reference" answer, no "choices"\); .*needs a generation-capable runner/);
-  });
-
-  it('malformed dialogues name the file, the dialogue and the field', () => {
-    const bad = (patch: Record<string, unknown>) => {
-      const f = fixture({ dialogs: [doc.dialogs[0], { ...doc.dialogs[1], ...patch }] }, videos);
-      return () => runImport(avsd, { annotations: f.annotations, media: f.media, out: f.out });
-    };
-    expect(bad({ dialog: [] })).toThrow(/annotations\.json: row 1 \(image_id 0A8ZT\): field "dialog": expected a non-empty list of \{question, answer\}/);
-    expect(bad({ dialog: [{ question: 'where ?' }] })).toThrow(/row 1 \(image_id 0A8ZT, dialog\[0\]\): field "answer": expected a non-empty string; it is missing/);
-    expect(bad({ image_id: 12 })).toThrow(/row 1: field "image_id": expected a non-empty string; got 12 \(number\)/);
-    expect(bad({ caption: ['x'] })).toThrow(/row 1 \(image_id 0A8ZT\): field "caption": expected a string/);
-    const f = fixture(doc.dialogs, videos);
-    expect(() => runImport(avsd, { annotations: f.annotations, media: f.media, out: f.out })).toThrow(/annotations\.json: expected \{"dialogs": .*no "dialogs" list at the top level/);
-  });
-
-  it('a missing video names the dialogue and path; options of other formats are refused', () => {
-    const f = fixture(doc, ['0A8ZT.mp4']);
-    expect(() => runImport(avsd, { annotations: f.annotations, media: f.media, out: f.out })).toThrow(/row 0 \(image_id QRTTY\): sample "QRTTY": media file not found: .*media\/QRTTY\.mp4/);
-    expect(() => runImport(avsd, { annotations: f.annotations, media: f.media, out: f.out, task: 'x' })).toThrow('--task: not an option of avsd');
-    expect(() => runImport(avsd, { annotations: f.annotations, media: f.media, out: f.out, split: 'test' })).toThrow(/--split: avsd has no split files/);
-  });
+    runImport(avsd, { annotations: f.annotations, media: f.media, out: f.out, allTurns: true });
+    const textOnly = join(f.dir, 'text-only.jsonl');
+    writeFileSync(textOnly, readJsonl(f.out).map((s) => JSON.stringify({ ...s, prompt: (s.prompt as object[]).slice(1), maxNewTokens: 4 })).join('\n'));
+    const samples = loadJsonlDataset(textOnly);
+    expect(samples.map((s) => s.reference)).toEqual([['yes , there is only one man'], ['he is holding a glass of water'], ['no , there is no talking'], ['on a brown sofa']]);
+    writeFileSync(join(f.dir, 'run.yaml'), `name: avsd\nmodel: ${modelDir}\ndataset: { kind: jsonl, path: text-only.jsonl }\nsamples: 4\nbackend: ts\npolicies: [full, streaming-llm]\nbudgets: ['50%']\nmetrics: [accuracy, fidelity]\n`);
+    const run = await runExperiment({ configFile: join(f.dir, 'run.yaml'), out: join(f.dir, 'run'), live: false, log: () => {}, progressStream: devNull });
+    expect(run.failed).toEqual([]);
+    const full = run.rows.find((r) => r.policy === 'full')!;
+    expect(full.text_identical).toBe(1);
+    for (const r of run.rows) for (const k of ['exact_match', 'contains', 'bleu_1', 'rouge_l', 'cider'] as const) expect(r[k]).toBeTypeOf('number');
+  }, 60_000);
 });
