@@ -9,35 +9,13 @@ import { NativeBackend } from '../../src/attention/native/native-backend.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
 import type { ComputeBackend } from '../../src/attention/backend.js';
 import { policies } from '../../src/policies/catalog.js';
-import type { PolicyEnv } from '../../src/policies/registry.js';
-import { randomNormalArray } from '../../src/util/random.js';
-import { forward, newSession, PROMPT_MODALITY, SHAPE } from './session-run.js';
+import { forward, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
 
 const addon = loadAddon();
 const P = PROMPT_MODALITY.length;
-const HIDDEN = 12;
-const WO = Array.from({ length: SHAPE.numLayers }, (_, l) => randomNormalArray(HIDDEN * SHAPE.qHeads * SHAPE.headDim, 300 + l));
-const env: PolicyEnv = {
-  ...SHAPE,
-  seed: 3,
-  outputProjection: (l) => ({ dtype: 'f32', data: WO[l]!, outFeatures: HIDDEN, inFeatures: SHAPE.qHeads * SHAPE.headDim }),
-  rope: { rotaryDim: SHAPE.headDim, axes: 1, inverseFrequencies: () => Float64Array.from({ length: SHAPE.headDim / 2 }, (_, c) => 10000 ** ((-2 * c) / SHAPE.headDim)) },
-};
-/** Small windows so a 24-token prompt exercises the scores (as the matrix test). */
-const OPTIONS: Record<string, Record<string, unknown>> = {
-  snapkv: { window: 4, kernel: 3 },
-  pyramidkv: { window: 4, kernel: 3 },
-  adakv: { window: 4, kernel: 3 },
-  mixkv: { window: 4, kernel: 3 },
-  cam: { mergeSpan: 4 },
-  fastv: { layer: 0 },
-  criticalkv: { window: 4, kernel: 3 },
-  chunkkv: { chunk: 3, scorerOptions: { window: 4, kernel: 3 } },
-  lagkv: { sinks: 2, lag: 4 },
-  madakv: { window: 4, kernel: 3 },
-  'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
-  compose: { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' },
-};
+const env = policyEnv(3, 300);
+/** As the matrix test, but compose gets a non-default composition. */
+const OPTIONS: Record<string, Record<string, unknown>> = { ...SMALL_OPTIONS, compose: { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' } };
 const CASES: [string, string, Record<string, unknown>][] = [
   ...policies.names().map((n): [string, string, Record<string, unknown>] => [n, n, OPTIONS[n] ?? {}]),
   ['criticalkv-adaptive', 'criticalkv', { window: 4, kernel: 3, heads: 'adaptive' }],

@@ -8,27 +8,11 @@ import type { Schedule } from '../../src/cache/schedule.js';
 import { policies } from '../../src/policies/catalog.js';
 import { withLayerAllocator } from '../../src/policies/parts/compose.js';
 import type { PolicyInstance } from '../../src/cache/policy-api.js';
-import type { PolicyEnv } from '../../src/policies/registry.js';
-import { randomNormalArray } from '../../src/util/random.js';
-import { forward, headLengths, newSession, PROMPT_MODALITY, SHAPE } from './session-run.js';
+import { forward, headLengths, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
 
 const P = PROMPT_MODALITY.length;
 const BUDGET = 10;
-/** Small windows so the 24-token prompt exercises scoring, not only the window. */
-const OPTIONS: Record<string, Record<string, unknown>> = {
-  snapkv: { window: 4, kernel: 3 },
-  pyramidkv: { window: 4, kernel: 3 },
-  adakv: { window: 4, kernel: 3 },
-  mixkv: { window: 4, kernel: 3 },
-  cam: { mergeSpan: 4 },
-  fastv: { layer: 0 },
-  criticalkv: { window: 4, kernel: 3 },
-  chunkkv: { chunk: 3, scorerOptions: { window: 4, kernel: 3 } },
-  lagkv: { sinks: 2, lag: 4 },
-  madakv: { window: 4, kernel: 3 },
-  'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
-  compose: { scorerOptions: { window: 4, kernel: 3 } },
-};
+const OPTIONS = SMALL_OPTIONS;
 /** Further variants: [label, registry name, options]. */
 const VARIANTS: [string, string, Record<string, unknown>][] = [
   ['mixkv-adaptive', 'mixkv', { ...OPTIONS.mixkv, heads: 'adaptive' }],
@@ -44,18 +28,7 @@ const PER_LAYER_TOTAL = new Set(['adakv', 'mixkv-adaptive', 'criticalkv-adaptive
 const MAY_FALL_SHORT = new Set(['acckv', 'flowmm']);
 
 const SCHEDULES: Schedule[] = [{ kind: 'after-prefill' }, { kind: 'every', steps: 2 }, { kind: 'over-budget' }];
-/** A random W_o [hidden = 12][qHeads·headDim] per layer, so CriticalKV runs its real path. */
-const HIDDEN = 12;
-const WO = Array.from({ length: SHAPE.numLayers }, (_, l) => randomNormalArray(HIDDEN * SHAPE.qHeads * SHAPE.headDim, 900 + l));
-const env: PolicyEnv = {
-  numLayers: SHAPE.numLayers,
-  kvHeads: SHAPE.kvHeads,
-  qHeads: SHAPE.qHeads,
-  headDim: SHAPE.headDim,
-  seed: 5,
-  outputProjection: (l) => ({ dtype: 'f32', data: WO[l]!, outFeatures: HIDDEN, inFeatures: SHAPE.qHeads * SHAPE.headDim }),
-  rope: { rotaryDim: SHAPE.headDim, axes: 1, inverseFrequencies: () => Float64Array.from({ length: SHAPE.headDim / 2 }, (_, c) => 10000 ** ((-2 * c) / SHAPE.headDim)) },
-};
+const env = policyEnv(5, 900);
 
 interface Case {
   label: string;

@@ -8,9 +8,42 @@ import { allocTokenMeta, type TokenMeta } from '../../src/cache/token-meta.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
 import type { ComputeBackend } from '../../src/attention/backend.js';
 import type { PolicyInstance } from '../../src/cache/policy-api.js';
+import type { PolicyEnv } from '../../src/policies/registry.js';
 import { randomNormalArray } from '../../src/util/random.js';
 
 export const SHAPE = { numLayers: 3, kvHeads: 2, qHeads: 4, headDim: 8 } as const;
+/** Small windows so the 24-token prompt exercises each policy's scores, not only its window. */
+export const SMALL_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = {
+  snapkv: { window: 4, kernel: 3 },
+  pyramidkv: { window: 4, kernel: 3 },
+  adakv: { window: 4, kernel: 3 },
+  mixkv: { window: 4, kernel: 3 },
+  cam: { mergeSpan: 4 },
+  fastv: { layer: 0 },
+  criticalkv: { window: 4, kernel: 3 },
+  chunkkv: { chunk: 3, scorerOptions: { window: 4, kernel: 3 } },
+  lagkv: { sinks: 2, lag: 4 },
+  madakv: { window: 4, kernel: 3 },
+  'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
+  compose: { scorerOptions: { window: 4, kernel: 3 } },
+};
+
+/**
+ * The model facts policies may ask for, at SHAPE: a random W_o [hidden = 12][qHeads·headDim]
+ * per layer (seeded by `woSeed`), so CriticalKV runs its real path, and 1-D RoPE for
+ * ExpectedAttention.
+ */
+export function policyEnv(seed: number, woSeed: number): PolicyEnv {
+  const hidden = 12;
+  const wo = Array.from({ length: SHAPE.numLayers }, (_, l) => randomNormalArray(hidden * SHAPE.qHeads * SHAPE.headDim, woSeed + l));
+  return {
+    ...SHAPE,
+    seed,
+    outputProjection: (l) => ({ dtype: 'f32', data: wo[l]!, outFeatures: hidden, inFeatures: SHAPE.qHeads * SHAPE.headDim }),
+    rope: { rotaryDim: SHAPE.headDim, axes: 1, inverseFrequencies: () => Float64Array.from({ length: SHAPE.headDim / 2 }, (_, c) => 10000 ** ((-2 * c) / SHAPE.headDim)) },
+  };
+}
+
 /** Prompt modality layout: 4 text, 12 image, 8 text (24 tokens). */
 export const PROMPT_MODALITY = [...new Array<number>(4).fill(0), ...new Array<number>(12).fill(1), ...new Array<number>(8).fill(0)];
 
