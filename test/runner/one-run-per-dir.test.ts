@@ -22,7 +22,8 @@ const bin = join(root, 'bin/kvprism.js');
 const modelDir = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'kvprism-onerun-'));
 const config = join(work, 'stories.yaml');
-// 14 trials of 6 samples: long enough (several seconds) that the second run meets a live first.
+// 14 trials of 20 samples: long enough (≈ 15 s idle) that the second run, whose own start takes
+// seconds, meets a live first.
 // Per-trial prefills (sharedPrefill: false) commit rows one trial at a time, so a kill lands
 // between rows; shared prefill commits a sample-major group's rows together at its end.
 writeFileSync(
@@ -30,7 +31,7 @@ writeFileSync(
   `name: one-run
 model: ${modelDir}
 dataset: { kind: jsonl, path: ${join(root, 'datasets/samples/tiny-stories-qa.jsonl')} }
-samples: 6
+samples: 20
 decodeTokens: 2
 backend: ts
 seeds: [0, 1]
@@ -40,7 +41,7 @@ sharedPrefill: false
 `,
 );
 const TRIALS = 2 * (1 + 3 * 2);
-const SAMPLES = 6;
+const SAMPLES = 20;
 
 const deterministic = ({ trial_id, label, budget, seed, accuracy, kl, top1_agreement, total_bytes, families }: ResultRow) => ({ trial_id, label, budget, seed, accuracy, kl, top1_agreement, total_bytes, families });
 const byId = (rows: ResultRow[]) => [...rows].sort((a, b) => a.trial_id.localeCompare(b.trial_id)).map(deterministic);
@@ -101,7 +102,7 @@ describe('one live run per output directory', () => {
     expect(lines).toHaveLength(TRIALS * SAMPLES);
     for (const row of clean.rows) {
       const mine = lines.filter((p) => p.trial_id === row.trial_id);
-      expect(mine.map((p) => p.sample_id)).toEqual(['ts-01', 'ts-02', 'ts-03', 'ts-04', 'ts-05', 'ts-06']);
+      expect(mine.map((p) => p.sample_id)).toEqual(Array.from({ length: SAMPLES }, (_, i) => `ts-${String(i + 1).padStart(2, '0')}`));
       expect(mine.filter((p) => p.correct).length / SAMPLES).toBeCloseTo(row.accuracy!, 12);
       expect(mine.reduce((a, p) => a + p.kl!, 0) / SAMPLES).toBeCloseTo(row.kl!, 12);
       expect(mine.reduce((a, p) => a + p.total_bytes!, 0) / SAMPLES).toBeCloseTo(row.total_bytes!, 6);

@@ -34,6 +34,10 @@ metrics: [accuracy, fidelity, memory, latency, attention-mass]
 `,
 );
 const TRIALS = 1 + 4 * 2;
+// The same sweep on per-trial prefills: rows land one trial at a time, so a kill falls between
+// rows. (Shared prefill commits a sample-major group's rows together when the group ends.)
+const perTrialConfig = join(work, 'stories-per-trial.yaml');
+writeFileSync(perTrialConfig, `${readFileSync(config, 'utf8')}sharedPrefill: false\n`);
 
 /** The fields a rerun must reproduce exactly (everything but timings, memory peaks, shard). */
 function deterministic(r: ResultRow) {
@@ -81,7 +85,7 @@ describe('kvprism run on stories260K', () => {
 
   it('a run killed with SIGKILL mid-run and resumed loses no row and duplicates none', async () => {
     const out = join(work, 'killed');
-    const child = spawn(process.execPath, [join(root, 'bin/kvprism.js'), 'run', config, '--out', out, '--no-report'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(root, 'bin/kvprism.js'), 'run', perTrialConfig, '--out', out, '--no-report'], { stdio: 'ignore' });
     const file = join(out, RESULTS_JSONL);
     const rowsNow = () => (existsSync(file) ? readFileSync(file).filter((b) => b === 0x0a).length : 0);
     // Kill at a moment inside a later trial (after two committed rows, plus a random delay).
@@ -94,7 +98,7 @@ describe('kvprism run on stories260K', () => {
     await new Promise((r) => child.once('exit', r));
     const atKill = parseResultsJsonl(readFileSync(file));
     expect(atKill.rows.length).toBeLessThan(TRIALS); // the kill really interrupted the run
-    const resumed = await runExperiment({ configFile: config, out, resume: true, ...quiet });
+    const resumed = await runExperiment({ configFile: perTrialConfig, out, resume: true, ...quiet });
     expect(resumed.skipped).toBe(atKill.rows.length);
     expect(resumed.ran).toBe(TRIALS - atKill.rows.length);
     const rows = readResults(out);
@@ -103,9 +107,29 @@ describe('kvprism run on stories260K', () => {
     expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
     expectCsvMatchesJsonl(out);
     // Resuming a finished run does nothing.
-    const again = await runExperiment({ configFile: config, out, resume: true, ...quiet });
+    const again = await runExperiment({ configFile: perTrialConfig, out, resume: true, ...quiet });
     expect(again.ran).toBe(0);
     expect(readResults(out)).toHaveLength(TRIALS);
+  });
+
+  it('a shared-prefill run killed early and resumed ends with the clean rows, none twice', async () => {
+    const out = join(work, 'killed-shared');
+    const child = spawn(process.execPath, [join(root, 'bin/kvprism.js'), 'run', config, '--out', out, '--no-report'], { stdio: 'ignore' });
+    // Kill once the run holds its directory (its lock), before the first group can finish.
+    while (!existsSync(join(out, 'run.lock'))) {
+      if (child.exitCode !== null) throw new Error(`the run exited (${child.exitCode}) before it could be killed`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const file = join(out, RESULTS_JSONL);
+    const before = existsSync(file) ? parseResultsJsonl(readFileSync(file)).rows.length : 0;
+    const resumed = await runExperiment({ configFile: config, out, resume: true, ...quiet });
+    expect(resumed.skipped + resumed.ran).toBe(TRIALS);
+    expect(resumed.skipped).toBe(before);
+    const rows = readResults(out);
+    expect(new Set(rows.map((r) => r.trial_id)).size).toBe(TRIALS);
+    expect(byId(rows)).toEqual(byId(clean.rows));
   });
 
   it('shards merged by the report equal the unsharded run', async () => {
