@@ -84,14 +84,18 @@ const VL_LAYOUTS: TensorLayout[] = [
 ];
 
 export function loadModelConfig(dir: string): ModelConfig {
+  const { raw, file } = readConfigJson(dir);
+  return parseModelConfig(raw, file);
+}
+
+/** `dir`/config.json as parsed JSON, with its path for errors. */
+export function readConfigJson(dir: string): { raw: Record<string, unknown>; file: string } {
   const file = join(dir, 'config.json');
-  let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return { raw: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>, file };
   } catch (e) {
     throw new Error(`${file}: cannot read as JSON (${(e as Error).message})`);
   }
-  return parseModelConfig(raw, file);
 }
 
 /** Builds the ModelConfig from a parsed config.json object; `file` names it in errors. */

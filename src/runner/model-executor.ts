@@ -66,6 +66,11 @@ class MeasuringDecoder extends Decoder {
     return logits;
   }
 
+  /** What an outcome reports of this decoder's measurements. */
+  measured(): Pick<SampleOutcome, 'bytes' | 'prefillMs' | 'compressionMs' | 'decodeMs' | 'decodeTokens'> {
+    return { bytes: this.bytes, prefillMs: this.prefillMs, compressionMs: this.compressionMs, decodeMs: this.decodeMs, decodeTokens: this.decodeTokens };
+  }
+
   /** Zeroes the timings (next multi-turn question); the bytes after the context's compression stay. */
   restart(): void {
     this.prefillMs = 0;
@@ -215,11 +220,7 @@ export class ModelExecutor implements TrialExecutor {
       predicted: -1,
       answerDistribution: [],
       promptTokens,
-      bytes: decoder.bytes,
-      prefillMs: decoder.prefillMs,
-      compressionMs: decoder.compressionMs,
-      decodeMs: decoder.decodeMs,
-      decodeTokens: decoder.decodeTokens,
+      ...decoder.measured(),
       modalityMass,
       evidenceKept: kept,
       generated,
@@ -246,11 +247,7 @@ export class ModelExecutor implements TrialExecutor {
       predicted: scores.predicted,
       answerDistribution: scores.answerDistribution,
       promptTokens,
-      bytes: decoder.bytes,
-      prefillMs: decoder.prefillMs,
-      compressionMs: decoder.compressionMs,
-      decodeMs: decoder.decodeMs,
-      decodeTokens: decoder.decodeTokens,
+      ...decoder.measured(),
       modalityMass,
       evidenceKept: kept,
     };

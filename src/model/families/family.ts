@@ -10,9 +10,8 @@
  * | Qwen2.5-Omni  | qwen2_5_omni | `<|vision_bos|><|VIDEO|>…<|vision_eos|>`       | `<|audio_bos|><|AUDIO|>…<|audio_eos|>` |
  * (images: `<|image_pad|>` / `<|IMAGE|>` between the same vision markers.)
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
+import { readConfigJson } from '../config.js';
 
 export type FamilyName = 'qwen2-vl' | 'qwen2.5-vl' | 'qwen2.5-omni';
 
@@ -100,12 +99,6 @@ export function familyFromConfig(raw: Record<string, unknown>, file = 'config.js
 
 /** Reads `dir/config.json` and returns its family. */
 export function loadFamily(dir: string, ropeIndexRules: RopeIndexRules = 'transformers-4'): Family {
-  const file = join(dir, 'config.json');
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${file}: cannot read as JSON (${(e as Error).message})`);
-  }
+  const { raw, file } = readConfigJson(dir);
   return familyFromConfig(raw, file, ropeIndexRules);
 }
