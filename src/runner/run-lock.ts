@@ -1,6 +1,7 @@
 /**
  * One live run per output directory. A run owns DIR through DIR/run.lock, a small JSON file
- * naming its host, PID, start time and command, created with O_EXCL so two runs cannot both
+ * naming its host, PID, start time and command, created atomically with its content (a hard
+ * link of a private file, which fails when a lock exists) so two runs cannot both
  * create it. A second run on the same directory is refused with the owner's name; a lock
  * left by a dead process on this host (a run killed with SIGKILL) is taken over with a
  * notice (on Linux the owner's process start time is recorded too, so a PID reused by an
@@ -121,20 +122,29 @@ export function acquireRunLock(dir: string, opts: AcquireOptions = {}): RunLock 
   throw new RunLockedError(file, null, 'could not take the lock (it kept changing hands); try again');
 }
 
+/**
+ * Creates the lock with its content in one step: the text goes to a private file first, which
+ * is then hard-linked to the lock's name (link fails with EEXIST when a lock exists). A run
+ * killed part-way leaves at most its private file, never an empty lock that would block the
+ * directory (O_EXCL create followed by a write left that window open).
+ */
 function tryCreate(file: string, text: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(file, 'wx');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  }
+  const own = `${file}.${process.pid}.tmp`;
+  const fd = openSync(own, 'w');
   try {
     writeSync(fd, text);
   } finally {
     closeSync(fd);
   }
-  return true;
+  try {
+    linkSync(own, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    unlinkSync(own);
+  }
 }
 
 /**
