@@ -11,7 +11,7 @@ export { DEFAULT_SCHEDULE, shouldCompress, type Schedule } from './cache/schedul
 export { LayerCache, type LayerCacheOptions, type LayerBytes } from './cache/layer-cache.js';
 export { allocCacheKV } from './cache/kv-alloc.js';
 export { storageSpec, STORAGE_KINDS, STORAGE_DEFAULTS, GROUP_RANGE, RESIDUAL_RANGE, type KVStorage, type StorageKind, type StorageSpec, type StorageCounts } from './cache/storage-spec.js';
-export { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from './policies/quantization/fp8-e4m3.js';
+export { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from './cache/quantization/fp8-e4m3.js';
 export { CacheSession } from './cache/cache-session.js';
 export { staticLayerView, type StaticHead, type StaticViewSpec } from './cache/static-view.js';
 export type { CacheSessionApi, CacheSessionOptions, CacheBytes, SessionForkOptions } from './cache/session-types.js';

@@ -1,10 +1,10 @@
 /**
- * One KV head in MNN-LLM's int8-fp8 storage (codec: src/policies/quantization/int8-fp8.ts).
+ * One KV head in MNN-LLM's int8-fp8 storage (codec: src/cache/quantization/int8-fp8.ts).
  * Per slot: key codes [headDim] u8 + key (scale, min) [⌈headDim/G⌉][2] f32, value codes
  * [headDim] e4m3 + value scale [⌈headDim/G⌉] f32. Slots share nothing, so keep() moves bytes
  * exactly and write() re-encodes only the merged slot (error of a fresh encode).
  */
-import { decodeFp8Row, decodeInt8Row, encodeFp8Row, encodeInt8Row } from '../policies/quantization/int8-fp8.js';
+import { decodeFp8Row, decodeInt8Row, encodeFp8Row, encodeInt8Row } from './quantization/int8-fp8.js';
 import { grown, type CodedHead } from './coded-head.js';
 import { channelGroups, type StorageCounts } from './storage-spec.js';
 

@@ -1,5 +1,5 @@
 /**
- * One KV head in KIVI storage (`int4` / `int2`; codec primitives: src/policies/quantization/
+ * One KV head in KIVI storage (`int4` / `int2`; codec primitives: src/cache/quantization/
  * kivi.ts). Slots are ordered oldest first: `coded` tokens as packed codes, then a residual
  * window of f32 rows. Appends land in the residual; once it holds R + G tokens its oldest G
  * become one key group (per-channel scale and minimum over those G tokens) and G value rows
@@ -16,7 +16,7 @@
  * its key group is decoded, the slot replaced and the group re-encoded (the other members' keys
  * move by at most old scale/2 + new scale/2 per channel).
  */
-import { kiviCode, kiviGetCode, kiviPutCode, kiviScale } from '../policies/quantization/kivi.js';
+import { groupRange, kiviCode, kiviGetCode, kiviPutCode, kiviScale } from './quantization/kivi.js';
 import { grown, type CodedHead } from './coded-head.js';
 import { channelGroups, codeRowBytes, type StorageCounts } from './storage-spec.js';
 
@@ -186,13 +186,7 @@ export class KiviHeadStore implements CodedHead {
   private encodeKeyGroup(rows: Float32Array, start: number, len: number, g: number): void {
     const { d, bits, rowBytes: rb } = this;
     for (let c = 0; c < d; c++) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let i = 0; i < len; i++) {
-        const x = rows[i * d + c]!;
-        if (x < lo) lo = x;
-        if (x > hi) hi = x;
-      }
+      const [lo, hi] = groupRange(rows, c, len, d);
       const scale = Math.fround(kiviScale(lo, hi, bits));
       const min = Math.fround(lo);
       this.keyScaleMin[(g * d + c) * 2] = scale;
@@ -208,13 +202,7 @@ export class KiviHeadStore implements CodedHead {
     for (let g = 0; g < vg; g++) {
       const c0 = g * G;
       const c1 = Math.min(d, c0 + G);
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let c = c0; c < c1; c++) {
-        const v = x[xOff + c]!;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
+      const [lo, hi] = groupRange(x, xOff + c0, c1 - c0);
       const scale = Math.fround(kiviScale(lo, hi, bits));
       const min = Math.fround(lo);
       this.valueScaleMin[(t * vg + g) * 2] = scale;

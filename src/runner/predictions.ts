@@ -56,21 +56,14 @@ export function predictionLines(trial: Trial, samples: readonly QASample[], outc
     const ref = references[i] ?? null;
     if (isGenerationSample(s)) return generationLine(trial, s, o, ref, memory);
     return {
-      trial_id: trial.id,
-      sample_id: s.id,
-      family: s.family,
-      label: trial.label,
-      budget: trial.budgetLabel,
-      seed: trial.seed,
+      ...lineIdentity(trial, s),
       choice: o.predicted,
       choice_text: s.choices[o.predicted]!,
       answer: s.answer,
       correct: o.predicted === s.answer,
       answer_logprob: Math.log(Math.max(o.answerDistribution[s.answer]!, Number.MIN_VALUE)),
       kl: ref ? klDivergence(ref.answerDistribution, o.answerDistribution) : null,
-      evidence_kept: o.evidenceKept ?? null,
-      kv_bytes: memory && o.bytes ? o.bytes.kvBytes : null,
-      total_bytes: memory && o.bytes ? o.bytes.totalBytes : null,
+      ...lineMeasures(o, memory),
     };
   });
 }
@@ -79,24 +72,27 @@ export function predictionLines(trial: Trial, samples: readonly QASample[], outc
 function generationLine(trial: Trial, s: GenerationSample, o: SampleOutcome, ref: ReferenceAnswer | null, memory: boolean): PredictionLine {
   const g = generatedOf(o, s);
   return {
-    trial_id: trial.id,
-    sample_id: s.id,
-    family: s.family,
-    label: trial.label,
-    budget: trial.budgetLabel,
-    seed: trial.seed,
+    ...lineIdentity(trial, s),
     choice: -1,
     choice_text: g.text,
     answer: -1,
     correct: isCorrect(o, s),
     answer_logprob: null,
     kl: null,
-    evidence_kept: o.evidenceKept ?? null,
-    kv_bytes: memory && o.bytes ? o.bytes.kvBytes : null,
-    total_bytes: memory && o.bytes ? o.bytes.totalBytes : null,
+    ...lineMeasures(o, memory),
     generated_text: g.text,
     generated_tokens: g.tokens.length,
     reference: s.reference,
     same_text_as_full: ref?.generated ? ref.generated.text === g.text : null,
   };
+}
+
+/** The fields that name a line's trial and sample (every line has them). */
+function lineIdentity(trial: Trial, s: QASample): Pick<PredictionLine, 'trial_id' | 'sample_id' | 'family' | 'label' | 'budget' | 'seed'> {
+  return { trial_id: trial.id, sample_id: s.id, family: s.family, label: trial.label, budget: trial.budgetLabel, seed: trial.seed };
+}
+
+/** Evidence kept and cache bytes of one outcome (bytes only when the trial measures memory). */
+function lineMeasures(o: SampleOutcome, memory: boolean): Pick<PredictionLine, 'evidence_kept' | 'kv_bytes' | 'total_bytes'> {
+  return { evidence_kept: o.evidenceKept ?? null, kv_bytes: memory && o.bytes ? o.bytes.kvBytes : null, total_bytes: memory && o.bytes ? o.bytes.totalBytes : null };
 }

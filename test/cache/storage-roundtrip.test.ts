@@ -4,7 +4,7 @@
  * ≤ half a step of each (token group, channel) / (token, channel group), residual exact.
  */
 import { describe, expect, it } from 'vitest';
-import { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from '../../src/policies/quantization/fp8-e4m3.js';
+import { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from '../../src/cache/quantization/fp8-e4m3.js';
 import { filledCache, headRows } from './storage-fixtures.js';
 
 const KVH = 2;

@@ -1,6 +1,6 @@
 /** KIVI codec (Appendix B fixture 6): bounded round-trip error, full-precision residual, exact bytes. */
 import { describe, expect, it } from 'vitest';
-import { kiviBytes, kiviDequantize, kiviQuantize, kiviQuantizedTokens, type KiviOptions } from '../../src/policies/quantization/kivi.js';
+import { kiviBytes, kiviDequantize, kiviQuantize, kiviQuantizedTokens, type KiviOptions } from '../../src/cache/quantization/kivi.js';
 import { randomNormalArray } from '../../src/util/random.js';
 
 describe('KIVI', () => {

@@ -75,6 +75,18 @@ export function kiviCode(x: number, scale: number, min: number, bits: number): n
   return scale > 0 ? Math.min((1 << bits) - 1, Math.max(0, Math.round((x - min) / scale))) : 0;
 }
 
+/** [min, max] of x[start + k·stride] for k in 0..count-1 (the range one quantization group spans). */
+export function groupRange(x: Float32Array, start: number, count: number, stride = 1): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let k = 0, i = start; k < count; k++, i += stride) {
+    const v = x[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 /**
  * Quantizes the elements idx(k) for k in 0..n-1 of x as one asymmetric group: writes codes at
  * code index codeAt(k) and returns [scale, min].

@@ -12,6 +12,7 @@
  * absolute in e4m3's subnormal range).
  */
 import { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from './fp8-e4m3.js';
+import { groupRange } from './kivi.js';
 
 /**
  * Encodes one key row x [headDim] f32 (from xOff) into codes [headDim] at cOff and
@@ -20,13 +21,7 @@ import { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from './fp8-e4m3.js';
 export function encodeInt8Row(x: Float32Array, xOff: number, d: number, group: number, codes: Uint8Array, cOff: number, scaleMin: Float32Array, sOff: number): void {
   for (let g = 0, c0 = 0; c0 < d; g++, c0 += group) {
     const c1 = Math.min(d, c0 + group);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let c = c0; c < c1; c++) {
-      const v = x[xOff + c]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    const [lo, hi] = groupRange(x, xOff + c0, c1 - c0);
     const scale = Math.fround(hi > lo ? (hi - lo) / 255 : 0);
     const min = Math.fround(lo);
     scaleMin[sOff + 2 * g] = scale;
