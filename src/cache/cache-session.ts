@@ -122,25 +122,50 @@ export class CacheSession implements CacheSessionApi {
   endPrefill(): void {
     if (this.phase !== 'prefill') throw new Error('CacheSession.endPrefill() was already called for this sequence');
     this.phase = 'decode';
-    const numLayers = this.layers.length;
     if (!this.policy) {
-      this.layerBudgets = new Array(numLayers).fill(this.prefillTokens);
+      this.layerBudgets = new Array(this.layers.length).fill(this.prefillTokens);
       return;
     }
-    const base = resolveBudget(this.resolved.budget!, this.prefillTokens);
-    if (this.policy.allocateLayers) {
-      const stats = this.stats.map((s, l) => {
-        if (!s) throw new Error(`policy "${this.policy!.name}" allocates layer budgets from prefill statistics, but layer ${l} was never attended`);
-        return s;
-      });
-      // Before any compression every head holds the prompt's slots, so layer 0 head 0 describes them.
-      const meta = sliceTokenMeta(this.layers[0]!.headMeta(0), 0, this.layers[0]!.length(0));
-      const raw = this.policy.allocateLayers({ base, numLayers, promptLength: this.prefillTokens, stats, meta });
-      this.layerBudgets = validateLayerBudgets(raw, numLayers, this.policy.name);
-    } else {
-      this.layerBudgets = new Array(numLayers).fill(base);
+    // A streamed prefill fixed its budgets at its first compression (holdAtBudget).
+    this.layerBudgets ??= this.allocate(resolveBudget(this.resolved.budget!, this.prefillTokens));
+    for (let l = 0; l < this.layers.length; l++) this.compress(l, 'prefill');
+  }
+
+  /**
+   * Streaming / chunked prefill: compress every layer that holds more than its budget, without
+   * ending the prefill, so the cache stays within budget (plus the next chunk) while a long
+   * prompt streams in. The budget is resolved against `streamLength`, the whole prompt's
+   * length (a ratio budget then ends at the size a one-pass prefill would keep). The layer
+   * budgets are fixed at the first call that finds the prefill over budget (an allocator sees
+   * the statistics of the prompt so far); endPrefill keeps them. Policies see phase
+   * 'prefill', the statistics of the latest chunk and the tokens prefilled so far.
+   */
+  holdAtBudget(streamLength: number): void {
+    if (this.phase !== 'prefill') throw new Error('CacheSession.holdAtBudget(): endPrefill() was already called; during decode the schedule compresses');
+    if (!Number.isInteger(streamLength) || streamLength < this.prefillTokens) {
+      throw new RangeError(`CacheSession.holdAtBudget(): streamLength must be an integer ≥ the ${this.prefillTokens} tokens prefilled so far; got ${streamLength}`);
     }
-    for (let l = 0; l < numLayers; l++) this.compress(l, 'prefill');
+    if (!this.policy) return;
+    const base = resolveBudget(this.resolved.budget!, streamLength);
+    if (!this.layerBudgets) {
+      if (this.prefillTokens <= base) return;
+      this.layerBudgets = this.allocate(base);
+    }
+    for (let l = 0; l < this.layers.length; l++) this.compress(l, 'prefill');
+  }
+
+  /** Per-layer budgets: the policy's allocator over the latest statistics, or `base` everywhere. */
+  private allocate(base: number): number[] {
+    const numLayers = this.layers.length;
+    if (!this.policy!.allocateLayers) return new Array(numLayers).fill(base);
+    const stats = this.stats.map((s, l) => {
+      if (!s) throw new Error(`policy "${this.policy!.name}" allocates layer budgets from prefill statistics, but layer ${l} was never attended`);
+      return s;
+    });
+    // Before any compression every head holds the prompt's slots, so layer 0 head 0 describes them.
+    const meta = sliceTokenMeta(this.layers[0]!.headMeta(0), 0, this.layers[0]!.length(0));
+    const raw = this.policy!.allocateLayers({ base, numLayers, promptLength: this.prefillTokens, stats, meta });
+    return validateLayerBudgets(raw, numLayers, this.policy!.name);
   }
 
   endStep(): void {

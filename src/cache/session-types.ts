@@ -85,6 +85,11 @@ export interface CacheSessionApi {
   attend(layer: number, q: Float32Array, qPositions: Int32Array, qModality: Uint8Array, out?: Float32Array): Float32Array;
   /** Marks the end of the prompt: compresses every layer per policy, budget and schedule. */
   endPrefill(): void;
+  /**
+   * During a chunked (streaming) prefill: compress every layer over budget now, the budget
+   * resolved against the whole prompt's `streamLength` tokens; the prefill goes on.
+   */
+  holdAtBudget(streamLength: number): void;
   /** Marks the end of one decode step (all layers attended). */
   endStep(): void;
   bytes(): CacheBytes;

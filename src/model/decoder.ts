@@ -12,9 +12,27 @@ import { ModalityCode } from '../cache/modality.js';
 import type { EmbeddedPrompt } from './embed-prompt.js';
 import { embedToken } from './embed-prompt.js';
 import type { Model } from './model.js';
+import { slicePrompt } from './prefill-chunks.js';
 import { fillRopeTables, inverseFrequencies } from './rope.js';
 import { Sequence, type RuntimeSessionOptions } from './sequence.js';
 import { Workspace } from './workspace.js';
+
+/** One chunk's report (Decoder.runChunks): tokens prefilled so far, cache bytes before and after holding it at budget. */
+export interface ChunkReport {
+  index: number;
+  tokens: number;
+  kvBytesBefore: number;
+  kvBytesAfter: number;
+}
+
+/** How runChunks cuts and holds a prefill. */
+export interface ChunkedPrefill {
+  /** Chunk end indices, ascending, the last equal to the prompt's length (prefill-chunks.ts chunkEnds). */
+  ends: number[];
+  /** Compress every layer back to its budget after each chunk but the last. */
+  hold: boolean;
+  onChunk?(report: ChunkReport): void;
+}
 
 export class Decoder {
   readonly model: Model;
@@ -32,11 +50,11 @@ export class Decoder {
 
   /**
    * Runs the prompt through every layer into `seq`'s cache, then ends the prefill (the
-   * session compresses here). Returns the next-token logits [vocab] f32 (a buffer reused by
-   * the next call: copy to keep).
+   * session compresses here). With `chunks`, the prompt runs chunk by chunk (runChunks).
+   * Returns the next-token logits [vocab] f32 (a buffer reused by the next call: copy to keep).
    */
-  prefill(seq: Sequence, prompt: EmbeddedPrompt): Float32Array {
-    const logits = this.runPrompt(seq, prompt);
+  prefill(seq: Sequence, prompt: EmbeddedPrompt, chunks?: ChunkedPrefill): Float32Array {
+    const logits = chunks ? this.runChunks(seq, prompt, chunks) : this.runPrompt(seq, prompt);
     seq.session.endPrefill();
     return logits;
   }
@@ -48,11 +66,47 @@ export class Decoder {
    */
   runPrompt(seq: Sequence, prompt: EmbeddedPrompt): Float32Array {
     if (seq.length !== 0) throw new Error(`prefill: the sequence already holds ${seq.length} tokens; open a new one`);
-    const ws = new Workspace(this.model.config, prompt.n, prompt);
-    ws.x.set(prompt.x); // the residual stream is updated in place; the prompt stays reusable
+    return this.extend(seq, prompt);
+  }
+
+  /**
+   * Runs the prompt chunk by chunk (chunked prefill: activations for one chunk at a time).
+   * With `hold`, every layer is compressed back to its budget after each chunk but the last
+   * (CacheSession.holdAtBudget, the budget resolved against the whole prompt), so the cache
+   * never holds more than its budget plus one chunk: the streaming setting. `onChunk` is told
+   * each chunk's cache bytes before and after that compression. The prefill is not ended.
+   * Returns the last chunk's next-token logits [vocab] f32.
+   */
+  runChunks(seq: Sequence, prompt: EmbeddedPrompt, chunks: ChunkedPrefill): Float32Array {
+    if (seq.length !== 0) throw new Error(`prefill: the sequence already holds ${seq.length} tokens; open a new one`);
+    const ends = chunks.ends;
+    if (ends.length === 0 || ends.at(-1) !== prompt.n || ends.some((e, i) => !Number.isInteger(e) || e <= (i === 0 ? 0 : ends[i - 1]!))) {
+      throw new RangeError(`runChunks: chunk ends must ascend strictly from above 0 to the prompt's ${prompt.n} tokens; got [${ends.join(', ')}]`);
+    }
+    let logits: Float32Array | undefined;
+    let start = 0;
+    for (const [i, end] of ends.entries()) {
+      logits = this.extend(seq, start === 0 && end === prompt.n ? prompt : slicePrompt(prompt, start, end));
+      const last = i === ends.length - 1;
+      const before = chunks.onChunk ? seq.session.bytes().kvBytes : 0;
+      if (chunks.hold && !last) seq.session.holdAtBudget(prompt.n);
+      chunks.onChunk?.({ index: i, tokens: end, kvBytesBefore: before, kvBytesAfter: chunks.hold && !last ? seq.session.bytes().kvBytes : before });
+      start = end;
+    }
+    return logits!;
+  }
+
+  /**
+   * Feeds `chunk`, the prompt's next tokens (its positions continue the sequence), through
+   * every layer without ending the prefill. Returns the next-token logits [vocab] f32.
+   */
+  extend(seq: Sequence, chunk: EmbeddedPrompt): Float32Array {
+    if (seq.session.currentPhase !== 'prefill') throw new Error('prefill: this sequence has ended its prefill; feed further tokens with decodeOne');
+    const ws = new Workspace(this.model.config, chunk.n, chunk);
+    ws.x.set(chunk.x); // the residual stream is updated in place; the prompt stays reusable
     const logits = this.forward(seq, ws);
-    seq.length = prompt.n;
-    seq.ropeNext = prompt.ropeNext;
+    seq.length += chunk.n;
+    seq.ropeNext = chunk.ropeNext;
     return logits;
   }
 

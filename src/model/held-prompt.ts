@@ -8,8 +8,8 @@
  * - query-agnostic: hold back the whole trailing run of text tokens (the question), so the
  *   policy compresses the context without seeing it (kvpress's protocol).
  */
-import { sliceTokenMeta } from '../cache/token-meta.js';
 import type { EmbeddedPrompt } from './embed-prompt.js';
+import { slicePrompt } from './prefill-chunks.js';
 
 /** How many trailing tokens to hold back: 0 when the prompt does not end in a text token. */
 export function heldBackCount(p: EmbeddedPrompt, queryAware: boolean): number {
@@ -25,19 +25,7 @@ export function heldBackCount(p: EmbeddedPrompt, queryAware: boolean): number {
 export function splitPrompt(p: EmbeddedPrompt, k: number): { head: EmbeddedPrompt; tail: number[] } {
   if (!Number.isInteger(k) || k < 0 || k >= p.n) throw new RangeError(`splitPrompt: k must be in [0, ${p.n - 1}]; got ${k}`);
   const m = p.n - k;
-  const hidden = p.x.length / p.n;
-  const axes = p.ropePos.length / p.n;
-  const ropePos = new Int32Array(axes * m);
-  for (let a = 0; a < axes; a++) ropePos.set(p.ropePos.subarray(a * p.n, a * p.n + m), a * m);
   // A held-back token is text: all its RoPE axes share one id, which is where the head ends.
-  const ropeNext = k === 0 ? p.ropeNext : p.ropePos[m]!;
-  const head: EmbeddedPrompt = {
-    n: m,
-    x: p.x.subarray(0, m * hidden),
-    meta: sliceTokenMeta(p.meta, 0, m),
-    ropePos,
-    ropeNext,
-    ids: p.ids.subarray(0, m),
-  };
+  const head: EmbeddedPrompt = { ...slicePrompt(p, 0, m), ropeNext: k === 0 ? p.ropeNext : p.ropePos[m]! };
   return { head, tail: Array.from(p.ids.subarray(m)) };
 }
