@@ -107,6 +107,12 @@ export interface QASample {
    */
   evidenceSeconds?: [number, number][];
   /**
+   * Optional, streaming protocol: the time (seconds of media) at which the question arrives.
+   * The stream is cut there: media later than this never reach the cache, and the question
+   * follows the last token delivered. The other protocols ask after the whole prompt.
+   */
+  questionAt?: number;
+  /**
    * Generation samples only: the reference answer text(s). A generation sample has no closed
    * choices (`choices` is empty, `answer` is −1); the model generates greedily over the
    * compressed cache and its text is scored against these (see GenerationSample).

@@ -97,10 +97,12 @@ export const BACKENDS = ['auto', 'ts', 'cpu', 'cuda'] as const;
 
 /**
  * When the question meets the cache: inside the compressed prefix (query-aware), fed over a
- * context compressed without it (query-agnostic, kvpress's protocol), or asked in turn with
- * the other questions of its clip over one context compressed once (multi-turn).
+ * context compressed without it (query-agnostic, kvpress's protocol), asked in turn with the
+ * other questions of its clip over one context compressed once (multi-turn), or after a
+ * stream the cache was held at budget through (streaming: the context arrives chunk by chunk,
+ * a frame at a time by default, and is compressed after each chunk).
  */
-export const PROTOCOLS = ['query-aware', 'query-agnostic', 'multi-turn'] as const;
+export const PROTOCOLS = ['query-aware', 'query-agnostic', 'multi-turn', 'streaming'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
 
@@ -124,6 +126,10 @@ export const experimentConfigSchema = z
         dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type (dense floats; cache.storage adds the quantized kinds)'),
         storage: kvStorage.optional(),
         queryAware: z.boolean().default(true).describe('Superseded by `protocol`: false means protocol query-agnostic (when `protocol` is not given)'),
+        prefillChunk: z
+          .union([z.number().int().min(1), z.literal('frame')])
+          .optional()
+          .describe('Prefill in chunks of this many tokens, or "frame" (one video frame with the audio that came with it); the policy compresses between chunks under the streaming protocol and under an over-budget / every-N schedule. Default: one pass (streaming: "frame")'),
       })
       .refine((c) => c.storage === undefined || c.dtype === 'f32', { message: 'give cache.dtype or cache.storage, not both', path: ['storage'] })
       .prefault({})
@@ -131,7 +137,7 @@ export const experimentConfigSchema = z
     protocol: z
       .union([z.enum(PROTOCOLS), z.array(z.enum(PROTOCOLS)).min(1)])
       .optional()
-      .describe('Protocol, or a list to sweep: "query-aware" (the question is inside the compressed prefix), "query-agnostic" (the context is prefilled and compressed before the question is fed over it) or "multi-turn" (samples with the same context, i.e. equal prompts up to their trailing text, form one conversation: the context is compressed once, then each question is fed, scored, and followed by its reference answer before the next); default query-aware'),
+      .describe('Protocol, or a list to sweep: "query-aware" (the question is inside the compressed prefix), "query-agnostic" (the context is prefilled and compressed before the question is fed over it), "multi-turn" (samples with the same context, i.e. equal prompts up to their trailing text, form one conversation: the context is compressed once, then each question is fed, scored, and followed by its reference answer before the next) or "streaming" (the context is prefilled chunk by chunk — cache.prefillChunk, default one frame — and held at the budget after every chunk; the question arrives after the stream, or at the sample\'s questionAt seconds); default query-aware'),
     sharedPrefill: z
       .boolean()
       .default(true)

@@ -25,6 +25,8 @@ export interface SampleOutcome {
   /** All decode steps (ms) and how many tokens they decoded. */
   decodeMs: number;
   decodeTokens: number;
+  /** The most KV bytes the cache held during the prefill (a one-pass prefill: the whole prompt's; streaming: budget + one chunk). */
+  peakKvBytes?: number;
   /** [layer][modality] fraction of prefill attention mass per key modality, when asked for. */
   modalityMass?: number[][];
   /** Fraction of the sample's evidence tokens the compressed cache kept (see evidence-recall.ts). */

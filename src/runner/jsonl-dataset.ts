@@ -84,6 +84,7 @@ export const jsonlSampleSchema = z
     choices: z.array(z.string()).min(2).describe('Candidate answers as text'),
     answer: z.number().int().min(0).describe('Index of the right choice'),
     evidence: evidenceSchema.optional().describe('Where the answer lies: token ranges [[start, end), …] of the prompt, or {seconds: [[t0, t1], …]} of media time'),
+    questionAt: z.number().min(0).optional().describe('Streaming protocol: seconds of media after which the question arrives (later media never reach the cache); default: after the whole prompt'),
   })
   .refine((s) => s.answer < s.choices.length, { message: 'answer must index into choices', path: ['answer'] });
 
@@ -99,6 +100,7 @@ export const jsonlGenerationSampleSchema = z.strictObject({
   reference: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Reference answer text, or a list of reference texts'),
   maxNewTokens: z.number().int().min(1).optional().describe('Most tokens to generate (default 32)'),
   evidence: evidenceSchema.optional().describe('Where the answer lies: token ranges [[start, end), …] of the prompt, or {seconds: [[t0, t1], …]} of media time'),
+  questionAt: z.number().min(0).optional().describe('Streaming protocol: seconds of media after which the question arrives (later media never reach the cache); default: after the whole prompt'),
 });
 
 /** Deepest a sample line may nest (a real sample nests 4 deep: sample → prompt → piece → time). */
@@ -168,7 +170,7 @@ export function checkSampleLine(line: string, where: string, dir: string): Check
   checkMediaPrompt(pieces, s.addBos, where);
   const segments = pieces.map((p, j) => checkSegment(p, dir, `${where}: prompt[${j}]`, s.id));
   const evidence = s.evidence && resolveEvidence(s.evidence, pieces, `${where}: evidence`);
-  const info: SampleInfo = { id: s.id, family: s.family, ...answerFields(s), ...evidence };
+  const info: SampleInfo = { id: s.id, family: s.family, ...answerFields(s), ...evidence, ...(s.questionAt !== undefined && { questionAt: s.questionAt }) };
   return { id: s.id, info, build: () => ({ ...info, prompt: { segments: segments.map((build) => build()), addBos: s.addBos } }) };
 }
 

@@ -26,6 +26,8 @@ export interface TrialMetrics {
   families: Record<string, { n: number; accuracy: number }>;
   promptTokens: number;
   bytes: { logicalTokens: number; slots: number; kvBytes: number; metaBytes: number; retentionBytes: number; totalBytes: number } | null;
+  /** Mean over samples of the most KV bytes the cache held during the prefill; null when an outcome does not say. */
+  peakKvBytes: number | null;
   prefillMs: number;
   compressionMs: number;
   decodeMsPerToken: number | null;
@@ -77,6 +79,7 @@ export function aggregate(samples: QASample[], outcomes: SampleOutcome[], refere
           totalBytes: meanOf('totalBytes'),
         }
       : null,
+    peakKvBytes: outcomes.every((o) => o.peakKvBytes !== undefined) ? mean(outcomes.map((o) => o.peakKvBytes!)) : null,
     prefillMs: mean(outcomes.map((o) => o.prefillMs)),
     compressionMs: mean(outcomes.map((o) => o.compressionMs)),
     decodeMsPerToken: decodeTokens > 0 ? outcomes.reduce((a, o) => a + o.decodeMs, 0) / decodeTokens : null,

@@ -15,12 +15,12 @@
  * then generate greedily over the compressed cache (generation-executor.ts).
  */
 import type { EmbeddedPrompt } from '../model/embed-prompt.js';
-import { Decoder } from '../model/decoder.js';
+import { Decoder, type ChunkedPrefill } from '../model/decoder.js';
 import { loadModel, type Model } from '../model/model.js';
 import { isGenerationSample, type GenerationSample, type QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
 import { policyEnvFor } from '../model/policy-for-model.js';
-import { prepareSample, scoreChoices, scorePrefilled, type ChoiceScores, type PreparedSample } from '../model/score.js';
+import { prepareSample, scorePrefilled, type ChoiceScores, type PreparedSample } from '../model/score.js';
 import { sampleEvidenceKept } from './evidence-recall.js';
 import type { RuntimeSessionOptions, Sequence } from '../model/sequence.js';
 import { policies } from '../policies/catalog.js';
@@ -34,9 +34,12 @@ import { FlowCapture } from './flow-capture.js';
 import { hasMedia, MediaPromptResolver } from './media-prompt.js';
 import { feedTail, greedyDecode, maxNewTokensOf, prepareAny, prepareGeneration } from './generation-executor.js';
 import type { Trial } from './sweep.js';
+import { chunkPlan, holdsDuringPrefill, streamedHead } from './prefill-plan.js';
 
 class MeasuringDecoder extends Decoder {
   prefillMs = 0;
+  /** The most KV bytes the cache held during the prefill (before each compression). */
+  peakKvBytes = 0;
   compressionMs = 0;
   decodeMs = 0;
   decodeTokens = 0;
@@ -45,18 +48,25 @@ class MeasuringDecoder extends Decoder {
   constructor(
     model: Model,
     private readonly capture: FlowCapture | null,
+    /** The trial's chunk plan for a prompt head (prefill-plan.ts); none: one pass. */
+    private readonly chunks: (head: EmbeddedPrompt) => ChunkedPrefill | undefined = () => undefined,
   ) {
     super(model);
   }
 
   /**
-   * Prefills the prompt's head (scoreChoices holds the tail back and decodes it over the
-   * compressed cache), timing prefill and compression apart.
+   * Prefills the prompt's head (the tail is held back and decoded over the compressed cache),
+   * in one pass or chunk by chunk as the trial says, timing prefill and compression apart and
+   * noting the peak KV bytes.
    */
   override prefill(seq: Sequence, prompt: EmbeddedPrompt): Float32Array {
     this.capture?.begin();
     const t0 = performance.now();
-    const logits = super.prefill(seq, prompt);
+    const plan = this.chunks(prompt);
+    let peak = 0;
+    const logits = plan ? this.runChunks(seq, prompt, { ...plan, onChunk: (c) => (peak = Math.max(peak, c.kvBytesBefore)) }) : this.runPrompt(seq, prompt);
+    this.peakKvBytes = plan ? peak : seq.session.bytes().kvBytes;
+    seq.session.endPrefill();
     const total = performance.now() - t0;
     this.capture?.end();
     const compression = seq.session.timings().compressionMs;
@@ -67,8 +77,8 @@ class MeasuringDecoder extends Decoder {
   }
 
   /** What an outcome reports of this decoder's measurements. */
-  measured(): Pick<SampleOutcome, 'bytes' | 'prefillMs' | 'compressionMs' | 'decodeMs' | 'decodeTokens'> {
-    return { bytes: this.bytes, prefillMs: this.prefillMs, compressionMs: this.compressionMs, decodeMs: this.decodeMs, decodeTokens: this.decodeTokens };
+  measured(): Pick<SampleOutcome, 'bytes' | 'prefillMs' | 'compressionMs' | 'decodeMs' | 'decodeTokens' | 'peakKvBytes'> {
+    return { bytes: this.bytes, prefillMs: this.prefillMs, compressionMs: this.compressionMs, decodeMs: this.decodeMs, decodeTokens: this.decodeTokens, peakKvBytes: this.peakKvBytes };
   }
 
   /** Zeroes the timings (next multi-turn question); the bytes after the context's compression stay. */
@@ -101,6 +111,8 @@ interface ModelPrefill extends SharedPrefill {
   readonly modalityMass?: number[][];
   /** Statistics the own path's flow capture would have left in the session. */
   readonly keepStats: StatNeeds;
+  /** KV bytes of the whole head, before any fork compresses. */
+  readonly peakKvBytes: number;
 }
 
 export class ModelExecutor implements TrialExecutor {
@@ -116,12 +128,16 @@ export class ModelExecutor implements TrialExecutor {
     if (isGenerationSample(sample)) return this.generateOwn(sample, trial);
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
-    const decoder = new MeasuringDecoder(model, capture);
-    const scores = scoreChoices(model, await this.media.resolve(sample), this.sessionOptions(trial), decoder);
+    const decoder = new MeasuringDecoder(model, capture, (head) => chunkPlan(trial, head));
+    const prepared = streamedHead(prepareSample(model, await this.media.resolve(sample), trial.cache.queryAware), sample, trial);
+    const seq = decoder.open(this.sessionOptions(trial));
+    const scores = scorePrefilled(decoder, prepared, seq, decoder.prefill(seq, prepared.head));
     return this.finish(decoder, scores, sample, trial, capture?.massByLayer());
   }
 
   forkNeeds(trial: Trial): StatNeeds | null {
+    // A policy that compresses between chunks acts during its own prefill: nothing to fork.
+    if (holdsDuringPrefill(trial)) return null;
     const policy = this.sessionOptions(trial).policy ?? null;
     if (policy?.retention && !policy.retention.observe) return null;
     return sessionNeeds(policy);
@@ -131,16 +147,19 @@ export class ModelExecutor implements TrialExecutor {
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     if (trial.protocol === 'multi-turn') refuseMediaTurns([sample], trial);
-    const prepared = prepareAny(model, await this.media.resolve(sample), trial.cache.queryAware);
+    const prepared = streamedHead(prepareAny(model, await this.media.resolve(sample), trial.cache.queryAware), sample, trial);
     const decoder = new Decoder(model);
     const sequence = decoder.open({ storage: trial.cache.storage ?? trial.cache.dtype, gather });
     capture?.begin();
     const t0 = performance.now();
-    const logits = decoder.runPrompt(sequence, prepared.head).slice();
+    // Chunked like the trials' own prefills (forks never hold between chunks: holdsDuringPrefill).
+    const plan = chunkPlan(trial, prepared.head);
+    const logits = (plan ? decoder.runChunks(sequence, prepared.head, plan) : decoder.runPrompt(sequence, prepared.head)).slice();
     const prefillMs = performance.now() - t0;
     capture?.end();
     const keepStats: StatNeeds = capture ? { flows: true } : {};
-    return { sampleId: sample.id, prefillTokens: prepared.head.n, prefillMs, prepared, sequence, logits, modalityMass: capture?.massByLayer(), keepStats };
+    const peakKvBytes = sequence.session.bytes().kvBytes;
+    return { sampleId: sample.id, prefillTokens: prepared.head.n, prefillMs, prepared, sequence, logits, modalityMass: capture?.massByLayer(), keepStats, peakKvBytes };
   }
 
   async runFork(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome> {
@@ -168,7 +187,7 @@ export class ModelExecutor implements TrialExecutor {
     } else {
       const capture = this.captureFor(trial);
       const model = capture ? { ...this.model, backend: capture.backend } : this.model;
-      decoder = new MeasuringDecoder(model, capture);
+      decoder = new MeasuringDecoder(model, capture, (head) => chunkPlan(trial, head));
       seq = decoder.open(this.sessionOptions(trial));
       logits = decoder.prefill(seq, context);
       mass = capture?.massByLayer();
@@ -194,6 +213,7 @@ export class ModelExecutor implements TrialExecutor {
     const seq = p.sequence.fork({ ...opts, backend: this.model.backend }, p.keepStats);
     seq.session.endPrefill();
     decoder.prefillMs = p.prefillMs;
+    decoder.peakKvBytes = p.peakKvBytes;
     decoder.compressionMs = seq.session.timings().compressionMs;
     decoder.bytes = seq.session.bytes();
     return { decoder, seq, logits: p.logits, mass: p.modalityMass };
@@ -203,8 +223,8 @@ export class ModelExecutor implements TrialExecutor {
   private async generateOwn(sample: GenerationSample, trial: Trial): Promise<SampleOutcome> {
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
-    const decoder = new MeasuringDecoder(model, capture);
-    const prepared = prepareGeneration(model, { ...sample, prompt: (await this.media.resolve(sample)).prompt }, trial.cache.queryAware);
+    const decoder = new MeasuringDecoder(model, capture, (head) => chunkPlan(trial, head));
+    const prepared = streamedHead(prepareGeneration(model, { ...sample, prompt: (await this.media.resolve(sample)).prompt }, trial.cache.queryAware), sample, trial);
     const seq = decoder.open(this.sessionOptions(trial));
     const logits = decoder.prefill(seq, prepared.head);
     return this.finishGeneration(decoder, prepared, seq, logits, sample, capture?.massByLayer());

@@ -43,6 +43,8 @@ export interface PredictionLine {
   /** K/V bytes and everything the cache holds (K/V + metadata + retention) after the prompt was compressed; null when memory is off. */
   kv_bytes: number | null;
   total_bytes: number | null;
+  /** The most K/V bytes the cache held during the prefill (streaming: budget + one chunk); null when memory is off. */
+  kv_peak_bytes?: number | null;
 }
 
 /**
@@ -93,6 +95,11 @@ function lineIdentity(trial: Trial, s: QASample): Pick<PredictionLine, 'trial_id
 }
 
 /** Evidence kept and cache bytes of one outcome (bytes only when the trial measures memory). */
-function lineMeasures(o: SampleOutcome, memory: boolean): Pick<PredictionLine, 'evidence_kept' | 'kv_bytes' | 'total_bytes'> {
-  return { evidence_kept: o.evidenceKept ?? null, kv_bytes: memory && o.bytes ? o.bytes.kvBytes : null, total_bytes: memory && o.bytes ? o.bytes.totalBytes : null };
+function lineMeasures(o: SampleOutcome, memory: boolean): Pick<PredictionLine, 'evidence_kept' | 'kv_bytes' | 'total_bytes' | 'kv_peak_bytes'> {
+  return {
+    evidence_kept: o.evidenceKept ?? null,
+    kv_bytes: memory && o.bytes ? o.bytes.kvBytes : null,
+    total_bytes: memory && o.bytes ? o.bytes.totalBytes : null,
+    kv_peak_bytes: memory ? (o.peakKvBytes ?? null) : null,
+  };
 }

@@ -42,6 +42,11 @@ export interface ResultRow {
   meta_bytes: number | null;
   retention_bytes: number | null;
   total_bytes: number | null;
+  /**
+   * Mean over samples of the most KV bytes the cache held during the prefill: the whole
+   * prompt's for a one-pass prefill, budget + one chunk when streaming (absent in older rows).
+   */
+  kv_peak_bytes?: number | null;
   /** Process peak resident set during the trial (reset at its start where Linux allows). */
   peak_rss_bytes: number | null;
   /** Means per sample. */
@@ -82,7 +87,7 @@ export const CSV_COLUMNS = [
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
   'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
-  'protocol',
+  'protocol', 'kv_peak_bytes',
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {

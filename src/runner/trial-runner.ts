@@ -81,8 +81,8 @@ export function referenceKey(trial: Trial, sample: QASample, ctx: TrialContext):
     sampleSeed: ctx.dataset.sampleSeed(trial.seed),
     sampleId: sample.id,
     backend: ctx.executor.backendName,
-    // Keys of the single-question protocols stay as they were before multi-turn existed.
-    cache: trial.protocol === 'multi-turn' ? { ...trial.cache, protocol: trial.protocol } : trial.cache,
+    // Keys of query-aware / query-agnostic stay as they were before the other protocols existed.
+    cache: trial.protocol === 'multi-turn' || trial.protocol === 'streaming' ? { ...trial.cache, protocol: trial.protocol } : trial.cache,
   });
 }
 
@@ -119,6 +119,7 @@ export function buildRow(trial: Trial, ctx: TrialContext, samples: QASample[], o
     meta_bytes: b?.metaBytes ?? null,
     retention_bytes: b?.retentionBytes ?? null,
     total_bytes: b?.totalBytes ?? null,
+    kv_peak_bytes: on('memory') ? m.peakKvBytes : null,
     peak_rss_bytes: on('memory') ? ctx.peak.peakBytes() : null,
     prefill_ms: on('latency') ? m.prefillMs : null,
     compression_ms: on('latency') ? m.compressionMs : null,
