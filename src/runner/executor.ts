@@ -45,6 +45,8 @@ export interface SharedPrefill {
   readonly prefillTokens: number;
   /** Wall time of the prefill (ms). */
   readonly prefillMs: number;
+  /** Wall time spent making the prompt before the prefill (ms): media decoding and the towers. */
+  readonly encodeMs?: number;
 }
 
 export interface TrialExecutor {

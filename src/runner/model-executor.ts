@@ -147,7 +147,9 @@ export class ModelExecutor implements TrialExecutor {
     const capture = this.captureFor(trial);
     const model = capture ? { ...this.model, backend: capture.backend } : this.model;
     if (trial.protocol === 'multi-turn') refuseMediaTurns([sample], trial);
+    const e0 = performance.now();
     const prepared = streamedHead(prepareAny(model, await this.media.resolve(sample), trial.cache.queryAware), sample, trial);
+    const encodeMs = performance.now() - e0;
     const decoder = new Decoder(model);
     const sequence = decoder.open({ storage: trial.cache.storage ?? trial.cache.dtype, gather });
     capture?.begin();
@@ -159,7 +161,7 @@ export class ModelExecutor implements TrialExecutor {
     capture?.end();
     const keepStats: StatNeeds = capture ? { flows: true } : {};
     const peakKvBytes = sequence.session.bytes().kvBytes;
-    return { sampleId: sample.id, prefillTokens: prepared.head.n, prefillMs, prepared, sequence, logits, modalityMass: capture?.massByLayer(), keepStats, peakKvBytes };
+    return { sampleId: sample.id, prefillTokens: prepared.head.n, prefillMs, encodeMs, prepared, sequence, logits, modalityMass: capture?.massByLayer(), keepStats, peakKvBytes };
   }
 
   async runFork(shared: SharedPrefill, sample: QASample, trial: Trial): Promise<SampleOutcome> {

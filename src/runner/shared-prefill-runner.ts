@@ -121,7 +121,9 @@ async function runOneUnit(unit: QASample[], states: TrialState[], ctx: TrialCont
       continue;
     }
     anyPrefill ??= shared;
-    for (const m of members) await timed(m, shared.prefillMs / members.length, hooks, async () => outcomes.set(m, checked(await answer(m.trial, shared), unit, m.trial)));
+    // Each member is charged its share of the prefill and of the media encoding before it.
+    const shareMs = (shared.prefillMs + (shared.encodeMs ?? 0)) / members.length;
+    for (const m of members) await timed(m, shareMs, hooks, async () => outcomes.set(m, checked(await answer(m.trial, shared), unit, m.trial)));
   }
   for (const m of own) await timed(m, 0, hooks, async () => outcomes.set(m, checked(await answer(m.trial), unit, m.trial)));
 
