@@ -1,9 +1,9 @@
 /**
  * A throwaway single-node Slurm cluster for tests: munged with a fresh key, slurmctld and
  * slurmd in the foreground, everything (slurm.conf, state, spool, sockets, logs) in one tmp
- * dir and the daemons on free ports, so repeated or concurrent runs never collide. Needs
- * Debian's slurm-wlm and munge, and root (slurmd starts jobs as their submitter). No systemd
- * and no cgroups: proctrack/linuxproc and task/none work in a plain container.
+ * dir and the daemons on free ports, so a second run, even at the same time, never collides.
+ * Needs Debian's slurm-wlm and munge, and root (slurmd starts jobs as their submitter). No
+ * systemd and no cgroups: proctrack/linuxproc and task/none work in a plain container.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,12 +63,13 @@ function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
+/** n distinct free TCP ports (all held open until each is known, so none repeats). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 function tail(file: string, lines = 15): string {
@@ -76,7 +77,7 @@ function tail(file: string, lines = 15): string {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-function slurmConf(dir: string, ports: [number, number], munge: string): string {
+function slurmConf(dir: string, ports: number[], munge: string): string {
   const cpus = availableParallelism();
   // Below the machine's memory, or slurmd would find less than configured and drain the node.
   const memoryMiB = Math.floor((totalmem() / 2 ** 20) * 0.9);
@@ -121,6 +122,118 @@ export function parseJobStates(text: string): JobState[] {
     });
 }
 
+interface Daemon {
+  name: string;
+  child: ChildProcess;
+  /** Its stdout and stderr. */
+  log: string;
+}
+
+const ended = (d: Daemon) => d.child.exitCode !== null || d.child.signalCode !== null;
+
+/** The daemons of one cluster and the client commands that talk to them. */
+class LocalSlurm implements SlurmCluster {
+  private readonly daemons: Daemon[] = [];
+  private stopped = false;
+  /** Last resort if the test process ends without stop(): no daemon outlives it. */
+  private readonly killAll = () => this.daemons.forEach((d) => ended(d) || d.child.kill('SIGKILL'));
+
+  constructor(
+    readonly dir: string,
+    readonly env: NodeJS.ProcessEnv,
+    private readonly bin: (p: Program) => string,
+  ) {
+    process.once('exit', this.killAll);
+  }
+
+  launch(name: (typeof DAEMONS)[number], args: string[]): void {
+    const log = join(this.dir, `${name}.log`);
+    const fd = openSync(log, 'a');
+    const child = spawn(this.bin(name), args, { stdio: ['ignore', fd, fd], env: this.env });
+    closeSync(fd);
+    this.daemons.push({ name, child, log });
+  }
+
+  /** The first daemon that is no longer running. */
+  exited(): Daemon | undefined {
+    return this.daemons.find(ended);
+  }
+
+  client(command: SlurmClient, args: string[], cwd?: string): string {
+    const r = spawnSync(this.bin(command), args, { cwd, env: this.env, encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  jobStates(id: string): JobState[] {
+    return parseJobStates(this.client('scontrol', ['-o', 'show', 'job', id]));
+  }
+
+  async waitForJobs(ids: string[], timeoutMs: number): Promise<JobState[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = ids.flatMap((id) => this.jobStates(id));
+      if (states.every((s) => ENDED.has(s.state))) return states;
+      if (Date.now() > deadline) throw new Error(`jobs ${ids.join(', ')} still not done after ${timeoutMs / 1000} s: ${states.map((s) => `${s.id} ${s.state}`).join(', ')}\n${this.daemonLogs()}`);
+      await sleep(500);
+    }
+  }
+
+  /** Bounded wait for sinfo to show the node idle; the reason when a daemon died meanwhile. */
+  async waitUntilIdle(): Promise<string | undefined> {
+    const deadline = Date.now() + NODE_READY_MS;
+    for (;;) {
+      const down = this.exited();
+      if (down) return `${down.name} exited while starting (${down.child.exitCode ?? down.child.signalCode})`;
+      const r = spawnSync(this.bin('sinfo'), ['-h', '-n', 'localhost', '-o', '%T'], { env: this.env, encoding: 'utf8', timeout: 10_000 });
+      if (r.status === 0 && r.stdout.trim() === 'idle') return undefined;
+      if (Date.now() > deadline) {
+        throw new Error(`the Slurm node did not become idle within ${NODE_READY_MS / 1000} s (sinfo: ${(r.stdout + r.stderr).trim() || 'no output'})\n${this.daemonLogs()}`);
+      }
+      await sleep(250);
+    }
+  }
+
+  daemonLogs(): string {
+    return this.daemons.map((d) => `--- ${d.name} (${d.log}):\n${tail(d.log)}`).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      const queued = () => this.client('squeue', ['-h', '-o', '%A']).split('\n').filter(Boolean);
+      const jobs = queued();
+      if (jobs.length > 0) this.client('scancel', jobs);
+      // Let cancelled jobs end before slurmd goes, or their processes would outlive it.
+      for (let t = 0; t < 40 && queued().length > 0; t++) await sleep(250);
+    } catch {
+      // The controller is down already: nothing to cancel through it.
+    }
+    for (const d of [...this.daemons].reverse()) {
+      if (ended(d)) continue;
+      const gone = new Promise((r) => d.child.once('exit', r));
+      d.child.kill('SIGTERM');
+      if (!(await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)]))) d.child.kill('SIGKILL');
+      await gone;
+    }
+    process.off('exit', this.killAll);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The cluster's files in DIR: munge key, slurm.conf and the state, spool and socket folders. */
+async function writeClusterFiles(dir: string) {
+  chmodSync(dir, 0o755); // munged wants its socket's folders searchable by everyone
+  for (const d of ['state', 'spool', 'munge']) mkdirSync(join(dir, d));
+  const key = join(dir, 'munge.key');
+  writeFileSync(key, randomBytes(1024), { mode: 0o600 });
+  const socket = join(dir, 'munge', 'munge.sock');
+  const conf = join(dir, 'slurm.conf');
+  writeFileSync(conf, slurmConf(dir, await freePorts(2), socket));
+  return { key, socket, conf };
+}
+
 /**
  * Starts the cluster and waits (bounded) until sinfo shows the node idle. Resolves to the
  * reason instead when it cannot run here: a program missing, not root, a daemon that exits
@@ -132,99 +245,32 @@ export async function startSlurmCluster(): Promise<ClusterStart> {
   const missing = [...paths].filter(([, p]) => !p).map(([n]) => n);
   if (missing.length > 0) return { unavailable: `${missing.join(', ')} not installed (Debian: apt-get install slurm-wlm munge)` };
   if (process.getuid?.() !== 0) return { unavailable: 'not root: slurmd must run as root to start jobs' };
-  const bin = (n: Program) => paths.get(n)!;
 
   const dir = mkdtempSync(join(tmpdir(), 'kvprism-slurm-'));
-  chmodSync(dir, 0o755); // munged wants its socket's folders searchable by everyone
-  for (const d of ['state', 'spool', 'munge']) mkdirSync(join(dir, d));
-  const key = join(dir, 'munge.key');
-  writeFileSync(key, randomBytes(1024), { mode: 0o600 });
-  const socket = join(dir, 'munge', 'munge.sock');
-  const conf = join(dir, 'slurm.conf');
-  writeFileSync(conf, slurmConf(dir, [await freePort(), await freePort()], socket));
+  const { key, socket, conf } = await writeClusterFiles(dir);
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SLURM|SBATCH)_/.test(k)));
   env.SLURM_CONF = conf;
   env.PATH = [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter);
-
-  const daemons: { name: string; child: ChildProcess; log: string }[] = [];
-  const launch = (name: (typeof DAEMONS)[number], args: string[]) => {
-    const log = join(dir, `${name}.log`);
-    const fd = openSync(log, 'a');
-    const child = spawn(bin(name), args, { stdio: ['ignore', fd, fd], env });
-    closeSync(fd);
-    daemons.push({ name, child, log });
-  };
-  const daemonLogs = () => daemons.map((d) => `--- ${d.name} (${d.log}):\n${tail(d.log)}`).join('\n');
-  const exited = () => daemons.find((d) => d.child.exitCode !== null || d.child.signalCode !== null);
-  // Last resort if the test process ends without stop(): no daemon outlives it.
-  const killAll = () => daemons.forEach((d) => d.child.exitCode === null && d.child.kill('SIGKILL'));
-  process.once('exit', killAll);
-
-  const client = (command: SlurmClient, args: string[], cwd?: string): string => {
-    const r = spawnSync(bin(command), args, { cwd, env, encoding: 'utf8', timeout: 30_000 });
-    if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim()}`);
-    return r.stdout;
-  };
-  const jobStates = (id: string) => parseJobStates(client('scontrol', ['-o', 'show', 'job', id]));
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      const jobs = client('squeue', ['-h', '-o', '%A']).split('\n').filter(Boolean);
-      if (jobs.length > 0) client('scancel', jobs);
-      // Let cancelled jobs end before slurmd goes, or their processes would outlive it.
-      for (let t = 0; t < 40 && client('squeue', ['-h', '-o', '%A']).trim() !== ''; t++) await sleep(250);
-    } catch {
-      // The controller is down already: nothing to cancel through it.
-    }
-    for (const d of [...daemons].reverse()) {
-      if (d.child.exitCode !== null || d.child.signalCode !== null) continue;
-      const gone = new Promise((r) => d.child.once('exit', r));
-      d.child.kill('SIGTERM');
-      if ((await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)])) === false) d.child.kill('SIGKILL');
-      await gone;
-    }
-    process.off('exit', killAll);
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  const waitForJobs = async (ids: string[], timeoutMs: number): Promise<JobState[]> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const states = ids.flatMap(jobStates);
-      if (states.every((s) => ENDED.has(s.state))) return states;
-      if (Date.now() > deadline) throw new Error(`jobs ${ids.join(', ')} still not done after ${timeoutMs / 1000} s: ${states.map((s) => `${s.id} ${s.state}`).join(', ')}\n${daemonLogs()}`);
-      await sleep(500);
-    }
-  };
-
+  const cluster = new LocalSlurm(dir, env, (p) => paths.get(p)!);
   const unavailable = async (why: string): Promise<ClusterStart> => {
-    const logs = daemonLogs();
-    await stop();
+    const logs = cluster.daemonLogs();
+    await cluster.stop();
     return { unavailable: `${why}\n${logs}` };
   };
 
-  launch('munged', ['--foreground', `--key-file=${key}`, `--socket=${socket}`, `--pid-file=${join(dir, 'munge', 'munged.pid')}`, `--seed-file=${join(dir, 'munge', 'seed')}`]);
+  cluster.launch('munged', ['--foreground', `--key-file=${key}`, `--socket=${socket}`, `--pid-file=${join(dir, 'munge', 'munged.pid')}`, `--seed-file=${join(dir, 'munge', 'seed')}`]);
   for (let t = 0; !existsSync(socket); t++) {
-    if (exited() || t > 40) return unavailable('munged did not start');
+    if (cluster.exited() || t > 40) return unavailable('munged did not start');
     await sleep(250);
   }
-  launch('slurmctld', ['-D', '-f', conf]);
-  launch('slurmd', ['-D', '-N', 'localhost', '-f', conf]);
-  const deadline = Date.now() + NODE_READY_MS;
-  for (;;) {
-    const down = exited();
-    if (down) return unavailable(`${down.name} exited while starting (${down.child.exitCode ?? down.child.signalCode})`);
-    const r = spawnSync(bin('sinfo'), ['-h', '-n', 'localhost', '-o', '%T'], { env, encoding: 'utf8', timeout: 10_000 });
-    if (r.status === 0 && r.stdout.trim() === 'idle') break;
-    if (Date.now() > deadline) {
-      const logs = daemonLogs();
-      await stop();
-      throw new Error(`the Slurm node did not become idle within ${NODE_READY_MS / 1000} s (sinfo: ${(r.stdout + r.stderr).trim() || 'no output'})\n${logs}`);
-    }
-    await sleep(250);
+  cluster.launch('slurmctld', ['-D', '-f', conf]);
+  cluster.launch('slurmd', ['-D', '-N', 'localhost', '-f', conf]);
+  try {
+    const down = await cluster.waitUntilIdle();
+    if (down) return unavailable(down);
+  } catch (e) {
+    await cluster.stop();
+    throw e;
   }
-  return { cluster: { dir, env, client, jobStates, waitForJobs, daemonLogs, stop } };
+  return { cluster };
 }
