@@ -7,6 +7,7 @@ import { chunkEnds, promptUntil, slicePrompt } from '../../src/model/prefill-chu
 import { createPolicy } from '../../src/model/policy-for-model.js';
 import { avWorldSamples } from '../../src/datasets/av-world/index.js';
 import { ModalityCode } from '../../src/cache/modality.js';
+import { policies } from '../../src/policies/catalog.js';
 import { LONG_STORY, STORIES_DIR } from './fixtures.js';
 
 const stories = loadModel(STORIES_DIR);
@@ -124,3 +125,20 @@ describe('chunked prefill', () => {
     expect(() => dec.extend(seq, story)).toThrow(/ended its prefill/);
   });
 });
+
+describe('every policy of the catalogue streams', () => {
+  // Options that depend on the model (FastV's layer) keep their defaults: the organism has 4 layers.
+  const ends = chunkEnds(clip, 'frame');
+  const c = organism.config;
+  const perSlot = 2 * c.headDim * 4;
+  it.each(policies.names())('%s holds the cache at budget after every frame and ends there', (name) => {
+    const dec = new Decoder(organism);
+    const seq = dec.open({ policy: createPolicy(organism, name), budget: { ratio: 0.2 }, queryAware: false });
+    const reports: ChunkReport[] = [];
+    dec.prefill(seq, clip, { ends, hold: true, onChunk: (r) => reports.push(r) });
+    const budgetSlots = seq.session.budgets().reduce((a, b) => a + b, 0) * c.kvHeads;
+    for (const r of reports.slice(0, -1)) expect(r.kvBytesAfter).toBeLessThanOrEqual(budgetSlots * perSlot);
+    expect(seq.session.bytes().slots).toBeLessThanOrEqual(budgetSlots);
+  });
+});
+
