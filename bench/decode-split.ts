@@ -14,13 +14,14 @@
  * "bytes/token" is what a step must read: the decoder weights plus the K/V the cache holds.
  *
  * Flags: --quick (256/1024 context, 24 steps), --contexts 1024,4096, --decode N (default 96),
- * --budget 0.2, --threads N (0 = every core, as the runner's default), --backend auto|ts|cpu,
- * --model DIR (default models/av-organism).
+ * --budget 0.2, --threads N|auto (0 = every core, as the runner's default; auto: tok/s measured
+ * per thread count first, as the runner's `threads: auto`, and the count it keeps is used),
+ * --backend auto|ts|cpu, --model DIR (default models/av-organism).
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { resolveBackend } from '../src/runner/backend-choice.js';
+import { resolveBackend, settleThreads } from '../src/runner/backend-choice.js';
 import type { BackendChoice } from '../src/runner/config-schema.js';
 import { fmtBytes } from '../src/model/describe.js';
 import { Decoder } from '../src/model/decoder.js';
@@ -125,16 +126,26 @@ export async function main(argv: string[]): Promise<void> {
   const contexts = (values.contexts ?? (values.quick ? '256,1024' : '1024,4096')).split(',').map(Number);
   const decode = Number(values.decode ?? (values.quick ? 24 : 96));
   const budget = Number(values.budget);
-  const threads = Number(values.threads);
+  const auto = values.threads === 'auto';
+  const threads = auto ? 0 : Number(values.threads);
   for (const [flag, x] of [...contexts.map((c) => ['--contexts', c] as const), ['--decode', decode] as const]) {
     if (!Number.isInteger(x) || x < 1) throw new Error(`decode-split bench: ${flag} takes positive integers; got ${x}`);
   }
   if (!(budget > 0 && budget < 1)) throw new Error(`decode-split bench: --budget takes a fraction in (0, 1); got ${values.budget}`);
-  if (!Number.isInteger(threads) || threads < 0) throw new Error(`decode-split bench: --threads takes an integer ≥ 0 (0 = every core); got ${values.threads}`);
-  const timed = new TimedBackend(resolveBackend(values.backend as BackendChoice, threads));
+  if (!Number.isInteger(threads) || threads < 0) throw new Error(`decode-split bench: --threads takes an integer ≥ 0 (0 = every core) or auto; got ${values.threads}`);
+  const inner = resolveBackend(values.backend as BackendChoice, auto ? 'auto' : threads);
+  const timed = new TimedBackend(inner);
   const model = loadModel(values.model, { backend: timed });
   const c = model.config;
-  console.log(`decode-split bench: ${values.model} (${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.kvHeads} KV heads × ${c.headDim}), backend ${timed.name}, threads ${threads || 'all cores'}`);
+  let threadsLabel = threads ? String(threads) : 'all cores';
+  if (auto) {
+    // Calibrated on the model itself (the timing wrapper hides the native pool from settleThreads).
+    const choice = settleThreads({ ...model, backend: inner }, 'auto')!;
+    const speeds = choice.speeds.map((s) => `${s.threads}: ${fmt(s.tokPerSec, 1)}`).join(', ');
+    console.log(`threads auto: tok/s per thread count ${speeds || '–'}; chose ${choice.chosen} (fewest within ${choice.slowdown * 100} % of the best; ${choice.measuredOn})`);
+    threadsLabel = `${choice.chosen} (auto)`;
+  }
+  console.log(`decode-split bench: ${values.model} (${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.kvHeads} KV heads × ${c.headDim}), backend ${timed.name}, threads ${threadsLabel}`);
   console.log(`contexts ${contexts.join('/')}, ${decode} decode steps per case; round robin; columns: mean ms per step over the fastest half of each case's steps`);
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
   const cases = contexts.flatMap((context) => [prefillCase(model, context, null), prefillCase(model, context, budget)]);
