@@ -12,12 +12,14 @@ export interface BackendTally {
   linearMs: number;
   /** rmsNorm, rope and siluMul together. */
   smallOpsMs: number;
+  /** Backend calls (each one N-API call on the native backends). */
+  calls: number;
 }
 
 export class TimedBackend implements ComputeBackend {
   readonly name: ComputeBackend['name'];
   readonly readsCoded?: boolean;
-  tally: BackendTally = { attentionMs: 0, linearMs: 0, smallOpsMs: 0 };
+  tally: BackendTally = { attentionMs: 0, linearMs: 0, smallOpsMs: 0, calls: 0 };
 
   constructor(private readonly inner: ComputeBackend) {
     this.name = inner.name;
@@ -27,7 +29,7 @@ export class TimedBackend implements ComputeBackend {
   /** Returns the tally so far and starts a new one. */
   take(): BackendTally {
     const t = this.tally;
-    this.tally = { attentionMs: 0, linearMs: 0, smallOpsMs: 0 };
+    this.tally = { attentionMs: 0, linearMs: 0, smallOpsMs: 0, calls: 0 };
     return t;
   }
 
@@ -35,6 +37,7 @@ export class TimedBackend implements ComputeBackend {
     const t0 = performance.now();
     const r = this.inner.attend(args);
     this.tally.attentionMs += performance.now() - t0;
+    this.tally.calls++;
     return r;
   }
 
@@ -42,6 +45,7 @@ export class TimedBackend implements ComputeBackend {
     const t0 = performance.now();
     const r = this.inner.linear(x, m, w, bias, out);
     this.tally.linearMs += performance.now() - t0;
+    this.tally.calls++;
     return r;
   }
 
@@ -49,6 +53,7 @@ export class TimedBackend implements ComputeBackend {
     const t0 = performance.now();
     const r = this.inner.rmsNorm(x, rows, dim, weight, eps, out);
     this.tally.smallOpsMs += performance.now() - t0;
+    this.tally.calls++;
     return r;
   }
 
@@ -56,12 +61,14 @@ export class TimedBackend implements ComputeBackend {
     const t0 = performance.now();
     this.inner.rope(x, n, heads, headDim, rotaryDim, cos, sin);
     this.tally.smallOpsMs += performance.now() - t0;
+    this.tally.calls++;
   }
 
   siluMul(gate: Float32Array, up: Float32Array, out?: Float32Array): Float32Array {
     const t0 = performance.now();
     const r = this.inner.siluMul(gate, up, out);
     this.tally.smallOpsMs += performance.now() - t0;
+    this.tally.calls++;
     return r;
   }
 }

@@ -8,6 +8,7 @@
  *   small ops  — rmsNorm, RoPE, SiLU·up
  *   compress   — the session's policy work at endStep (plan + apply)
  *   overhead   — the rest: embedding, RoPE tables, cache append, session bookkeeping, JS
+ * and "backend calls": the step's calls through the ComputeBackend (N-API calls on native).
  * The cases decode round robin (one step of each per round), so all see the same machine load.
  * Each column is the mean over the fastest half of a case's steps (ranked by step time, so
  * steps that other processes stole the CPU from drop out); the columns add up to the step time.
@@ -42,6 +43,8 @@ interface StepSplit {
   smallOpsMs: number;
   compressMs: number;
   overheadMs: number;
+  /** Backend calls in the step (one N-API call each on the native backend). */
+  calls: number;
 }
 
 interface SplitRow extends StepSplit {
@@ -71,7 +74,15 @@ function decodeWeightBytes(model: Model): number {
 function trimmedMean(steps: StepSplit[], keep = KEEP): StepSplit {
   const kept = steps.slice().sort((a, b) => a.totalMs - b.totalMs).slice(0, Math.max(1, Math.round(steps.length * keep)));
   const mean = (k: keyof StepSplit): number => kept.reduce((s, x) => s + x[k], 0) / kept.length;
-  return { totalMs: mean('totalMs'), attentionMs: mean('attentionMs'), linearMs: mean('linearMs'), smallOpsMs: mean('smallOpsMs'), compressMs: mean('compressMs'), overheadMs: mean('overheadMs') };
+  return {
+    totalMs: mean('totalMs'),
+    attentionMs: mean('attentionMs'),
+    linearMs: mean('linearMs'),
+    smallOpsMs: mean('smallOpsMs'),
+    compressMs: mean('compressMs'),
+    overheadMs: mean('overheadMs'),
+    calls: mean('calls'),
+  };
 }
 
 /** One case, prefilled and ready to decode: a sequence, its latest logits and the steps measured so far. */
@@ -158,13 +169,13 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function printTable(rows: SplitRow[]): void {
-  console.log('\n| context | cache | KV bytes | bytes/token | step ms | attention | linear | small ops | compress | overhead | vs full |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| context | cache | KV bytes | bytes/token | step ms | attention | linear | small ops | compress | overhead | vs full | backend calls |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const full = rows.find((x) => x.context === r.context && x.cache === 'full')!;
     console.log(
       `| ${r.context} | ${r.cache} | ${fmtBytes(r.kvBytes)} | ${fmtBytes(r.kvBytes + r.weightBytes)} | ${fmt(r.totalMs, 3)} | ${fmt(r.attentionMs, 3)} | ${fmt(r.linearMs, 3)} | ` +
-        `${fmt(r.smallOpsMs, 3)} | ${fmt(r.compressMs, 3)} | ${fmt(r.overheadMs, 3)} | ${fmt(full.totalMs / r.totalMs, 2)}× |`,
+        `${fmt(r.smallOpsMs, 3)} | ${fmt(r.compressMs, 3)} | ${fmt(r.overheadMs, 3)} | ${fmt(full.totalMs / r.totalMs, 2)}× | ${fmt(r.calls, 0)} |`,
     );
   }
   console.log('\n"vs full": the full cache\'s step time ÷ this row\'s (above 1: faster than the full cache at that context).');
