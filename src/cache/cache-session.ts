@@ -4,7 +4,9 @@
  * layer (when the Schedule says so), applies it physically and frees the memory.
  *
  * Statistics: the backend gathers what the policy needs (plus row entropy when the policy has
- * a retention store); `cumulative` is also added into each layer's accumulated scores (H2O).
+ * a retention store) on the prefill and on decode steps a compression may close; other decode
+ * steps gather only what the output or later steps read (idleDecodeNeeds). `cumulative` is also
+ * added into each layer's accumulated scores (H2O).
  * A policy is handed the statistics of that layer's most recent attend() call, so the
  * runtime must attend a layer after appending to it and before endPrefill / endStep.
  */
