@@ -9,8 +9,11 @@
  * Decode tok/s is 1000 / the median step time over the decoded tokens.
  *
  * Flags: --quick (2 layers, 512 context, 8 decode tokens: < 1 minute), --contexts 1024,4096,
- * --dtypes f32,bf16, --decode N, --budget 0.2, --backend auto|ts|cpu|cuda, --threads N,
+ * --dtypes f32,bf16, --decode N, --budget 0.2, --backend auto|ts|cpu|cuda, --threads N|auto,
  * --layers N, --models DIR (where preset folders are cached; default $TMPDIR/kvprism-bench).
+ * --threads auto: per weight dtype, a child measures decode tok/s at 1, 2, 4, … threads
+ * (src/model/decode-threads.ts, the runner's `threads: auto`), prints them and the count it
+ * kept, and every case of that dtype runs with that count.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +21,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { resolveBackend } from '../src/runner/backend-choice.js';
+import { resolveBackend, settleThreads } from '../src/runner/backend-choice.js';
+import type { ThreadChoice } from '../src/model/decode-threads.js';
 import type { BackendChoice } from '../src/runner/config-schema.js';
 import { fmtBytes } from '../src/model/describe.js';
 import { Decoder } from '../src/model/decoder.js';
@@ -91,12 +95,19 @@ async function runCase(c: Case): Promise<CaseResult> {
   };
 }
 
-function runChild(c: Case): CaseResult {
+/** `threads: auto` on one model, in this process: the calibration decode's choice. */
+function chooseThreads(modelDir: string, backend: BackendChoice): ThreadChoice {
+  const model = loadModel(modelDir, { backend: resolveBackend(backend, 'auto') });
+  return settleThreads(model, 'auto')!;
+}
+
+/** Runs this bench in a child with `flag value` and returns the JSON it printed after RESULT. */
+function runChild<T>(flag: '--child' | '--child-threads', arg: unknown): T {
   const mainTs = fileURLToPath(new URL('./main.ts', import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', mainTs, 'decode', '--child', JSON.stringify(c)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', mainTs, 'decode', flag, JSON.stringify(arg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw new Error(`decode bench case ${JSON.stringify(c)} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
-  return JSON.parse(line.slice(7)) as CaseResult;
+  if (r.status !== 0 || !line) throw new Error(`decode bench ${flag} ${JSON.stringify(arg)} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+  return JSON.parse(line.slice(7)) as T;
 }
 
 function ensureModel(dir: string, dtype: 'f32' | 'bf16', layers: number | undefined): string {
@@ -113,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
     args: argv,
     options: {
       child: { type: 'string' },
+      'child-threads': { type: 'string' },
       quick: { type: 'boolean', default: false },
       contexts: { type: 'string' },
       dtypes: { type: 'string', default: 'f32,bf16' },
@@ -128,6 +140,11 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`RESULT ${JSON.stringify(await runCase(JSON.parse(values.child) as Case))}`);
     return;
   }
+  if (values['child-threads']) {
+    const { modelDir, backend } = JSON.parse(values['child-threads']) as { modelDir: string; backend: BackendChoice };
+    console.log(`RESULT ${JSON.stringify(chooseThreads(modelDir, backend))}`);
+    return;
+  }
   const quick = values.quick;
   const contexts = (values.contexts ?? (quick ? '512' : '1024,4096,16384')).split(',').map(Number);
   const dtypes = values.dtypes.split(',') as ('f32' | 'bf16')[];
@@ -136,15 +153,27 @@ export async function main(argv: string[]): Promise<void> {
   const budget = Number(values.budget);
   for (const x of [...contexts, decode, budget]) if (!Number.isFinite(x) || x <= 0) throw new Error(`decode bench: bad number in flags (${x})`);
   for (const d of dtypes) if (d !== 'f32' && d !== 'bf16') throw new Error(`--dtypes: "${d}" is not f32 or bf16`);
+  const autoThreads = values.threads === 'auto';
+  if (!autoThreads && !(Number.isInteger(Number(values.threads)) && Number(values.threads) >= 0)) {
+    throw new Error(`--threads: expected an integer ≥ 0 (0 = every core) or auto; got ${values.threads}`);
+  }
   console.log(`decode bench: SmolLM2-135M shape${layers ? ` (${layers} layers)` : ''}, contexts ${contexts.join('/')}, ${decode} decode tokens, SnapKV ${budget * 100} %`);
   // Shared machines skew absolute numbers; the load average says how much else was running.
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
   const rows: CaseResult[] = [];
   for (const dtype of dtypes) {
     const modelDir = ensureModel(values.models, dtype, layers);
+    const backend = values.backend as BackendChoice;
+    let threads = Number(values.threads);
+    if (autoThreads) {
+      const choice = runChild<ThreadChoice>('--child-threads', { modelDir, backend });
+      const speeds = choice.speeds.map((s) => `${s.threads}: ${fmt(s.tokPerSec, 1)}`).join(', ');
+      console.log(`  threads auto (${dtype}): tok/s per thread count ${speeds || '–'}; chose ${choice.chosen} (fewest within ${choice.slowdown * 100} % of the best; ${choice.measuredOn})`);
+      threads = choice.chosen;
+    }
     for (const context of contexts) {
       for (const policy of ['full', 'snapkv'] as const) {
-        const r = runChild({ modelDir, dtype, context, decode, policy, budget, backend: values.backend as BackendChoice, threads: Number(values.threads) });
+        const r = runChild<CaseResult>('--child', { modelDir, dtype, context, decode, policy, budget, backend, threads });
         rows.push(r);
         console.log(
           `  [${r.backendName}] ${dtype} ctx ${context} ${policy === 'full' ? 'full  ' : `snapkv`}: prefill ${fmt(r.prefillTokS, 1)} tok/s, ` +

@@ -38,6 +38,17 @@ export { RETENTIVEKV_EARLIER_READING } from './policies/retention/retentive-kv.j
 export { loadModel, parameterCount, kvBytesPerToken, type Model, type LoadModelOptions } from './model/model.js';
 export { Decoder } from './model/decoder.js';
 export { Sequence, type RuntimeSessionOptions } from './model/sequence.js';
+export {
+  chooseDecodeThreads,
+  selectThreads,
+  fewestThreadsWithin,
+  threadCandidates,
+  DEFAULT_THREAD_SLOWDOWN,
+  type ThreadChoice,
+  type ThreadSpeed,
+  type ThreadPool,
+  type DecodeThreadsOptions,
+} from './model/decode-threads.js';
 export { generate, type GenerateOptions, type GenerateResult } from './model/generate.js';
 export { scoreChoices, prepareSample, scorePrefilled, type ChoiceScores, type PreparedSample } from './model/score.js';
 export { fidelity, type FidelityResult } from './model/fidelity.js';
@@ -69,6 +80,7 @@ export { readVideo, readImage, readAudio, loadPreprocessorConfig, MediaError, ty
 export { avWorldSamples, type AvWorldOptions } from './datasets/av-world/index.js';
 export { IMPORTERS, runImport, formatSummary, ImportError, MVBENCH_TASKS, type ImportRequest, type ImportSummary, type Importer, type ImporterOptions } from './datasets/importers/index.js';
 export { runExperiment, type RunOptions, type RunSummary } from './runner/run-experiment.js';
+export { resolveBackend, settleThreads } from './runner/backend-choice.js';
 export { MediaPromptResolver } from './runner/media-prompt.js';
 export { acquireRunLock, RunLockedError, type LockOwner, type RunLock } from './runner/run-lock.js';
 export { type PredictionLine } from './runner/predictions.js';

@@ -4,7 +4,9 @@
  * layer (when the Schedule says so), applies it physically and frees the memory.
  *
  * Statistics: the backend gathers what the policy needs (plus row entropy when the policy has
- * a retention store); `cumulative` is also added into each layer's accumulated scores (H2O).
+ * a retention store) on the prefill and on decode steps a compression may close; other decode
+ * steps gather only what the output or later steps read (idleDecodeNeeds). `cumulative` is also
+ * added into each layer's accumulated scores (H2O).
  * A policy is handed the statistics of that layer's most recent attend() call, so the
  * runtime must attend a layer after appending to it and before endPrefill / endStep.
  */
@@ -12,10 +14,11 @@ import type { AttentionStats, StatNeeds } from '../attention/stats.js';
 import { mergeNeeds, needsAnything } from '../attention/stats.js';
 import type { BackendName, ComputeBackend } from '../attention/backend.js';
 import type { Phase, PolicyContext, PolicyInstance, RetentionStore } from './policy-api.js';
+import type { Schedule } from './schedule.js';
 import { policyRandom } from '../util/random.js';
 import { resolveBudget } from './budget.js';
 import { LayerCache } from './layer-cache.js';
-import { shouldCompress } from './schedule.js';
+import { compressesDuringDecode, compressionMayFollowStep, shouldCompress } from './schedule.js';
 import { resolveSessionOptions, validateLayerBudgets, type ResolvedSessionOptions } from './session-options.js';
 import type { AttentionBackendStats } from './session-stats.js';
 import type { CacheBytes, CacheSessionApi, CacheSessionOptions, SessionForkOptions } from './session-types.js';
@@ -27,6 +30,16 @@ export function sessionNeeds(policy: PolicyInstance | null): StatNeeds {
   return policy ? mergeNeeds(policy.needs ?? {}, policy.retention ? { rowEntropy: true } : {}) : {};
 }
 
+/**
+ * What a decode step gathers when no compression follows it: nothing the policy plans from
+ * (gathering it is a large share of a small model's step), only `gather`, the row entropy a
+ * retention store's readout adds to the output, and the H2O scores when a later decode step
+ * may still compress (they accumulate across steps).
+ */
+export function idleDecodeNeeds(needs: StatNeeds, gather: StatNeeds, hasRetention: boolean, schedule: Schedule): StatNeeds {
+  return mergeNeeds(gather, hasRetention ? { rowEntropy: true } : {}, needs.cumulative && compressesDuringDecode(schedule) ? { cumulative: true } : {});
+}
+
 export class CacheSession implements CacheSessionApi {
   readonly options: Readonly<CacheSessionOptions>;
   readonly backendName: BackendName;
@@ -35,6 +48,8 @@ export class CacheSession implements CacheSessionApi {
   private policy: PolicyInstance | null;
   private retention: RetentionStore | undefined;
   private readonly needs: StatNeeds;
+  /** What decode steps that no compression follows gather (see idleDecodeNeeds). */
+  private readonly idleNeeds: StatNeeds;
   private layers: LayerCache[];
   /** Per layer: statistics of the latest attend() and the layer version they describe. */
   private stats: (AttentionStats | undefined)[];
@@ -53,6 +68,7 @@ export class CacheSession implements CacheSessionApi {
     this.policy = options.policy ?? null;
     this.retention = this.policy?.retention;
     this.needs = mergeNeeds(sessionNeeds(this.policy), options.gather ?? {});
+    this.idleNeeds = idleDecodeNeeds(this.needs, options.gather ?? {}, this.retention !== undefined, this.resolved.schedule);
     const { numLayers, kvHeads, qHeads, headDim } = options;
     const { storage, initialCapacity } = this.resolved;
     this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, storage, initialCapacity }));
@@ -90,6 +106,8 @@ export class CacheSession implements CacheSessionApi {
   /**
    * Statistics of layer l's most recent attend() (undefined before the first). Valid until the
    * next attend() of layer l, which may overwrite their arrays in place: copy what you keep.
+   * A decode step that no compression follows gathers only `options.gather` (and what the
+   * output or later steps need: see idleDecodeNeeds), not the policy's statistics.
    */
   lastStats(l: number): AttentionStats | undefined {
     this.layer(l);
@@ -107,10 +125,11 @@ export class CacheSession implements CacheSessionApi {
     if (!(qPositions instanceof Int32Array)) throw new TypeError(`layer ${l} attend: qPositions must be an Int32Array [n]`);
     const n = qPositions.length;
     const t0 = performance.now();
+    const needs = this.phase === 'decode' && !compressionMayFollowStep(this.resolved.schedule, this.step) ? this.idleNeeds : this.needs;
     // The layer's previous statistics are replaced by this call: the backend may write into them.
-    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs: this.needs, out, reuse: this.stats[l] });
+    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs, out, reuse: this.stats[l] });
     if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
-    const w = Math.min(this.needs.recentQueries ?? 0, n);
+    const w = Math.min(needs.recentQueries ?? 0, n);
     if (w > 0) res.stats.recentQueries = { q: q.slice((n - w) * qHeads * headDim, n * qHeads * headDim), positions: qPositions.slice(n - w) };
     this.stats[l] = res.stats;
     this.statsVersion[l] = cache.version;

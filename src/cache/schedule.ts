@@ -21,3 +21,28 @@ export function shouldCompress(s: Schedule, phase: 'prefill' | 'decode', step: n
       return length > budget;
   }
 }
+
+/**
+ * Whether the endStep that closes decode step `step` (0-based: the session's step count before
+ * it) may compress, so the attention of that step must gather the policy's statistics: never
+ * under after-prefill, on every N-th step under `every`, always under over-budget (it depends
+ * on lengths the step has not reached yet).
+ */
+export function compressionMayFollowStep(s: Schedule, step: number): boolean {
+  switch (s.kind) {
+    case 'after-prefill':
+      return false;
+    case 'every':
+      return (step + 1) % s.steps === 0;
+    case 'over-budget':
+      return true;
+  }
+}
+
+/**
+ * Whether a compression may still come at some later decode step: statistics that accumulate
+ * across steps (the H2O scores) must then be gathered on every step.
+ */
+export function compressesDuringDecode(s: Schedule): boolean {
+  return s.kind !== 'after-prefill';
+}

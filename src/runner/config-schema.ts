@@ -105,6 +105,8 @@ export const BACKENDS = ['auto', 'ts', 'cpu', 'cuda'] as const;
 export const PROTOCOLS = ['query-aware', 'query-agnostic', 'multi-turn', 'streaming'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
+/** The config's `threads`: a count (0 = every core) or 'auto' (chosen by measuring decode). */
+export type ThreadsSetting = number | 'auto';
 
 export const experimentConfigSchema = z
   .strictObject({
@@ -120,7 +122,10 @@ export const experimentConfigSchema = z
     budgets: z.array(budget).min(1).default(['20%']).describe('KV budgets to sweep (ignored by "full")'),
     schedule: schedule.default('after-prefill'),
     backend: z.enum(BACKENDS).default('auto').describe('Attention backend: ts (reference), cpu (native SIMD), cuda (host-copy path: K/V copied to the device per call; explicit only), or auto (native CPU when built, else ts; never the host-copy cuda path)'),
-    threads: z.number().int().min(0).default(0).describe('Native CPU threads (0 = every core)'),
+    threads: z
+      .union([z.number().int().min(0), z.literal('auto')])
+      .default(0)
+      .describe('Native CPU threads: a count (0 = every core) or auto (decode speed measured at 1, 2, 4, … threads; the fewest within 5 % of the best are kept, recorded in run_meta.json)'),
     cache: z
       .strictObject({
         dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type (dense floats; cache.storage adds the quantized kinds)'),

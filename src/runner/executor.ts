@@ -3,6 +3,7 @@
  * trial's cache settings and reports what it measured. The real one (model-executor.ts) runs
  * the model runtime over a CacheSession; the runner itself only aggregates and records.
  */
+import type { ThreadChoice } from '../model/decode-threads.js';
 import type { StatNeeds } from '../attention/stats.js';
 import type { CacheBytes } from '../cache/session-types.js';
 import type { QASample } from '../model/prompt.js';
@@ -52,6 +53,8 @@ export interface SharedPrefill {
 export interface TrialExecutor {
   /** Backend that runs ("ts" | "cpu" | "cuda"), after resolving "auto". */
   readonly backendName: string;
+  /** What `threads: auto` chose (absent for a fixed thread count). */
+  readonly threadChoice?: ThreadChoice;
   /** Answers one sample with the trial's policy, budget, schedule and seed. */
   runSample(sample: QASample, trial: Trial): Promise<SampleOutcome>;
   /**
@@ -76,5 +79,5 @@ export interface TrialExecutor {
 export type ExecutorFactory = (args: {
   modelDir: string;
   backend: Trial['backend'];
-  threads: number;
+  threads: Trial['threads'];
 }) => Promise<TrialExecutor>;

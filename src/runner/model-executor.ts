@@ -27,7 +27,8 @@ import { policies } from '../policies/catalog.js';
 import type { CacheBytes } from '../cache/session-types.js';
 import { sessionNeeds } from '../cache/cache-session.js';
 import type { StatNeeds } from '../attention/stats.js';
-import { resolveBackend } from './backend-choice.js';
+import { resolveBackend, settleThreads } from './backend-choice.js';
+import type { ThreadChoice } from '../model/decode-threads.js';
 import { FULL_CACHE } from './config-schema.js';
 import type { ExecutorFactory, SampleOutcome, SharedPrefill, TrialExecutor } from './executor.js';
 import { FlowCapture } from './flow-capture.js';
@@ -119,7 +120,10 @@ export class ModelExecutor implements TrialExecutor {
   readonly backendName: string;
   private readonly media: MediaPromptResolver;
 
-  constructor(readonly model: Model) {
+  constructor(
+    readonly model: Model,
+    readonly threadChoice?: ThreadChoice,
+  ) {
     this.backendName = model.backend.name;
     this.media = new MediaPromptResolver(model);
   }
@@ -298,6 +302,6 @@ function firstToken(model: Model, text: string): number {
 }
 
 export const modelExecutorFactory: ExecutorFactory = async ({ modelDir, backend, threads }) => {
-  const compute = resolveBackend(backend, threads);
-  return new ModelExecutor(loadModel(modelDir, { backend: compute }));
+  const model = loadModel(modelDir, { backend: resolveBackend(backend, threads) });
+  return new ModelExecutor(model, settleThreads(model, threads));
 };

@@ -21,7 +21,8 @@ export interface ResultRow {
   seed: number;
   /** Backend that actually ran (after resolving "auto"). */
   backend: string;
-  threads: number;
+  /** The config's threads (a count, or 'auto': run_meta.json holds the count it chose). */
+  threads: number | 'auto';
   model: string;
   dataset: string;
   samples: number;

@@ -102,7 +102,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
     const factory = opts.executorFactory ?? (await import('./model-executor.js')).modelExecutorFactory;
     const executor = await factory({ modelDir, backend: config.backend, threads: config.threads });
     try {
-      atomicWrite(join(dir, 'run_meta.json'), `${JSON.stringify(collectRunMeta({ threads: config.threads, backend: executor.backendName, shard: shardLabel }), null, 2)}\n`);
+      const threadChoice = executor.threadChoice;
+      if (threadChoice) log(`threads auto: ${threadChoice.chosen} (${threadChoice.speeds.map((s) => `${s.threads}: ${s.tokPerSec.toFixed(1)} tok/s`).join(', ') || threadChoice.measuredOn})`);
+      atomicWrite(join(dir, 'run_meta.json'), `${JSON.stringify(collectRunMeta({ threads: config.threads, threadChoice, backend: executor.backendName, shard: shardLabel }), null, 2)}\n`);
       const progress = createProgress({ trials: pending.length, samplesPerTrial: config.samples, live: opts.live, stream: opts.progressStream });
       if (pending.length < trials.length) progress.log(`resume: ${trials.length - pending.length} of ${trials.length} trials already recorded in ${dir}`);
       const ctx: TrialContext = {

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem, platform, arch, release, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ThreadChoice } from '../model/decode-threads.js';
+import type { ThreadsSetting } from './config-schema.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -17,7 +19,13 @@ export interface RunMeta {
   versions: Record<string, string>;
   os: { platform: string; arch: string; release: string; hostname: string };
   cpu: { model: string; cores: number; memoryBytes: number };
-  threads: number;
+  /**
+   * Native threads the run used: the count `threads: auto` chose, else the config's (0 = every
+   * core; 'auto' only when the executor made no choice, e.g. a custom one).
+   */
+  threads: ThreadsSetting;
+  /** With `threads: auto`: the tok/s measured per thread count and the bound the choice kept. */
+  threadChoice?: ThreadChoice;
   backend: string;
   shard: string;
   command: string[];
@@ -40,7 +48,7 @@ function packageVersion(name: string): string | undefined {
   }
 }
 
-export function collectRunMeta(args: { threads: number; backend: string; shard: string }): RunMeta {
+export function collectRunMeta(args: { threads: ThreadsSetting; threadChoice?: ThreadChoice; backend: string; shard: string }): RunMeta {
   const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
   const status = git(['status', '--porcelain', '--untracked-files=no']);
   const versions: Record<string, string> = {};
@@ -56,7 +64,8 @@ export function collectRunMeta(args: { threads: number; backend: string; shard: 
     versions: { ...versions, v8: process.versions.v8 },
     os: { platform: platform(), arch: arch(), release: release(), hostname: hostname() },
     cpu: { model: c[0]?.model ?? 'unknown', cores: c.length, memoryBytes: totalmem() },
-    threads: args.threads,
+    threads: args.threadChoice?.chosen ?? args.threads,
+    ...(args.threadChoice ? { threadChoice: args.threadChoice } : {}),
     backend: args.backend,
     shard: args.shard,
     command: process.argv.slice(1),

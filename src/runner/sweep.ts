@@ -27,7 +27,7 @@ export interface TrialSpec {
   samples: number;
   decodeTokens: number;
   backend: ExperimentConfig['backend'];
-  threads: number;
+  threads: ExperimentConfig['threads'];
   /** queryAware follows the protocol. */
   cache: ExperimentConfig['cache'];
   metrics: ExperimentConfig['metrics'];

@@ -127,7 +127,8 @@ describe('CacheSession policy context and statistics', () => {
 
   it('accumulates cumulative attention across prefill and decode, compacted with the slots', () => {
     const policy = keepLastPolicy({ cumulative: true });
-    const s = session({ policy, budget: { tokens: 6 }, schedule: { kind: 'after-prefill' } });
+    // A schedule that compresses during decode: the scores must keep accumulating.
+    const s = session({ policy, budget: { tokens: 6 }, schedule: { kind: 'every', steps: 4 } });
     forward(s, 0, PROMPT);
     const prefillCum = s.lastStats(1)!.cumulative!.map((x) => x.slice());
     s.endPrefill();

@@ -21,9 +21,11 @@ const D = 16;
 const PROMPT = 40;
 
 function run(backend: ComputeBackend) {
+  const needs = { cumulative: true, window: 4, lastQuery: true, flows: true, rowEntropy: true };
   const s = new CacheSession({
     numLayers: L, qHeads: QH, kvHeads: KVH, headDim: D, backend,
-    policy: keepLastPolicy({ cumulative: true, window: 4, lastQuery: true, flows: true, rowEntropy: true }),
+    // gather: decode steps after an after-prefill compression gather only what is asked for here.
+    policy: keepLastPolicy(needs), gather: needs,
     budget: { tokens: 1000 }, schedule: { kind: 'after-prefill' },
   });
   const buffers: ArrayBufferLike[][] = [];

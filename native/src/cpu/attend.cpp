@@ -122,7 +122,9 @@ extern "C" int kvp_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, kvp
   p.wantEntropy = st.row_entropy != nullptr;
   p.wantSlotStats = st.cumulative || st.window || st.last_query || st.text_column || st.redistributed;
   p.windowFrom = st.window ? std::max(0, p.n - st.window_tokens) : p.n;
-  plan_attend(p, pool_threads());
+  // Q·K and P·V multiply-adds: a small call runs on this thread, planned as for one thread.
+  const double work = 2.0 * p.n * p.qHeads * double(p.lmax) * p.D;
+  plan_attend(p, work < kMinParallelWork ? 1 : pool_threads());
 
   // Scratch is kept per calling thread and reused: fresh multi-MiB allocations would cost a
   // page fault per 4 KiB on every decode step. Every entry read is written first (pass 1
@@ -149,13 +151,13 @@ extern "C" int kvp_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, kvp
 
   p.fusedPass2 = g_fusePass2 && p.wantSlotStats && p.splits == 1 && p.nQBlocks == 1;
   const KernelTable &k = kernels();
-  parallel_for(p.tasks1(), [&](int t) { k.attendPass1(p, t); });
-  if (p.splits > 1) parallel_for(p.tasksCombine(), [&](int t) { k.attendCombine(p, t); });
+  parallel_for(p.tasks1(), [&](int t) { k.attendPass1(p, t); }, work);
+  if (p.splits > 1) parallel_for(p.tasksCombine(), [&](int t) { k.attendCombine(p, t); }, work);
   if (p.wantFlows) {
     for (int h = 0; h < p.kvHeads; h++)
       for (int qb = 0; qb < p.nQBlocks; qb++)
         for (size_t c = 0; c < M2; c++) st.flows[h * M2 + c] += flowPart[(size_t(h) * p.nQBlocks + qb) * M2 + c];
   }
-  if (p.wantSlotStats && p.lmax > 0 && !p.fusedPass2) parallel_for(p.tasks2(), [&](int t) { k.attendPass2(p, t); });
+  if (p.wantSlotStats && p.lmax > 0 && !p.fusedPass2) parallel_for(p.tasks2(), [&](int t) { k.attendPass2(p, t); }, work);
   return KVP_OK;
 }

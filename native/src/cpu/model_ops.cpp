@@ -18,7 +18,7 @@ extern "C" int kvp_linear(const float *x, int32_t m, const void *w, kvp_dtype dt
   // Small m (GEMV) is bound by weight bandwidth: more, smaller tasks balance better.
   if (m < 4) p.rowsPerTask = 8;
   const kvp::KernelTable &k = kvp::kernels();
-  kvp::parallel_for(p.tasks(), [&](int t) { k.linearTask(p, t); });
+  kvp::parallel_for(p.tasks(), [&](int t) { k.linearTask(p, t); }, double(m) * N * K);
   return KVP_OK;
 }
 

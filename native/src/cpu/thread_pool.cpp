@@ -108,7 +108,13 @@ Pool &pool() {
 
 }  // namespace
 
-void parallel_for(int tasks, const std::function<void(int)> &fn) { pool().run(tasks, fn); }
+void parallel_for(int tasks, const std::function<void(int)> &fn, double work) {
+  if (work < kMinParallelWork) {
+    for (int i = 0; i < tasks; i++) fn(i);
+    return;
+  }
+  pool().run(tasks, fn);
+}
 int pool_threads() { return pool().threads(); }
 void set_pool_threads(int threads) { pool().resize(threads < 1 ? 1 : threads); }
 

@@ -75,6 +75,17 @@ export class NativeBackend implements ComputeBackend {
     this.name = device;
   }
 
+  /** Threads of the native pool (one pool per process, shared by every NativeBackend). */
+  get threads(): number {
+    return this.addon.info().threads;
+  }
+
+  /** Resizes the native pool (process-wide); threads: an integer ≥ 1. */
+  setThreads(threads: number): void {
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`NativeBackend.setThreads: threads must be an integer ≥ 1; got ${threads}`);
+    this.addon.setThreads(threads);
+  }
+
   attend(args: AttendArgs): AttendResult {
     if (!args || typeof args !== 'object') throw new TypeError('attend: args must be an AttendArgs object');
     const { reuse, ...rest } = args;
