@@ -20,6 +20,9 @@ const CASES: [string, string, Record<string, unknown>][] = [
   ...policies.names().map((n): [string, string, Record<string, unknown>] => [n, n, OPTIONS[n] ?? {}]),
   ['criticalkv-adaptive', 'criticalkv', { window: 4, kernel: 3, heads: 'adaptive' }],
   ['compose-h2o-pyramid', 'compose', { scorer: 'h2o', allocator: 'pyramid' }],
+  ['compose-keydiff-d2o', 'compose', { scorer: 'keydiff', allocator: 'd2o' }],
+  ['compose-h2o-meda-merge', 'compose', { scorer: 'h2o', allocator: 'meda', reducer: 'merge' }],
+  ['compose-snapkv-madakv', 'compose', { scorer: 'snapkv', scorerOptions: { window: 4, kernel: 3 }, allocator: 'madakv' }],
 ];
 
 /** Positions and weights kept per layer and head after prefill and three decode steps. */

@@ -21,6 +21,9 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
   ['compose-keydiff-adakv-merge', 'compose', { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' }],
   ['compose-lagkv-pyramid', 'compose', { scorer: 'lagkv', scorerOptions: { sinks: 2, lag: 4 }, allocator: 'pyramid' }],
   ['compose-criticalkv-uniform-merge', 'compose', { scorer: 'criticalkv', scorerOptions: { window: 4, kernel: 3 }, reducer: 'merge' }],
+  ['compose-keydiff-d2o', 'compose', { scorer: 'keydiff', allocator: 'd2o' }],
+  ['compose-h2o-meda-merge', 'compose', { scorer: 'h2o', allocator: 'meda', reducer: 'merge' }],
+  ['compose-snapkv-madakv', 'compose', { scorer: 'snapkv', scorerOptions: { window: 4, kernel: 3 }, allocator: 'madakv' }],
 ];
 /** Per-head budgets move between heads; only the layer total is fixed. */
 const PER_LAYER_TOTAL = new Set(['adakv', 'mixkv-adaptive', 'criticalkv-adaptive', 'compose-keydiff-adakv-merge']);
