@@ -30,7 +30,9 @@ export { policies, ALL_POLICIES } from './policies/catalog.js';
 export * as parts from './policies/parts/index.js';
 export { policyTraits, type PolicyTraits } from './policies/traits.js';
 export { SCORERS, SCORER_NAMES, type ScorerName, type BoundScorer } from './policies/compose/scorers.js';
-export { COMPOSED_POLICY, ALLOCATORS, REDUCERS } from './policies/compose/composed.js';
+export { COMPOSED_POLICY, ALLOCATORS, REDUCERS, type AllocatorName } from './policies/compose/composed.js';
+export { KEY_REROTATION, withKeyRerotation } from './policies/compose/key-rerotation.js';
+export { rotateKeyRow, type KeyRerotation } from './cache/key-rerotation.js';
 export { StateSpaceMemory, LinearState } from './ssm/index.js';
 export { RETENTIVEKV_EARLIER_READING } from './policies/retention/retentive-kv.js';
 

@@ -4,6 +4,7 @@
  * testable on hand-built views without a model.
  */
 import type { AttentionStats, StatNeeds } from '../attention/stats.js';
+import type { KeyRerotation } from './key-rerotation.js';
 import type { TokenMeta } from './token-meta.js';
 
 /** Read-only view of one layer of the cache. */
@@ -112,6 +113,12 @@ export interface PolicyInstance {
   allocateLayers?(args: LayerAllocationArgs): number[];
   /** Optional decode-time hook: a readout added to the attention output (RetentiveKV). */
   retention?: RetentionStore;
+  /**
+   * Optional: after the prefill's compression the session re-rotates every kept key to RoPE
+   * position = its rank in its head (0..k−1) and later tokens continue at k, the longest head
+   * (key-rerotation.ts; the policy `key-rerotation` wraps any policy with it).
+   */
+  rerotateKeys?: KeyRerotation;
   /** Deep copy for CacheSession.clone() (needed when the policy keeps state across steps). */
   clone?(): PolicyInstance;
 }

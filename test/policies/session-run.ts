@@ -26,6 +26,7 @@ export const SMALL_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = 
   madakv: { window: 4, kernel: 3 },
   'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
   compose: { scorerOptions: { window: 4, kernel: 3 } },
+  'key-rerotation': { policy: 'snapkv', options: { window: 4, kernel: 3 } },
 };
 
 /**
