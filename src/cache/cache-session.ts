@@ -247,6 +247,21 @@ export class CacheSession implements CacheSessionApi {
   }
 
   /**
+   * A clone (see clone()) whose later attends also gather `extra` statistics, e.g. the queries
+   * of a second pass over the prompt (src/model/second-pass.ts) that this session's own needs
+   * do not ask for.
+   */
+  cloneGathering(extra: StatNeeds): CacheSession {
+    const c = this.clone();
+    (c as unknown as { needs: StatNeeds }).needs = mergeNeeds(this.needs, extra);
+    // The backend may write a layer's new statistics into its previous ones: the clone's
+    // attends must not overwrite this session's.
+    c.stats = new Array(this.layers.length).fill(undefined);
+    c.statsVersion = new Array(this.layers.length).fill(-1);
+    return c;
+  }
+
+  /**
    * A session that continues this prefill under its own policy, budget, schedule, seed and
    * backend, exactly as if it had run the prefill itself: one copy of the cache (K/V, metadata,
    * the accumulated H2O scores only when its policy reads them), each layer's last statistics

@@ -20,6 +20,7 @@ import { loadModel, type Model } from '../model/model.js';
 import { isGenerationSample, type GenerationSample, type QASample } from '../model/prompt.js';
 import { argmax } from '../model/sampling.js';
 import { policyEnvFor } from '../model/policy-for-model.js';
+import { runSecondPass } from '../model/second-pass.js';
 import { prepareSample, scoreChoices, scorePrefilled, type ChoiceScores, type PreparedSample } from '../model/score.js';
 import { sampleEvidenceKept } from './evidence-recall.js';
 import type { RuntimeSessionOptions, Sequence } from '../model/sequence.js';
@@ -192,8 +193,12 @@ export class ModelExecutor implements TrialExecutor {
     const decoder = new MeasuringDecoder(this.model, null);
     const { storage: _fixedByPrefill, ...opts } = this.sessionOptions(trial);
     const seq = p.sequence.fork({ ...opts, backend: this.model.backend }, p.keepStats);
+    // A second pass (KVzip's repeat) runs on the fork, over the shared uncompressed prefill.
+    const t0 = performance.now();
+    runSecondPass(decoder, seq, p.prepared.head);
+    const secondPassMs = performance.now() - t0;
     seq.session.endPrefill();
-    decoder.prefillMs = p.prefillMs;
+    decoder.prefillMs = p.prefillMs + secondPassMs;
     decoder.compressionMs = seq.session.timings().compressionMs;
     decoder.bytes = seq.session.bytes();
     return { decoder, seq, logits: p.logits, mass: p.modalityMass };

@@ -9,7 +9,7 @@ import { NativeBackend } from '../../src/attention/native/native-backend.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
 import type { ComputeBackend } from '../../src/attention/backend.js';
 import { policies } from '../../src/policies/catalog.js';
-import { forward, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
+import { forward, secondPassByHand, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
 
 const addon = loadAddon();
 const P = PROMPT_MODALITY.length;
@@ -29,6 +29,7 @@ const CASES: [string, string, Record<string, unknown>][] = [
 function run(backend: ComputeBackend, name: string, options: Record<string, unknown>) {
   const s = newSession(policies.create(name, options, env), 10, { kind: 'over-budget' }, 1, backend);
   forward(s, 0, PROMPT_MODALITY, 1);
+  secondPassByHand(s, PROMPT_MODALITY, 2);
   s.endPrefill();
   for (let t = 0; t < 3; t++) {
     forward(s, P + t, [0], 50 + t);

@@ -134,7 +134,8 @@ describe('compose policy', () => {
     const t = Object.fromEntries(policies.list().map((d) => [d.name, policyTraits(d)]));
     for (const n of ['keydiff', 'lagkv', 'knorm', 'streaming-llm', 'random']) expect(t[n], n).toMatchObject({ attentionFree: true, queryAgnostic: true });
     for (const n of ['snapkv', 'h2o', 'chunkkv', 'criticalkv', 'expected-attention', 'compose']) expect(t[n], n).toMatchObject({ attentionFree: false, queryAgnostic: false });
-    for (const n of policies.names()) expect(t[n], n).toMatchObject({ secondPass: false, calibration: false });
+    for (const n of policies.names()) expect(t[n], n).toMatchObject({ secondPass: n === 'kvzip', calibration: false });
+    expect(t.kvzip).toMatchObject({ queryAgnostic: true, attentionFree: true });
     expect(SCORER_NAMES).toContain('keydiff');
   });
 });

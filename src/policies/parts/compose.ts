@@ -31,7 +31,10 @@ export function withLayerAllocator(
     plan: (ctx) => instance.plan(ctx),
     allocateLayers,
   };
-  if (instance.retention) return { ...wrapped, retention: instance.retention };
+  // What the session reads beside plan and allocateLayers travels with the policy.
+  if (instance.retention) wrapped.retention = instance.retention;
+  if (instance.secondPass) wrapped.secondPass = instance.secondPass;
+  if (instance.rerotateKeys) wrapped.rerotateKeys = instance.rerotateKeys;
   return wrapped;
 }
 
