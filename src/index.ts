@@ -24,7 +24,7 @@ export { tsBackend } from './attention/ts-backend.js';
 export { chooseBackend, selectBackend, type BackendChoice, type BackendSelection } from './attention/select-backend.js';
 
 // Policies
-export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs } from './cache/policy-api.js';
+export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs, SecondPass, RepeatObservation } from './cache/policy-api.js';
 export { definePolicy, PolicyRegistry, nearestName, type PolicyDefinition, type PolicyEnv, type PaperRef, type PolicyKind, type DeclaredTraits } from './policies/registry.js';
 export { policies, ALL_POLICIES } from './policies/catalog.js';
 export * as parts from './policies/parts/index.js';
@@ -39,6 +39,7 @@ export { RETENTIVEKV_EARLIER_READING } from './policies/retention/retentive-kv.j
 // Model runtime
 export { loadModel, parameterCount, kvBytesPerToken, type Model, type LoadModelOptions } from './model/model.js';
 export { Decoder } from './model/decoder.js';
+export { runSecondPass, observeRepeat, repeatPrompt, repeatChunks } from './model/second-pass.js';
 export { Sequence, type RuntimeSessionOptions } from './model/sequence.js';
 export { generate, type GenerateOptions, type GenerateResult } from './model/generate.js';
 export { scoreChoices, prepareSample, scorePrefilled, type ChoiceScores, type PreparedSample } from './model/score.js';

@@ -151,11 +151,11 @@ describe('the second pass on stories260K', () => {
   });
 });
 
-describe('the runner runs the pass, on its own prefill and on a shared prefill’s fork alike (AV organism)', () => {
+describe('the runner runs the pass (and key rerotation) on its own prefill and on a shared prefill’s fork alike (AV organism)', () => {
   it('records the same rows both ways', async () => {
     const work = mkdtempSync(join(tmpdir(), 'kvprism-kvzip-'));
     const config = join(work, 'kvzip.yaml');
-    writeFileSync(config, `name: kvzip\nmodel: organism\ndataset: { kind: av-world, preset: tiny, split: test }\nsamples: 2\ndecodeTokens: 1\nthreads: 1\nprotocol: query-agnostic\npolicies: [kvzip, snapkv]\nbudgets: ['20%']\nmetrics: [accuracy, fidelity, memory]\n`);
+    writeFileSync(config, `name: kvzip\nmodel: organism\ndataset: { kind: av-world, preset: tiny, split: test }\nsamples: 2\ndecodeTokens: 1\nthreads: 1\nprotocol: query-agnostic\npolicies: [kvzip, snapkv, { name: key-rerotation, options: { policy: snapkv } }]\nbudgets: ['20%']\nmetrics: [accuracy, fidelity, memory]\n`);
     const devNull = new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;
     const quiet = { live: false, log: () => {}, progressStream: devNull };
     const shared = await runExperiment({ configFile: config, out: join(work, 'shared'), ...quiet });
@@ -170,6 +170,10 @@ describe('the runner runs the pass, on its own prefill and on a shared prefill�
     // KVzip answers from a cache unlike SnapKV's (it read the repeat, not the prompt's last queries).
     const sn = shared.rows.filter((r) => r.policy === 'snapkv');
     expect(kv.map((r) => r.kl)).not.toEqual(sn.map((r) => r.kl));
+    // Re-rotated SnapKV keeps SnapKV's slots (same bytes) but answers from re-rotated keys.
+    const rr = shared.rows.filter((r) => r.policy === 'key-rerotation');
+    expect(rr.map((r) => r.kv_bytes)).toEqual(sn.map((r) => r.kv_bytes));
+    expect(rr.map((r) => r.kl)).not.toEqual(sn.map((r) => r.kl));
   }, 240_000);
 });
 
