@@ -72,7 +72,7 @@ export function keyRerotationPolicy(registry: () => PolicyRegistry): PolicyDefin
     } catch (e) {
       ctx.addIssue({ code: 'custom', path: ['options'], message: (e as Error).message });
     }
-  }) as unknown as typeof keyRerotationOptions;
+  });
   return definePolicy({
     name: KEY_REROTATION,
     title: 'KeyRerotation',

@@ -46,25 +46,35 @@ export function reconstructionScores(o: RepeatObservation, h: number, sinks: num
   const g = view.groupSize;
   if (view.length(h) !== P + n) throw new Error(`kvzip: layer ${o.layer} kv head ${h} holds ${view.length(h)} slots after the repeat; expected the uncompressed ${P} + ${n}`);
   const keys = view.keys(h);
-  const cols = [...Array.from({ length: Math.min(sinks, start) }, (_, j) => j), ...Array.from({ length: end - start }, (_, j) => start + j)];
-  const out = new Float32Array(end - start);
-  const logits = new Float64Array(cols.length + n);
+  const sinkCount = Math.min(sinks, start);
+  const width = end - start;
+  const cols = sinkCount + width;
+  // The keys the softmax covers, contiguous: [sinks | chunk | repeat] × headDim.
+  const sub = new Float32Array((cols + n) * d);
+  sub.set(keys.subarray(0, sinkCount * d), 0);
+  sub.set(keys.subarray(start * d, end * d), sinkCount * d);
+  sub.set(keys.subarray(P * d, (P + n) * d), cols * d);
+  const out = new Float32Array(width);
+  const logits = new Float64Array(cols + n);
   for (let i = 0; i < n; i++) {
+    const m = cols + i + 1; // causal within the repeat
     for (let qh = h * g; qh < (h + 1) * g; qh++) {
-      const q = queries.subarray((i * qHeads + qh) * d, (i * qHeads + qh + 1) * d);
-      const m = cols.length + i + 1;
+      const qo = (i * qHeads + qh) * d;
       let max = -Infinity;
       for (let c = 0; c < m; c++) {
-        const slot = c < cols.length ? cols[c]! : P + (c - cols.length);
+        const ko = c * d;
         let dot = 0;
-        for (let k = 0; k < d; k++) dot += q[k]! * keys[slot * d + k]!;
-        logits[c] = dot * scale;
-        if (logits[c]! > max) max = logits[c]!;
+        for (let k = 0; k < d; k++) dot += queries[qo + k]! * sub[ko + k]!;
+        const x = dot * scale;
+        logits[c] = x;
+        if (x > max) max = x;
       }
       let sum = 0;
       for (let c = 0; c < m; c++) sum += logits[c] = Math.exp(logits[c]! - max);
-      const first = cols.length - (end - start);
-      for (let j = 0; j < end - start; j++) out[j] = Math.max(out[j]!, logits[first + j]! / sum);
+      for (let j = 0; j < width; j++) {
+        const p = logits[sinkCount + j]! / sum;
+        if (p > out[j]!) out[j] = p;
+      }
     }
   }
   return out;
