@@ -144,6 +144,19 @@ describe('the second pass on stories260K', () => {
     expect(first[1]!.n).toBe(cont + 8 + (chunks[1]![1] - chunks[1]![0]));
   });
 
+  it('wrapped by key-rerotation the pass still runs, and the kept keys are re-rotated', () => {
+    const decoder = new Decoder(model);
+    const budget = Math.floor(prompt.n / 4);
+    const seq = decoder.open({ policy: createPolicy(model, 'key-rerotation', { policy: 'kvzip', options: { layerwise: true } }), budget: { tokens: budget } });
+    decoder.prefill(seq, prompt);
+    // KVzip's heads keep different counts: later tokens continue at the longest head's length.
+    let longest = 0;
+    for (let l = 0; l < model.config.numLayers; l++) longest = Math.max(longest, seq.session.layer(l).maxLength());
+    expect(longest).toBeGreaterThan(budget);
+    expect(seq.ropeNext).toBe(longest);
+    expect(seq.session.ropeShift).toBe(prompt.n - longest);
+  });
+
   it('refuses a streamed prefill that holds its budget (it would compress before the pass)', () => {
     const decoder = new Decoder(model);
     const seq = decoder.open({ policy: createPolicy(model, 'kvzip', {}), budget: { tokens: 10 } });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ModalityCode } from '../../src/cache/modality.js';
 import { policies } from '../../src/policies/catalog.js';
 import { saintDropOrder } from '../../src/policies/multimodal/saint.js';
+import { withLayerAllocator } from '../../src/policies/parts/compose.js';
 import type { PolicyEnv } from '../../src/policies/registry.js';
 import { makeCtx, makeStats, makeView } from './fixtures.js';
 
@@ -63,6 +64,12 @@ describe('SAINT policy', () => {
     expect(kept(p.plan(makeCtx(view(1), makeStats({}), 8, { layer: 1 })))[0]).toEqual(first);
     expect(kept(copy.plan(makeCtx(view(1), makeStats({}), 8, { layer: 1 })))[0]).toEqual(first);
     expect(policies.create('saint', {}, env).plan(makeCtx(view(1), makeStats({}), 8, { layer: 1 }))).toBeNull();
+    // A layer allocator around it keeps the copy's state and its own allocation.
+    const wrapped = withLayerAllocator(policies.create('saint', {}, env), 'pyramid');
+    wrapped.plan(makeCtx(view(0), makeStats({}), 5));
+    const wrappedCopy = wrapped.clone!();
+    expect(wrappedCopy.allocateLayers).toBeDefined();
+    expect(kept(wrappedCopy.plan(makeCtx(view(1), makeStats({}), 8, { layer: 1 })))[0]).toEqual(first);
     // ... but not from shallower ones: what layer 1 drops stays in layer 0.
     const deep = policies.create('saint', {}, env);
     expect(kept(deep.plan(makeCtx(view(1), makeStats({}), 4, { layer: 1 })))[0]).toHaveLength(4);

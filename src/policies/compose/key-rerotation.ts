@@ -50,6 +50,7 @@ export function withKeyRerotation(inner: PolicyInstance, env: PolicyEnv): Policy
       rerotateKeys,
       ...(p.allocateLayers ? { allocateLayers: (a) => p.allocateLayers!(a) } : {}),
       ...(p.retention ? { retention: p.retention } : {}),
+      ...(p.secondPass ? { secondPass: p.secondPass } : {}),
     };
     const innerClone = p.clone;
     return innerClone ? { ...out, clone: () => wrap(innerClone.call(p)) } : out;

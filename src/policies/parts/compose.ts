@@ -35,6 +35,9 @@ export function withLayerAllocator(
   if (instance.retention) wrapped.retention = instance.retention;
   if (instance.secondPass) wrapped.secondPass = instance.secondPass;
   if (instance.rerotateKeys) wrapped.rerotateKeys = instance.rerotateKeys;
+  // A stateful policy's copy keeps the allocator.
+  const innerClone = instance.clone;
+  if (innerClone) wrapped.clone = () => withLayerAllocator(innerClone.call(instance), allocator, opts);
   return wrapped;
 }
 
