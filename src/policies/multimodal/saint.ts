@@ -3,9 +3,10 @@
  * 2503.11549; a RetentiveKV baseline). Token pruning by redundancy: visual tokens form a graph
  * weighted by the cosine similarity of their keys; the most redundant (largest similarity
  * degree) are dropped, round by round, and a dropped token is gone from every later layer.
- * Defined by the official code (github.com/ArmenJeddi/saint): the budgeted rule is its
- * `iterative_drop_full_graph` — while more than the target remain, degree_i = Σ_j cos(k_i, k_j)
- * over the remaining candidates, drop the ⌊N/divisor⌋ largest (divisor 16).
+ * Defined by the official code (github.com/ArmenJeddi/saint): the budgeted rule is its ViT-only
+ * mode's `iterative_drop_full_graph` (run in the vision tower) — while more than the target
+ * remain, degree_i = Σ_j cos(k_i, k_j) over the remaining candidates, drop the ⌊N/divisor⌋
+ * largest (divisor 16). We apply it inside the language model.
  * Ours, as a KV baseline: the rounds run on each layer's keys averaged over KV heads (as the
  * code's LLM-only mode reads them) until the layer fits its budget, the same slots for every
  * head; the budget sets the rate (the LLM-only mode's threshold rule, τ = 0.83 with ≥ 5
