@@ -82,6 +82,17 @@ describe('SAINT policy', () => {
     expect(kept(policies.create('saint', {}, env).plan(makeCtx(view(), makeStats({}), 0)))[0]).toEqual([]);
   });
 
+  it('candidates: media lets audio tokens join the graph', () => {
+    const { audio } = ModalityCode;
+    const av = [text, video, video, audio, audio, audio, text, text];
+    const v = makeView([{ keys, modality: av }, { keys: keys.map(([a, b]) => [2 * a!, 2 * b!]), modality: av }]);
+    // Visual only: with 5 slots and 3 text + 3 audio, both video go and then the oldest other slot.
+    expect(kept(policies.create('saint', {}, env).plan(makeCtx(v, makeStats({}), 5)))[0]).toEqual([3, 4, 5, 6, 7]);
+    // Media: the rounds pick 2 of the 5 video + audio slots by degree.
+    const dropped = saintDropOrder(unit(keys), 2, [1, 2, 3, 4, 5], 2, 16);
+    expect(kept(policies.create('saint', { candidates: 'media' }, env).plan(makeCtx(v, makeStats({}), 5)))[0]).toEqual([0, 1, 2, 3, 4, 5, 6, 7].filter((j) => !dropped.includes(j)));
+  });
+
   it('refuses heads of different lengths (it prunes tokens, not per-head slots)', () => {
     const v = makeView([{ keys, modality }, { keys: keys.slice(0, 6), modality: modality.slice(0, 6) }]);
     expect(() => policies.create('saint', {}, env).plan(makeCtx(v, makeStats({}), 3))).toThrow(/saint: layer 0 heads hold different slots/);

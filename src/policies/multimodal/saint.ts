@@ -12,18 +12,24 @@
  * head; the budget sets the rate (the LLM-only mode's threshold rule, τ = 0.83 with ≥ 5
  * similar partners, sets it from the data instead, which a budgeted comparison cannot hold
  * to); pruning starts at layer 0, since every layer must fit its budget (the LLM-only mode
- * starts at layer 7 of 32); a round drops at least one token; when the visual tokens run out,
- * the oldest other slots go (beyond SAINT's scope). Drops carry to the later layers and steps.
+ * starts at layer 7 of 32); a round drops at least one token; when the candidates run out,
+ * the oldest other slots go (beyond SAINT's scope); `candidates: media` lets audio tokens join
+ * the graph (SAINT is defined for images; an audio-video prompt otherwise keeps all its audio
+ * ahead of any video). Drops carry to the later layers and steps.
  */
 import { z } from 'zod';
-import { isVisualCode } from '../../cache/modality.js';
+import { isVisualCode, ModalityCode } from '../../cache/modality.js';
 import type { LayerView, Plan, PolicyContext, PolicyInstance } from '../../cache/policy-api.js';
 import { definePolicy } from '../registry.js';
 import { checkBudget } from '../parts/compose.js';
 import { planFromKeep } from '../parts/plan.js';
 
 export const saintOptions = z.object({
-  divisor: z.number().int().min(1).default(16).describe('each round drops ⌊N/divisor⌋ of the N remaining visual tokens (at least one)'),
+  divisor: z.number().int().min(1).default(16).describe('each round drops ⌊N/divisor⌋ of the N remaining candidate tokens (at least one)'),
+  candidates: z
+    .enum(['visual', 'media'])
+    .default('visual')
+    .describe('tokens the rounds may drop: visual (image and video, the paper) or media (audio too, one graph: ours, for audio-video prompts)'),
 });
 export type SaintOptions = z.output<typeof saintOptions>;
 
@@ -85,9 +91,10 @@ function saintPlan(ctx: PolicyContext, o: SaintOptions, droppedAt: DroppedAt): P
   if (alive.length === len && len <= B) return null;
   let keep = alive;
   if (keep.length > B) {
-    const visual = keep.filter((j) => isVisualCode(meta.modality[j]!));
-    const other = keep.filter((j) => !isVisualCode(meta.modality[j]!));
-    const drop = new Set(saintDropOrder(meanUnitKeys(view, len), view.headDim, visual, Math.max(0, B - other.length), o.divisor));
+    const isCandidate = (j: number) => (o.candidates === 'media' ? meta.modality[j] !== ModalityCode.text : isVisualCode(meta.modality[j]!));
+    const cand = keep.filter(isCandidate);
+    const other = keep.length - cand.length;
+    const drop = new Set(saintDropOrder(meanUnitKeys(view, len), view.headDim, cand, Math.max(0, B - other), o.divisor));
     keep = keep.filter((j) => !drop.has(j));
     if (keep.length > B) keep = keep.slice(keep.length - B); // media ran out: the oldest other slots go
   }
