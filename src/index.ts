@@ -24,19 +24,22 @@ export { tsBackend } from './attention/ts-backend.js';
 export { chooseBackend, selectBackend, type BackendChoice, type BackendSelection } from './attention/select-backend.js';
 
 // Policies
-export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs } from './cache/policy-api.js';
+export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs, SecondPass, RepeatObservation } from './cache/policy-api.js';
 export { definePolicy, PolicyRegistry, nearestName, type PolicyDefinition, type PolicyEnv, type PaperRef, type PolicyKind, type DeclaredTraits } from './policies/registry.js';
 export { policies, ALL_POLICIES } from './policies/catalog.js';
 export * as parts from './policies/parts/index.js';
 export { policyTraits, type PolicyTraits } from './policies/traits.js';
 export { SCORERS, SCORER_NAMES, type ScorerName, type BoundScorer } from './policies/compose/scorers.js';
-export { COMPOSED_POLICY, ALLOCATORS, REDUCERS } from './policies/compose/composed.js';
+export { COMPOSED_POLICY, ALLOCATORS, REDUCERS, type AllocatorName } from './policies/compose/composed.js';
+export { KEY_REROTATION, withKeyRerotation } from './policies/compose/key-rerotation.js';
+export { rotateKeyRow, type KeyRerotation } from './cache/key-rerotation.js';
 export { StateSpaceMemory, LinearState } from './ssm/index.js';
 export { RETENTIVEKV_EARLIER_READING } from './policies/retention/retentive-kv.js';
 
 // Model runtime
 export { loadModel, parameterCount, kvBytesPerToken, type Model, type LoadModelOptions } from './model/model.js';
 export { Decoder } from './model/decoder.js';
+export { runSecondPass, observeRepeat, repeatPrompt, repeatChunks } from './model/second-pass.js';
 export { Sequence, type RuntimeSessionOptions } from './model/sequence.js';
 export {
   chooseDecodeThreads,

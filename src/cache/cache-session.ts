@@ -17,6 +17,7 @@ import type { Phase, PolicyContext, PolicyInstance, RetentionStore } from './pol
 import type { Schedule } from './schedule.js';
 import { policyRandom } from '../util/random.js';
 import { resolveBudget } from './budget.js';
+import { rerotationFrequencies, type KeyRerotation } from './key-rerotation.js';
 import { LayerCache } from './layer-cache.js';
 import { compressesDuringDecode, compressionMayFollowStep, shouldCompress } from './schedule.js';
 import { resolveSessionOptions, validateLayerBudgets, type ResolvedSessionOptions } from './session-options.js';
@@ -58,6 +59,7 @@ export class CacheSession implements CacheSessionApi {
   private step = 0;
   private prefillTokens = 0;
   private layerBudgets: number[] | null = null;
+  private rotaryShift = 0;
   private time: AttentionBackendStats = { attentionMs: 0, compressionMs: 0, compressions: 0 };
 
   constructor(options: CacheSessionOptions) {
@@ -86,6 +88,14 @@ export class CacheSession implements CacheSessionApi {
   }
   get currentPhase(): Phase {
     return this.phase;
+  }
+  /**
+   * How far the RoPE position of every later token runs behind its sequence position: 0 unless
+   * the policy re-rotated the kept keys after prefill (then the prompt's length less the
+   * longest head it kept, so the next token's RoPE position is that head's length).
+   */
+  get ropeShift(): number {
+    return this.rotaryShift;
   }
   /** The union of statistics requested from the backend on every attend. */
   get statNeeds(): Readonly<StatNeeds> {
@@ -148,6 +158,22 @@ export class CacheSession implements CacheSessionApi {
     // A streamed prefill fixed its budgets at its first compression (holdAtBudget).
     this.layerBudgets ??= this.allocate(resolveBudget(this.resolved.budget!, this.prefillTokens));
     for (let l = 0; l < this.layers.length; l++) this.compress(l, 'prefill');
+    if (this.policy.rerotateKeys) this.rerotate(this.policy.rerotateKeys);
+  }
+
+  /**
+   * Key rerotation after the prefill's compression: every head's kept keys move to RoPE
+   * positions 0..len−1 (the slots' sequence positions stay: the causal mask keeps the original
+   * order), and later tokens continue at the longest head's length (ropeShift).
+   */
+  private rerotate(r: KeyRerotation): void {
+    const invFreq = rerotationFrequencies(r, this.options.headDim, this.prefillTokens, `policy "${this.policy!.name}" key rerotation`);
+    let longest = 0;
+    for (const cache of this.layers) {
+      cache.rerotateKeys(r.rotaryDim, invFreq);
+      longest = Math.max(longest, cache.maxLength());
+    }
+    this.rotaryShift = this.prefillTokens - longest;
   }
 
   /**
@@ -236,6 +262,21 @@ export class CacheSession implements CacheSessionApi {
       if (!storeClone) throw new Error(`CacheSession.clone(): policy "${this.policy?.name}" has a retention store without clone(); it cannot be copied`);
       c.retention = storeClone.call(this.retention);
     }
+    return c;
+  }
+
+  /**
+   * A clone (see clone()) whose later attends also gather `extra` statistics, e.g. the queries
+   * of a second pass over the prompt (src/model/second-pass.ts) that this session's own needs
+   * do not ask for.
+   */
+  cloneGathering(extra: StatNeeds): CacheSession {
+    const c = this.clone();
+    (c as unknown as { needs: StatNeeds }).needs = mergeNeeds(this.needs, extra);
+    // The backend may write a layer's new statistics into its previous ones: the clone's
+    // attends must not overwrite this session's.
+    c.stats = new Array(this.layers.length).fill(undefined);
+    c.statsVersion = new Array(this.layers.length).fill(-1);
     return c;
   }
 

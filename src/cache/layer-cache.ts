@@ -18,6 +18,7 @@ import { storageSpec, type KVStorage, type StorageSpec } from './storage-spec.js
 import { LayerCacheView, type LayerViewSource } from './layer-view.js';
 import { computeMerges, type MergedSlots } from './merge-ops.js';
 import { validatePlan } from './plan-validate.js';
+import { rotateKeyRow } from './key-rerotation.js';
 import { allocTokenMeta, sliceTokenMeta, TOKEN_META_FIELDS, validateTokenMeta, type TokenMeta } from './token-meta.js';
 import { checkAppendable, checkAppendMeta, checkStorable, copyMetaSlot, gatherSlots, metaBytesPerSlot, validateLayerOptions } from './layer-cache-util.js';
 
@@ -205,6 +206,33 @@ export class LayerCache implements LayerViewSource {
       retention.absorb(this.layer, h, g.keys, g.values, g.meta, hp.retainStrength ?? new Float32Array(hp.retain.length).fill(1), hp.retainShare, hp.retainDecay);
     });
     plan.heads.forEach((hp, h) => this.compactHead(h, hp.keep, merged[h]!));
+    this.touch();
+  }
+
+  /**
+   * Key rerotation (key-rerotation.ts): turns each slot's key from its RoPE position (its
+   * `position`: 1-D RoPE, never re-rotated before) to its rank in its head, so the kept keys
+   * sit at RoPE positions 0..len−1. Positions in the metadata stay the sequence indices (the
+   * causal mask's order). invFreq: [rotaryDim/2] radians per position. Dense storage only:
+   * quantized codes would be re-encoded, compounding their error.
+   */
+  rerotateKeys(rotaryDim: number, invFreq: Float64Array): void {
+    if (this.storage.quantized) {
+      throw new Error(`layer ${this.layer}: key rerotation rewrites the keys, which storage "${this.storage.kind}" holds as codes (re-encoding compounds the error); use f32, f16 or bf16 storage`);
+    }
+    for (let h = 0; h < this.kvHeads; h++) {
+      const len = this.lengths[h]!;
+      const keys = this.decodeHead('keys', h).slice(0, len * this.headDim);
+      const values = this.decodeHead('values', h);
+      const pos = this.headMeta(h).position;
+      for (let i = 0; i < len; i++) {
+        if (pos[i] === i) continue;
+        const row = keys.subarray(i * this.headDim, (i + 1) * this.headDim);
+        rotateKeyRow(row, rotaryDim, invFreq, i - pos[i]!);
+        checkStorable(row, this.dtype, `layer ${this.layer}, kv head ${h}: re-rotated key of slot ${i}`);
+        this.store.writeSlot(h, i, row, values.subarray(i * this.headDim, (i + 1) * this.headDim));
+      }
+    }
     this.touch();
   }
 

@@ -4,6 +4,7 @@
  * testable on hand-built views without a model.
  */
 import type { AttentionStats, StatNeeds } from '../attention/stats.js';
+import type { KeyRerotation } from './key-rerotation.js';
 import type { TokenMeta } from './token-meta.js';
 
 /** Read-only view of one layer of the cache. */
@@ -112,8 +113,57 @@ export interface PolicyInstance {
   allocateLayers?(args: LayerAllocationArgs): number[];
   /** Optional decode-time hook: a readout added to the attention output (RetentiveKV). */
   retention?: RetentionStore;
+  /**
+   * Optional: after the prefill's compression the session re-rotates every kept key to RoPE
+   * position = its rank in its head (0..k−1) and later tokens continue at k, the longest head
+   * (key-rerotation.ts; the policy `key-rerotation` wraps any policy with it).
+   */
+  rerotateKeys?: KeyRerotation;
+  /**
+   * Optional: a second model pass over the prompt before its prefill ends (KVzip's context
+   * reconstruction). A runtime with a model runs it (src/model/second-pass.ts); the policy
+   * gathers what it needs from each layer in `observe` and plans from that at endPrefill.
+   */
+  secondPass?: SecondPass;
   /** Deep copy for CacheSession.clone() (needed when the policy keeps state across steps). */
   clone?(): PolicyInstance;
+}
+
+/**
+ * A repeat pass: the prompt's context, chunk by chunk, fed again after an instruction over the
+ * uncompressed cache (teacher-forced), so a policy can watch the model reconstruct it.
+ * Chunk i repeats context tokens [start, end) (end − start ≤ chunk): instruction tokens, from
+ * the second chunk on `continuation` followed by the previous chunk's last `overlap` tokens,
+ * then the chunk's tokens themselves.
+ */
+export interface SecondPass {
+  /** Asked before the first chunk (tokenized by the runtime, no special tokens). */
+  instruction: string;
+  /** Asked before every later chunk, followed by the previous chunk's last `overlap` tokens. */
+  continuation: string;
+  /** Context tokens per chunk (≥ 1). */
+  chunk: number;
+  /** Tokens of the previous chunk repeated after `continuation` (≥ 0). */
+  overlap: number;
+  /** Called for every layer after each chunk's repeat. */
+  observe(o: RepeatObservation): void;
+}
+
+/** One layer's cache and the repeat's queries after a chunk of the repeat pass. */
+export interface RepeatObservation {
+  layer: number;
+  /** The layer: the context's `contextLength` slots (uncompressed, slot = position), then the repeat's n slots. */
+  view: LayerView;
+  /** The repeat's queries [n][qHeads][headDim] f32 (RoPE applied). */
+  queries: Float32Array;
+  n: number;
+  qHeads: number;
+  contextLength: number;
+  /** The context range [start, end) this chunk repeats. */
+  start: number;
+  end: number;
+  /** Attention logit scale (1/√headDim unless the session sets it). */
+  scale: number;
 }
 
 export interface LayerAllocationArgs {

@@ -13,6 +13,7 @@ import type { EmbeddedPrompt } from './embed-prompt.js';
 import { embedToken } from './embed-prompt.js';
 import type { Model } from './model.js';
 import { slicePrompt } from './prefill-chunks.js';
+import { runSecondPass } from './second-pass.js';
 import { fillRopeTables, inverseFrequencies } from './rope.js';
 import { Sequence, type RuntimeSessionOptions } from './sequence.js';
 import { Workspace } from './workspace.js';
@@ -49,12 +50,14 @@ export class Decoder {
   }
 
   /**
-   * Runs the prompt through every layer into `seq`'s cache, then ends the prefill (the
-   * session compresses here). With `chunks`, the prompt runs chunk by chunk (runChunks).
+   * Runs the prompt through every layer into `seq`'s cache, then its policy's second pass if it
+   * asks for one (second-pass.ts), then ends the prefill (the session compresses here). With
+   * `chunks`, the prompt runs chunk by chunk (runChunks).
    * Returns the next-token logits [vocab] f32 (a buffer reused by the next call: copy to keep).
    */
   prefill(seq: Sequence, prompt: EmbeddedPrompt, chunks?: ChunkedPrefill): Float32Array {
     const logits = chunks ? this.runChunks(seq, prompt, chunks) : this.runPrompt(seq, prompt);
+    runSecondPass(this, seq, prompt); // only for a policy that asks for one (KVzip)
     seq.session.endPrefill();
     return logits;
   }

@@ -21,13 +21,25 @@ export class Sequence {
   readonly session: CacheSession;
   /** Tokens fed so far (the next token's sequence position). */
   length: number;
-  /** RoPE position of the next text token (equals `length` except after mrope spans). */
-  ropeNext: number;
+  /** The next RoPE position before the session's key-rerotation shift. */
+  private ropeCursor: number;
 
   constructor(session: CacheSession, length = 0, ropeNext = 0) {
     this.session = session;
     this.length = length;
-    this.ropeNext = ropeNext;
+    this.ropeCursor = ropeNext + session.ropeShift;
+  }
+
+  /**
+   * RoPE position of the next text token: equals `length` except after mrope spans, and after
+   * a key rerotation, which moved the kept keys to 0..k−1 (session.ropeShift = P − k), so the
+   * next token continues at k while `length` (the causal mask's order) goes on from P.
+   */
+  get ropeNext(): number {
+    return this.ropeCursor - this.session.ropeShift;
+  }
+  set ropeNext(next: number) {
+    this.ropeCursor = next + this.session.ropeShift;
   }
 
   static open(model: Model, opts: RuntimeSessionOptions = {}): Sequence {

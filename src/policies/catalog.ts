@@ -5,6 +5,7 @@ import { MERGING_POLICIES } from './merging/index.js';
 import { MULTIMODAL_POLICIES } from './multimodal/index.js';
 import { RETENTION_POLICIES } from './retention/index.js';
 import { composed } from './compose/composed.js';
+import { keyRerotationPolicy } from './compose/key-rerotation.js';
 
 export const ALL_POLICIES: readonly PolicyDefinition[] = [
   ...EVICTION_POLICIES,
@@ -12,6 +13,8 @@ export const ALL_POLICIES: readonly PolicyDefinition[] = [
   ...MULTIMODAL_POLICIES,
   ...RETENTION_POLICIES,
   composed,
+  // Wraps any catalogue policy (looked up when bound, so after this list exists).
+  keyRerotationPolicy(() => policies),
 ];
 
 export const policies = new PolicyRegistry(ALL_POLICIES);

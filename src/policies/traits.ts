@@ -16,7 +16,7 @@ export interface PolicyTraits {
 }
 
 /** A minimal model shape, enough to bind a policy and read its needs. */
-const PROBE_ENV: PolicyEnv = { numLayers: 2, kvHeads: 1, qHeads: 1, headDim: 2, seed: 0 };
+const PROBE_ENV: PolicyEnv = { numLayers: 2, kvHeads: 1, qHeads: 1, headDim: 2, seed: 0, rope: { rotaryDim: 2, axes: 1, inverseFrequencies: () => Float64Array.of(1) } };
 
 export function policyTraits(def: PolicyDefinition): PolicyTraits {
   const instance = def.create(parsePolicyOptions(def, {}), PROBE_ENV);

@@ -9,7 +9,7 @@ import { NativeBackend } from '../../src/attention/native/native-backend.js';
 import { tsBackend } from '../../src/attention/ts-backend.js';
 import type { ComputeBackend } from '../../src/attention/backend.js';
 import { policies } from '../../src/policies/catalog.js';
-import { forward, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
+import { forward, secondPassByHand, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
 
 const addon = loadAddon();
 const P = PROMPT_MODALITY.length;
@@ -20,12 +20,16 @@ const CASES: [string, string, Record<string, unknown>][] = [
   ...policies.names().map((n): [string, string, Record<string, unknown>] => [n, n, OPTIONS[n] ?? {}]),
   ['criticalkv-adaptive', 'criticalkv', { window: 4, kernel: 3, heads: 'adaptive' }],
   ['compose-h2o-pyramid', 'compose', { scorer: 'h2o', allocator: 'pyramid' }],
+  ['compose-keydiff-d2o', 'compose', { scorer: 'keydiff', allocator: 'd2o' }],
+  ['compose-h2o-meda-merge', 'compose', { scorer: 'h2o', allocator: 'meda', reducer: 'merge' }],
+  ['compose-snapkv-madakv', 'compose', { scorer: 'snapkv', scorerOptions: { window: 4, kernel: 3 }, allocator: 'madakv' }],
 ];
 
 /** Positions and weights kept per layer and head after prefill and three decode steps. */
 function run(backend: ComputeBackend, name: string, options: Record<string, unknown>) {
   const s = newSession(policies.create(name, options, env), 10, { kind: 'over-budget' }, 1, backend);
   forward(s, 0, PROMPT_MODALITY, 1);
+  secondPassByHand(s, PROMPT_MODALITY, 2);
   s.endPrefill();
   for (let t = 0; t < 3; t++) {
     forward(s, P + t, [0], 50 + t);

@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { policies } from '../../src/policies/catalog.js';
 import { COMPOSED_POLICY } from '../../src/policies/compose/composed.js';
 import { SCORER_NAMES } from '../../src/policies/compose/scorers.js';
+import { keyDiffScores } from '../../src/policies/eviction/keydiff.js';
+import { ModalityCode } from '../../src/cache/modality.js';
+import { allocTokenMeta } from '../../src/cache/token-meta.js';
 import { policyTraits } from '../../src/policies/traits.js';
 import type { PolicyEnv } from '../../src/policies/registry.js';
 import { loadConfig } from '../../src/runner/config-load.js';
@@ -52,6 +55,64 @@ describe('compose policy', () => {
     expect(b.reduce((x, y) => x + y, 0)).toBe(40);
     for (let l = 1; l < 4; l++) expect(b[l]).toBeLessThan(b[l - 1]!);
   });
+  it('allocator d2o: layer budgets in proportion to attention density (normalised column entropy), blended by layerMix', () => {
+    // Layer 0 spreads its mass evenly (entropy 1), layer 1 puts it all on one slot (entropy 0).
+    const spread = makeStats({ cumulative: [[1, 1, 1, 1]] });
+    const focused = makeStats({ cumulative: [[4, 0, 0, 0]] });
+    const a = { base: 10, numLayers: 2, promptLength: 4, stats: [spread, focused] };
+    const budgets = (mix: number) => policies.create('compose', { scorer: 'keydiff', allocator: 'd2o', layerMix: mix }, env).allocateLayers!(a);
+    expect(budgets(1)).toEqual([20, 0]); // 10·2·(1/1) and 10·2·0
+    expect(budgets(0.5)).toEqual([15, 5]); // 10·(0.5 + 0.5·2·1) and 10·0.5
+    expect(budgets(0)).toEqual([10, 10]);
+    expect(policies.create('compose', { scorer: 'keydiff', allocator: 'd2o' }, env).needs).toMatchObject({ cumulative: true });
+    // The same allocator the named D2O uses.
+    expect(policies.create('compose', { scorer: 'keydiff', allocator: 'd2o', layerMix: 0.3 }, env).allocateLayers!(a)).toEqual(policies.create('d2o', { layerMix: 0.3 }, env).allocateLayers!(a));
+  });
+  it('allocator meda: layer budgets from cross-modal entropy, MEDA’s own allocator', () => {
+    const { text, video } = ModalityCode;
+    const meta = allocTokenMeta(4);
+    meta.modality.set([video, video, text, text]);
+    // Layer 0: text queries split their mass evenly over both video slots and the visual queries
+    // over both text slots (entropy 1); layer 1: each on one slot only (entropy 0).
+    const even = makeStats({ cumulative: [[2, 2, 2, 2]], textColumn: [[1, 1, 1, 1]] });
+    const peaked = makeStats({ cumulative: [[4, 0, 4, 0]], textColumn: [[2, 0, 2, 0]] });
+    const a = { base: 10, numLayers: 2, promptLength: 4, stats: [even, peaked], meta };
+    const compose = policies.create('compose', { scorer: 'keydiff', allocator: 'meda', temperature: 0.5 }, env);
+    // softmax([1, 0] / 0.5) = [e², 1] / (e² + 1) of the 20 slots.
+    const share = Math.exp(2) / (Math.exp(2) + 1);
+    expect(compose.allocateLayers!(a)).toEqual([Math.round(20 * share), 20 - Math.round(20 * share)]);
+    expect(compose.allocateLayers!(a)).toEqual(policies.create('meda', { temperature: 0.5 }, env).allocateLayers!(a));
+    expect(compose.needs).toMatchObject({ cumulative: true, textColumn: true, flows: true });
+  });
+  it('allocator madakv: each head’s budget split between modalities by the attention its text queries give them', () => {
+    const { text, video, audio } = ModalityCode;
+    const modality = [text, text, video, video, video, video, video, audio, audio, audio, audio, text];
+    const keys = modality.map((_, i) => [Math.cos(i), Math.sin(i), 0, 0]);
+    const v = makeView([{ keys, modality }, { keys, modality }]);
+    const flows = (toVideo: number, toAudio: number) => {
+      const f = new Float64Array(16);
+      [f[text * 4 + video], f[text * 4 + audio]] = [toVideo, toAudio];
+      return f;
+    };
+    const window = modality.map((_, i) => 1 + ((i * 7) % 5) / 10);
+    const st = makeStats({ window: [window, window] }, 12);
+    st.flows = [flows(3, 1), flows(1, 3)];
+    const ctx = makeCtx(v, st, 5);
+    const keep = policies.create('compose', { scorer: 'keydiff', allocator: 'madakv' }, env).plan(ctx)!.heads.map((h) => Array.from(h.keep));
+    const count = (slots: number[], m: number) => slots.filter((j) => modality[j] === m).length;
+    // KeyDiff protects nothing: the 5 slots split 3.75 : 1.25 → 4 video + 1 audio, and 1 video + 4 audio.
+    expect([count(keep[0]!, video), count(keep[0]!, audio), count(keep[0]!, text)]).toEqual([4, 1, 0]);
+    expect([count(keep[1]!, video), count(keep[1]!, audio), count(keep[1]!, text)]).toEqual([1, 4, 0]);
+    // Within a modality the scorer ranks: head 1's video pick is KeyDiff's best video slot.
+    const kd = keyDiffScores(v, 1);
+    const bestVideo = [2, 3, 4, 5, 6].sort((a, b) => kd[b]! - kd[a]! || a - b)[0]!;
+    expect(keep[1]!.filter((j) => modality[j] === video)).toEqual([bestVideo]);
+    // With the SnapKV scorer (window protected) it is the named MadaKV.
+    const o = { window: 1, kernel: 1 };
+    const named = policies.create('madakv', o, env).plan(ctx)!.heads.map((h) => Array.from(h.keep));
+    expect(policies.create('compose', { scorer: 'snapkv', scorerOptions: o, allocator: 'madakv' }, env).plan(ctx)!.heads.map((h) => Array.from(h.keep))).toEqual(named);
+    expect(() => policies.create('compose', { scorer: 'keydiff', allocator: 'madakv' }, env).plan(makeCtx(v, makeStats({}), 5))).toThrow(/compose:madakv: attention statistic "flows" is missing/);
+  });
   it('reducer merge folds every evicted slot into one kept slot', () => {
     const plan = policies.create('compose', { scorer: 'keydiff', reducer: 'merge' }, env).plan(makeCtx(view, stats, 6))!;
     for (const hp of plan.heads) {
@@ -63,7 +124,9 @@ describe('compose policy', () => {
   });
   it('names bad parts and scorer options like any policy option', () => {
     expect(() => policies.create('compose', { scorer: 'keydif' }, env)).toThrow(/policies\.compose\.scorer: .*"keydiff"/);
-    expect(() => policies.create('compose', { allocator: 'meda' }, env)).toThrow(/policies\.compose\.allocator:/);
+    expect(() => policies.create('compose', { allocator: 'mada' }, env)).toThrow(/policies\.compose\.allocator: .*"madakv"/);
+    expect(() => policies.create('compose', { allocator: 'd2o', layerMix: 2 }, env)).toThrow(/policies\.compose\.layerMix: /);
+    expect(() => policies.create('compose', { allocator: 'meda', temperature: 0 }, env)).toThrow(/policies\.compose\.temperature: /);
     expect(() => policies.create('compose', { scorr: 'keydiff' }, env)).toThrow(/policies\.compose\.\(options\): Unrecognized key: "scorr"/);
     expect(() => policies.create('compose', { scorer: 'lagkv', scorerOptions: { lag: 1 } }, env)).toThrow(/policies\.compose\.scorerOptions\.lag: .*scorer "lagkv"/);
   });
@@ -71,7 +134,8 @@ describe('compose policy', () => {
     const t = Object.fromEntries(policies.list().map((d) => [d.name, policyTraits(d)]));
     for (const n of ['keydiff', 'lagkv', 'knorm', 'streaming-llm', 'random']) expect(t[n], n).toMatchObject({ attentionFree: true, queryAgnostic: true });
     for (const n of ['snapkv', 'h2o', 'chunkkv', 'criticalkv', 'expected-attention', 'compose']) expect(t[n], n).toMatchObject({ attentionFree: false, queryAgnostic: false });
-    for (const n of policies.names()) expect(t[n], n).toMatchObject({ secondPass: false, calibration: false });
+    for (const n of policies.names()) expect(t[n], n).toMatchObject({ secondPass: n === 'kvzip', calibration: false });
+    expect(t.kvzip).toMatchObject({ queryAgnostic: true, attentionFree: true });
     expect(SCORER_NAMES).toContain('keydiff');
   });
 });

@@ -8,7 +8,7 @@ import type { Schedule } from '../../src/cache/schedule.js';
 import { policies } from '../../src/policies/catalog.js';
 import { withLayerAllocator } from '../../src/policies/parts/compose.js';
 import type { PolicyInstance } from '../../src/cache/policy-api.js';
-import { forward, headLengths, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
+import { forward, secondPassByHand, headLengths, newSession, policyEnv, PROMPT_MODALITY, SHAPE, SMALL_OPTIONS } from './session-run.js';
 
 const P = PROMPT_MODALITY.length;
 const BUDGET = 10;
@@ -21,9 +21,12 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
   ['compose-keydiff-adakv-merge', 'compose', { scorer: 'keydiff', allocator: 'adakv', reducer: 'merge' }],
   ['compose-lagkv-pyramid', 'compose', { scorer: 'lagkv', scorerOptions: { sinks: 2, lag: 4 }, allocator: 'pyramid' }],
   ['compose-criticalkv-uniform-merge', 'compose', { scorer: 'criticalkv', scorerOptions: { window: 4, kernel: 3 }, reducer: 'merge' }],
+  ['compose-keydiff-d2o', 'compose', { scorer: 'keydiff', allocator: 'd2o' }],
+  ['compose-h2o-meda-merge', 'compose', { scorer: 'h2o', allocator: 'meda', reducer: 'merge' }],
+  ['compose-snapkv-madakv', 'compose', { scorer: 'snapkv', scorerOptions: { window: 4, kernel: 3 }, allocator: 'madakv' }],
 ];
 /** Per-head budgets move between heads; only the layer total is fixed. */
-const PER_LAYER_TOTAL = new Set(['adakv', 'mixkv-adaptive', 'criticalkv-adaptive', 'compose-keydiff-adakv-merge']);
+const PER_LAYER_TOTAL = new Set(['adakv', 'kvzip', 'mixkv-adaptive', 'criticalkv-adaptive', 'compose-keydiff-adakv-merge']);
 /** Methods that may end below budget by design (AccKV cross-calibration, FlowMM unmatched drops). */
 const MAY_FALL_SHORT = new Set(['acckv', 'flowmm']);
 
@@ -55,6 +58,7 @@ describe.each(cases())('$label', ({ label, make }) => {
   it.each(SCHEDULES)('schedule $kind keeps the budget and frees the bytes', (schedule) => {
     const s = newSession(make(), BUDGET, schedule);
     forward(s, 0, PROMPT_MODALITY, 1);
+    secondPassByHand(s, PROMPT_MODALITY, 2);
     const before = s.bytes();
     s.endPrefill();
     const budgets = s.budgets();

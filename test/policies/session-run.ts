@@ -10,6 +10,7 @@ import type { ComputeBackend } from '../../src/attention/backend.js';
 import type { PolicyInstance } from '../../src/cache/policy-api.js';
 import type { PolicyEnv } from '../../src/policies/registry.js';
 import { randomNormalArray } from '../../src/util/random.js';
+import { observeRepeat } from '../../src/model/second-pass.js';
 
 export const SHAPE = { numLayers: 3, kvHeads: 2, qHeads: 4, headDim: 8 } as const;
 /** Small windows so the 24-token prompt exercises each policy's scores, not only its window. */
@@ -26,6 +27,8 @@ export const SMALL_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = 
   madakv: { window: 4, kernel: 3 },
   'expected-attention': { window: 4, futurePositions: 16, sinks: 1 },
   compose: { scorerOptions: { window: 4, kernel: 3 } },
+  'key-rerotation': { policy: 'snapkv', options: { window: 4, kernel: 3 } },
+  kvzip: { sinks: 2 },
 };
 
 /**
@@ -70,6 +73,20 @@ export function forward(s: CacheSession, start: number, modality: number[], seed
     s.append(l, k, randomNormalArray(n * kvHeads * headDim, key + 1), metaFor(start, modality));
     s.attend(l, randomNormalArray(n * qHeads * headDim, key + 2), qPos, Uint8Array.from(modality));
   }
+}
+
+/**
+ * What a model runtime does before endPrefill for a policy with a second pass (KVzip): the
+ * prompt repeated over a clone of the session (random queries and keys, as forward's), every
+ * layer handed to the pass. Does nothing for other policies.
+ */
+export function secondPassByHand(s: CacheSession, modality: number[], seed: number): void {
+  const pass = s.options.policy?.secondPass;
+  if (!pass) return;
+  const P = modality.length;
+  const clone = s.cloneGathering({ recentQueries: P });
+  forward(clone, P, modality, seed);
+  observeRepeat(clone, pass, P, 0, P, P);
 }
 
 export function newSession(policy: PolicyInstance, tokens: number, schedule: Schedule, seed = 1, backend: ComputeBackend = tsBackend): CacheSession {

@@ -16,6 +16,7 @@ import { randomEviction } from './random.js';
 import { snapKV } from './snapkv.js';
 import { streamingLLM } from './streaming-llm.js';
 import { tova } from './tova.js';
+import { kvzip } from './kvzip.js';
 
 export const EVICTION_POLICIES: PolicyDefinition[] = [
   streamingLLM,
@@ -34,4 +35,5 @@ export const EVICTION_POLICIES: PolicyDefinition[] = [
   criticalKV,
   expectedAttention,
   madaKV,
+  kvzip,
 ];

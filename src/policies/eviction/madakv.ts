@@ -18,7 +18,7 @@ import { definePolicy } from '../registry.js';
 import { roundToTotal } from '../parts/allocators.js';
 import { planPerHead } from '../parts/compose.js';
 import { kernelOption, poolingOption, windowOption } from '../parts/options.js';
-import { lastN, maskOf, topK, unionSorted } from '../parts/select.js';
+import { allSlots, maskOf, topK, unionSorted } from '../parts/select.js';
 import { flowTotals, slotsByModality } from '../multimodal/modality-groups.js';
 import { observationScores } from './snapkv.js';
 
@@ -33,8 +33,8 @@ export type MadaKVOptions = z.output<typeof madaKVOptions>;
  * Modality preference of KV head h: [NUM_MODALITIES] shares summing to 1 of the attention mass
  * text queries gave each key modality; falls back to slot counts when that mass is zero.
  */
-export function modalityPreference(ctx: PolicyContext, h: number, counts: ArrayLike<number>): Float64Array {
-  const flows = flowTotals(ctx.stats, [h], 'madakv');
+export function modalityPreference(ctx: PolicyContext, h: number, counts: ArrayLike<number>, policy = 'madakv'): Float64Array {
+  const flows = flowTotals(ctx.stats, [h], policy);
   const pref = Float64Array.from({ length: NUM_MODALITIES }, (_, km) => flows[ModalityCode.text * NUM_MODALITIES + km]!);
   let sum = pref.reduce((a, b) => a + b, 0);
   if (!(sum > 0)) {
@@ -44,21 +44,33 @@ export function modalityPreference(ctx: PolicyContext, h: number, counts: ArrayL
   return pref.map((p) => (sum > 0 ? p / sum : 0));
 }
 
-/** MadaKV's keep rule for one head: window + per-modality quotas of the rest by preference. */
-export function madaKVKeep(ctx: PolicyContext, h: number, len: number, o: MadaKVOptions): Int32Array {
-  const B = ctx.budget;
-  const r = Math.min(o.window, len, B);
-  const prefix = len - r;
-  const scores = observationScores(ctx, h, o, 'madakv');
-  const groups = slotsByModality(ctx.view.meta(h), prefix);
-  const pref = modalityPreference(ctx, h, groups.map((g) => g.length));
-  const rest = B - r;
+/**
+ * MadaKV's budget split for one head over any slot scores (also the compose allocator
+ * "madakv"). scores: [len] (higher = keep; +Infinity = protected, e.g. an observation window).
+ * The protected slots are kept first (the latest `budget` of them when they are more); the rest
+ * of the budget is split between modalities by the head's preference (needs `flows`), each
+ * modality keeping its best slots by score; a quota larger than its modality spills to the best
+ * remaining unprotected slots of any modality. Returns the kept slots, ascending.
+ */
+export function modalitySplitKeep(ctx: PolicyContext, h: number, scores: Float32Array, budget: number, policy: string): Int32Array {
+  const len = scores.length;
+  const isProtected = Uint8Array.from(scores, (s) => (s === Infinity ? 1 : 0));
+  const protectedSlots = Int32Array.from(allSlots(len).filter((j) => isProtected[j] === 1));
+  const window = protectedSlots.subarray(Math.max(0, protectedSlots.length - budget));
+  const groups = slotsByModality(ctx.view.meta(h), len).map((g) => g.filter((j) => isProtected[j] === 0));
+  const pref = modalityPreference(ctx, h, groups.map((g) => g.length), policy);
+  const rest = budget - window.length;
   const quotas = roundToTotal(Array.from(pref, (p) => p * rest), rest);
   const parts = groups.map((g, m) => topK(Float32Array.from(g, (j) => scores[j]!), quotas[m]!).map((i) => g[i]!));
   const taken = unionSorted(...parts);
   const mark = maskOf(len, taken);
-  const spill = topK(scores, rest - taken.length, (j) => j < prefix && !mark[j]);
-  return unionSorted(taken, spill, lastN(len, r));
+  const spill = topK(scores, rest - taken.length, (j) => isProtected[j] === 0 && !mark[j]);
+  return unionSorted(taken, spill, window);
+}
+
+/** MadaKV's keep rule for one head: window + per-modality quotas of the rest by preference. */
+export function madaKVKeep(ctx: PolicyContext, h: number, o: MadaKVOptions): Int32Array {
+  return modalitySplitKeep(ctx, h, observationScores(ctx, h, o, 'madakv'), ctx.budget, 'madakv');
 }
 
 export const madaKV = definePolicy({
@@ -72,7 +84,7 @@ export const madaKV = definePolicy({
     return {
       name: 'madakv',
       needs: { window: o.window, flows: true },
-      plan: (ctx) => planPerHead(ctx, (h, len) => madaKVKeep(ctx, h, len, o)),
+      plan: (ctx) => planPerHead(ctx, (h) => madaKVKeep(ctx, h, o)),
     };
   },
 });

@@ -31,7 +31,13 @@ export function withLayerAllocator(
     plan: (ctx) => instance.plan(ctx),
     allocateLayers,
   };
-  if (instance.retention) return { ...wrapped, retention: instance.retention };
+  // What the session reads beside plan and allocateLayers travels with the policy.
+  if (instance.retention) wrapped.retention = instance.retention;
+  if (instance.secondPass) wrapped.secondPass = instance.secondPass;
+  if (instance.rerotateKeys) wrapped.rerotateKeys = instance.rerotateKeys;
+  // A stateful policy's copy keeps the allocator.
+  const innerClone = instance.clone;
+  if (innerClone) wrapped.clone = () => withLayerAllocator(innerClone.call(instance), allocator, opts);
   return wrapped;
 }
 
