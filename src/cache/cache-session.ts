@@ -194,13 +194,13 @@ export class CacheSession implements CacheSessionApi {
     const base = resolveBudget(this.resolved.budget!, streamLength);
     if (!this.layerBudgets) {
       if (this.prefillTokens <= base) return;
-      this.layerBudgets = this.allocate(base);
+      this.layerBudgets = this.allocate(base, streamLength);
     }
     for (let l = 0; l < this.layers.length; l++) this.compress(l, 'prefill');
   }
 
   /** Per-layer budgets: the policy's allocator over the latest statistics, or `base` everywhere. */
-  private allocate(base: number): number[] {
+  private allocate(base: number, streamLength?: number): number[] {
     const numLayers = this.layers.length;
     if (!this.policy!.allocateLayers) return new Array(numLayers).fill(base);
     const stats = this.stats.map((s, l) => {
@@ -209,7 +209,7 @@ export class CacheSession implements CacheSessionApi {
     });
     // Before any compression every head holds the prompt's slots, so layer 0 head 0 describes them.
     const meta = sliceTokenMeta(this.layers[0]!.headMeta(0), 0, this.layers[0]!.length(0));
-    const raw = this.policy!.allocateLayers({ base, numLayers, promptLength: this.prefillTokens, stats, meta });
+    const raw = this.policy!.allocateLayers({ base, numLayers, promptLength: this.prefillTokens, streamLength, stats, meta });
     return validateLayerBudgets(raw, numLayers, this.policy!.name);
   }
 

@@ -169,7 +169,14 @@ export interface RepeatObservation {
 export interface LayerAllocationArgs {
   base: number;
   numLayers: number;
+  /** Tokens prefilled so far (the slots `stats` and `meta` describe). */
   promptLength: number;
+  /**
+   * A streamed prefill (CacheSession.holdAtBudget) allocates before the whole prompt is in:
+   * the prompt's full length, which `base` was resolved against. Absent for a one-pass prefill,
+   * where it equals promptLength.
+   */
+  streamLength?: number;
   /** Per layer, the statistics of that layer's prefill attention. */
   stats: AttentionStats[];
   /**

@@ -106,6 +106,17 @@ describe('chunked prefill', () => {
     expect(seq.session.budgets()).toEqual(onePass.session.budgets());
   });
 
+  it('a layer allocator streamed sees the whole prompt\'s length: PyramidKV gets its one-pass pyramid, not the short-prompt fallback', () => {
+    const dec = new Decoder(stories);
+    const opts = () => ({ policy: createPolicy(stories, 'pyramidkv'), budget: { ratio: 0.2 } });
+    const onePass = dec.open(opts());
+    dec.prefill(onePass, story);
+    const streamed = dec.open(opts());
+    dec.prefill(streamed, story, { ends: chunkEnds(story, 16), hold: true });
+    expect(new Set(onePass.session.budgets()).size).toBeGreaterThan(1); // a pyramid, not uniform
+    expect(streamed.session.budgets()).toEqual(onePass.session.budgets());
+  });
+
   it('a streamed prefill under a policy differs from the one-pass one (the policy acted mid-stream)', () => {
     const dec = new Decoder(stories);
     const opts = () => ({ policy: createPolicy(stories, 'snapkv'), budget: { ratio: 0.2 } });

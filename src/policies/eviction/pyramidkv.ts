@@ -36,7 +36,7 @@ export const pyramidKV = definePolicy({
       name: 'pyramidkv',
       needs: { window: o.window },
       plan: (ctx) => planPerHead(ctx, (h, len) => snapKVKeep(ctx, h, len, ctx.budget, o, 'pyramidkv')),
-      allocateLayers: (a) => pyramidLayerBudgets(a.base, a.numLayers, o.beta, Math.min(o.window, a.base), o.factoryGuards ? a.promptLength : undefined),
+      allocateLayers: (a) => pyramidLayerBudgets(a.base, a.numLayers, o.beta, Math.min(o.window, a.base), o.factoryGuards ? (a.streamLength ?? a.promptLength) : undefined),
     };
   },
 });
