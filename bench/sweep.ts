@@ -18,7 +18,7 @@ import type { ResultRow } from '../src/runner/result-row.js';
 import { runExperiment, type RunSummary } from '../src/runner/run-experiment.js';
 import { fmt, ratio } from './_timing.js';
 
-const TIMING_FIELDS = new Set(['wall_ms', 'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'finished_at', 'peak_rss_bytes']);
+const TIMING_FIELDS = new Set(['wall_ms', 'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'decode_ms_median', 'finished_at', 'peak_rss_bytes']);
 
 /** A row without the fields that differ between any two runs, as comparable text. */
 function deterministic(r: ResultRow): string {

@@ -26,6 +26,8 @@ export interface SampleOutcome {
   /** All decode steps (ms) and how many tokens they decoded. */
   decodeMs: number;
   decodeTokens: number;
+  /** Each decode step's time (ms), when the executor times them one by one (the median column reads them). */
+  decodeStepsMs?: number[];
   /** The most KV bytes the cache held during the prefill (a one-pass prefill: the whole prompt's; streaming: budget + one chunk). */
   peakKvBytes?: number;
   /** [layer][modality] fraction of prefill attention mass per key modality, when asked for. */

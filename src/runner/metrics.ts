@@ -31,6 +31,8 @@ export interface TrialMetrics {
   prefillMs: number;
   compressionMs: number;
   decodeMsPerToken: number | null;
+  /** Median over every decode step of the trial (robust to the slow steps of a shared machine); null when no outcome timed its steps. */
+  decodeMsMedian: number | null;
   modalityMass?: number[][];
   /** Mean fraction of evidence tokens kept, over samples that name evidence; null if none do. */
   evidenceKept: number | null;
@@ -39,6 +41,14 @@ export interface TrialMetrics {
 }
 
 const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** Median (mean of the middle two for an even count); null for no values. */
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /**
  * Aggregates samples (aligned with `outcomes`; `references[i]` null when fidelity is off).
@@ -83,6 +93,7 @@ export function aggregate(samples: QASample[], outcomes: SampleOutcome[], refere
     prefillMs: mean(outcomes.map((o) => o.prefillMs)),
     compressionMs: mean(outcomes.map((o) => o.compressionMs)),
     decodeMsPerToken: decodeTokens > 0 ? outcomes.reduce((a, o) => a + o.decodeMs, 0) / decodeTokens : null,
+    decodeMsMedian: median(outcomes.flatMap((o) => o.decodeStepsMs ?? [])),
     evidenceKept: ((xs) => (xs.length ? mean(xs) : null))(outcomes.flatMap((o) => (o.evidenceKept === undefined ? [] : [o.evidenceKept]))),
     generation: generationTrialMetrics(samples, outcomes, references),
     modalityMass: meanMatrix(outcomes.map((o) => o.modalityMass).filter((m): m is number[][] => m !== undefined)),

@@ -45,6 +45,8 @@ class MeasuringDecoder extends Decoder {
   compressionMs = 0;
   decodeMs = 0;
   decodeTokens = 0;
+  /** Each decode step's time (ms, compression excluded). */
+  decodeStepsMs: number[] = [];
   bytes: CacheBytes | null = null;
 
   constructor(
@@ -80,8 +82,9 @@ class MeasuringDecoder extends Decoder {
   }
 
   /** What an outcome reports of this decoder's measurements. */
-  measured(): Pick<SampleOutcome, 'bytes' | 'prefillMs' | 'compressionMs' | 'decodeMs' | 'decodeTokens' | 'peakKvBytes'> {
-    return { bytes: this.bytes, prefillMs: this.prefillMs, compressionMs: this.compressionMs, decodeMs: this.decodeMs, decodeTokens: this.decodeTokens, peakKvBytes: this.peakKvBytes };
+  measured(): Pick<SampleOutcome, 'bytes' | 'prefillMs' | 'compressionMs' | 'decodeMs' | 'decodeTokens' | 'decodeStepsMs' | 'peakKvBytes'> {
+    const { bytes, prefillMs, compressionMs, decodeMs, decodeTokens, peakKvBytes } = this;
+    return { bytes, prefillMs, compressionMs, decodeMs, decodeTokens, decodeStepsMs: this.decodeStepsMs.slice(), peakKvBytes };
   }
 
   /** Zeroes the timings (next multi-turn question); the bytes after the context's compression stay. */
@@ -90,6 +93,7 @@ class MeasuringDecoder extends Decoder {
     this.compressionMs = 0;
     this.decodeMs = 0;
     this.decodeTokens = 0;
+    this.decodeStepsMs = [];
   }
 
   override decodeOne(seq: Sequence, token: number): Float32Array {
@@ -100,6 +104,7 @@ class MeasuringDecoder extends Decoder {
     const compression = seq.session.timings().compressionMs - c0;
     this.compressionMs += compression;
     this.decodeMs += total - compression;
+    this.decodeStepsMs.push(total - compression);
     this.decodeTokens++;
     return logits;
   }

@@ -54,6 +54,8 @@ export interface ResultRow {
   prefill_ms: number | null;
   compression_ms: number | null;
   decode_ms_per_token: number | null;
+  /** Median decode step (ms) over every step of the trial: robust to a shared machine's slow steps (absent in older rows). */
+  decode_ms_median?: number | null;
   wall_ms: number;
   /** "i/n" of the shard that ran it. */
   shard: string;
@@ -88,7 +90,7 @@ export const CSV_COLUMNS = [
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
   'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
-  'protocol', 'kv_peak_bytes',
+  'protocol', 'kv_peak_bytes', 'decode_ms_median',
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {

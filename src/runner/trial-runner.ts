@@ -124,6 +124,7 @@ export function buildRow(trial: Trial, ctx: TrialContext, samples: QASample[], o
     prefill_ms: on('latency') ? m.prefillMs : null,
     compression_ms: on('latency') ? m.compressionMs : null,
     decode_ms_per_token: on('latency') ? m.decodeMsPerToken : null,
+    decode_ms_median: on('latency') ? m.decodeMsMedian : null,
     wall_ms: wallMs,
     shard: ctx.shard,
     finished_at: new Date().toISOString(),

@@ -174,7 +174,7 @@ describe('the runner runs the pass (and key rerotation) on its own prefill and o
     const shared = await runExperiment({ configFile: config, out: join(work, 'shared'), ...quiet });
     const own = await runExperiment({ configFile: config, out: join(work, 'own'), sharedPrefill: false, ...quiet });
     const strip = (rows: ResultRow[]) =>
-      [...rows].sort((a, b) => a.trial_id.localeCompare(b.trial_id)).map(({ wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, finished_at: _f, peak_rss_bytes: _r, ...rest }) => rest);
+      [...rows].sort((a, b) => a.trial_id.localeCompare(b.trial_id)).map(({ wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, decode_ms_median: _m, finished_at: _f, peak_rss_bytes: _r, ...rest }) => rest);
     expect(shared.failed).toEqual([]);
     expect(own.failed).toEqual([]);
     expect(strip(shared.rows)).toEqual(strip(own.rows));

@@ -50,7 +50,7 @@ metrics: [accuracy, fidelity, memory]
 }
 
 function deterministic(r: ResultRow): Record<string, unknown> {
-  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
+  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, decode_ms_median: _m, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
   return rest;
 }
 

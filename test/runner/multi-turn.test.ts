@@ -69,7 +69,7 @@ function counting(prefills: Record<string, number>): ExecutorFactory {
 const devNull = new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;
 const quiet = { live: false, log: () => {}, progressStream: devNull };
 const deterministic = (r: ResultRow) => {
-  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
+  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, decode_ms_median: _m, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
   return rest;
 };
 /** The real executor, but H2O trials must watch their own prefill (as a policy whose store cannot observe would). */

@@ -44,7 +44,7 @@ const TRIALS = (1 + 7 * 2) * 2;
 
 /** Everything but timings, memory peaks and the finishing time. */
 function deterministic(r: ResultRow): Record<string, unknown> {
-  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
+  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, decode_ms_median: _m, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
   return rest;
 }
 const devNull = new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;

@@ -32,7 +32,7 @@ const REDUCED = ['samples=3'];
 const SHARDS = 3;
 const TASKS = Array.from({ length: SHARDS }, (_, i) => i);
 /** Fields that depend on the machine's load or the process, not on the trial. */
-const MACHINE_DEPENDENT = new Set(['peak_rss_bytes', 'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at']);
+const MACHINE_DEPENDENT = new Set(['peak_rss_bytes', 'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'decode_ms_median', 'wall_ms', 'shard', 'finished_at']);
 const measured = (rows: ResultRow[]) =>
   [...rows].sort((a, b) => a.trial_id.localeCompare(b.trial_id)).map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !MACHINE_DEPENDENT.has(k))));
 const devNull = new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;

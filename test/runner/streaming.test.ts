@@ -50,7 +50,7 @@ ${extra}`,
 const devNull = new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;
 const quiet = { live: false, log: () => {}, progressStream: devNull };
 const deterministic = (r: ResultRow) => {
-  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
+  const { wall_ms: _w, prefill_ms: _p, compression_ms: _c, decode_ms_per_token: _d, decode_ms_median: _m, finished_at: _f, peak_rss_bytes: _r, ...rest } = r;
   return rest;
 };
 const byId = (rows: ResultRow[]) => [...rows].sort((a, b) => a.trial_id.localeCompare(b.trial_id)).map(deterministic);
@@ -70,6 +70,7 @@ const row = (s: RunSummary, protocol: string, policy: string) => s.rows.find((r)
 describe('streaming protocol', () => {
   it('runs every trial and names its protocol', () => {
     expect(frameRun.failed).toEqual([]);
+    for (const r of frameRun.rows) expect(r.decode_ms_median).toBeGreaterThan(0); // each step timed
     expect(tokenRun.failed).toEqual([]);
     expect(frameRun.rows.filter((r) => r.protocol === 'streaming')).toHaveLength(4);
     expect(tokenRun.rows.every((r) => r.protocol === 'streaming')).toBe(true);

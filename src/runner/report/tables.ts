@@ -31,7 +31,8 @@ export const REPORT_METRICS: MetricDef[] = [
   { key: 'peak_rss_bytes', title: 'Peak RSS, MiB', scale: 1 / 2 ** 20, digits: 0 },
   { key: 'prefill_ms', title: 'Prefill ms per sample', digits: 1 },
   { key: 'compression_ms', title: 'Compression ms per sample', digits: 2 },
-  { key: 'decode_ms_per_token', title: 'Decode ms per token', digits: 2 },
+  { key: 'decode_ms_per_token', title: 'Decode ms per token (mean)', digits: 2 },
+  { key: 'decode_ms_median', title: 'Decode ms per token (median step)', digits: 2 },
 ];
 
 export interface Grid {
