@@ -27,6 +27,7 @@ interface TrialSpec {
   seed?: number;
   model?: string;
   dataset?: string;
+  protocol?: string;
   /** Per sample: whether it was answered right, and its KL to the full cache. */
   correct: (i: number) => boolean;
   kl?: (i: number) => number;
@@ -38,6 +39,7 @@ function row(t: TrialSpec, accuracy: number): ResultRow {
     schedule: 'after-prefill', seed: t.seed ?? 0, backend: 'ts', threads: 1, model: t.model ?? '/m/qwen', dataset: t.dataset ?? '/d/qa.jsonl', samples: N,
     accuracy, kl: 0, top1_agreement: 1, prompt_tokens: 100, logical_tokens: 20, slots: 20, kv_bytes: 1000, meta_bytes: 10, retention_bytes: 0, total_bytes: 1010,
     peak_rss_bytes: null, prefill_ms: 1, compression_ms: 1, decode_ms_per_token: 1, wall_ms: 10, shard: '0/1', finished_at: '2026-12-01T00:00:00.000Z', families: {},
+    ...(t.protocol !== undefined && { protocol: t.protocol }),
   };
 }
 
@@ -104,8 +106,8 @@ describe('kvprism compare', () => {
     const byBudget = compareRuns(sweep, sweep, { a: 'h2o', b: 'tova', resamples: 200 });
     expect(byBudget.map((p) => [p.a.trial_id, p.b.trial_id])).toEqual([['h-10%', 't-10%'], ['h-50%', 't-50%']]);
     expect(byBudget.map((p) => p.metrics[0]!.diff.mean)).toEqual([1, 0]);
-    expect(() => compareRuns(sweep, sweep, { a: 'h2o', b: 'tova@10%' })).toThrow(/side A has two trials for one pairing key \(h2o@10% and h2o@50%, seed 0\); narrow it with --pick-a label@budget/);
-    expect(() => compareRuns(one, one, { a: 'h2o@50%' })).toThrow(/compare --pick-a "h2o@50%": no trial of .* matches; expected a trial id, a label or label@budget \(here: h2o@10%, tova@10%\)/);
+    expect(() => compareRuns(sweep, sweep, { a: 'h2o', b: 'tova@10%' })).toThrow(/side A has two trials for one pairing key \(h2o@10%@query-aware and h2o@50%@query-aware, seed 0\); narrow it with --pick-a label@budget@protocol or a trial id/);
+    expect(() => compareRuns(one, one, { a: 'h2o@50%' })).toThrow(/compare --pick-a "h2o@50%": no trial of .* matches; expected a trial id, a label, label@budget or label@budget@protocol \(here: h2o@10%, tova@10%\)/);
   });
 
   it('refuses trials of different models or datasets, and runs without predictions', () => {
@@ -114,7 +116,7 @@ describe('kvprism compare', () => {
     const bare = runDir('bare', [{ id: 'tn', label: 'snapkv', correct: () => true }], { predictions: false });
     expect(() => compareRuns(a, bare)).toThrow(/bare has no predictions\.jsonl lines for trial tn/);
     const unpaired = runDir('unpaired', [{ id: 'tu', label: 'h2o', correct: () => true }]);
-    expect(() => compareRuns(a, unpaired)).toThrow(/no trial of .* has a partner in .*unpaired \(paired by label, budget and seed\)/);
+    expect(() => compareRuns(a, unpaired)).toThrow(/no trial of .* has a partner in .*unpaired \(paired by label, budget, protocol and seed\)/);
   });
 
   it('the CLI prints the table: n, interval and verdict per metric', () => {
@@ -148,6 +150,26 @@ describe('report never pools different contexts under one label', () => {
     const q = qualifyLabels(rows);
     expect(q.rows.map((x) => x.label)).toEqual(['h2o [dataset=/x/qa.jsonl, protocol=query-aware]', 'h2o [dataset=/y/qa.jsonl, protocol=streaming]', 'h2o [dataset=/y/qa.jsonl, protocol=streaming]']);
     expect(qualifyLabels(rows.slice(1)).rows.map((x) => x.label)).toEqual(['h2o', 'h2o']);
+  });
+
+  it('pairs by protocol too; two explicit picks may cross protocols (same samples), and the table names them', () => {
+    const dir = runDir('protocols', [
+      { id: 'qa', label: 'snapkv', protocol: 'query-agnostic', correct: (i) => i % 2 === 0 },
+      { id: 'st', label: 'snapkv', protocol: 'streaming', correct: (i) => i % 4 === 0 },
+    ]);
+    // Unpicked, each trial pairs with its own protocol's: no cross-protocol pair is made silently.
+    expect(compareRuns(dir, dir, { resamples: 500 }).map((p) => [p.a.trial_id, p.b.trial_id])).toEqual([['qa', 'qa'], ['st', 'st']]);
+    const [pair, ...rest] = compareRuns(dir, dir, { a: 'snapkv@20%@query-agnostic', b: 'snapkv@20%@streaming', resamples: 500 });
+    expect(rest).toEqual([]);
+    expect(pair!.metrics.find((m) => m.metric === 'accuracy')!.diff.mean).toBeCloseTo(-0.25, 12);
+    expect(compareTable([pair!])).toContain('| snapkv@20%@query-agnostic s0 | snapkv@20%@streaming s0 | accuracy ↑ |');
+    // One pick naming two protocols is ambiguous against one that names one.
+    expect(() => compareRuns(dir, dir, { a: 'snapkv@20%@query-agnostic', b: 'snapkv@20%' })).toThrow(/side B has two trials .* label@budget@protocol or a trial id/);
+    // The CLI says it in one line.
+    const cli = spawnSync(process.execPath, [bin, 'compare', dir, dir, '--pick-a', 'snapkv@20%@query-agnostic', '--pick-b', 'snapkv@20%'], { encoding: 'utf8' });
+    expect(cli.status).toBe(1);
+    expect(cli.stderr).toMatch(/^kvprism: compare: side B has two trials/);
+    expect(cli.stderr).not.toContain('    at ');
   });
 
   it('a directory damaged before the lock existed reports one row per trial and says how many it dropped', async () => {

@@ -20,13 +20,14 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     y
       .positional('a', { type: 'string', demandOption: true, describe: 'Run directory A (the baseline)' })
       .positional('b', { type: 'string', demandOption: true, describe: 'Run directory B (may be A itself, with --pick-a / --pick-b)' })
-      .option('pick-a', { type: 'string', describe: "A's trials: a trial id, a label, or label@budget (default: pair trials by label, budget and seed)" })
+      .option('pick-a', { type: 'string', describe: "A's trials: a trial id, a label, label@budget or label@budget@protocol (default: pair trials by label, budget, protocol and seed); two picks may cross protocols" })
       .option('pick-b', { type: 'string', describe: "B's trials, as --pick-a" })
       .option('resamples', { type: 'number', default: 10_000, describe: 'Bootstrap resamples' })
       .option('confidence', { type: 'number', default: 0.95, describe: 'Two-sided interval coverage, in (0, 1)' })
       .option('seed', { type: 'number', default: 0, describe: 'Seed of the bootstrap resampling' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the comparison as JSON' }),
-  handler: (argv) => {
+  // async: a refusal becomes the CLI's one-line error, not a stack trace.
+  handler: async (argv) => {
     const pairs = compareRuns(argv.a, argv.b, { a: argv.pickA, b: argv.pickB, resamples: argv.resamples, confidence: argv.confidence, seed: argv.seed });
     if (argv.json) console.log(JSON.stringify(pairs, null, 2));
     else console.log(compareTable(pairs));

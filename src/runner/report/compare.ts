@@ -31,8 +31,8 @@ export interface MetricComparison {
 }
 
 export interface PairComparison {
-  a: Pick<ResultRow, 'trial_id' | 'label' | 'budget' | 'seed'>;
-  b: Pick<ResultRow, 'trial_id' | 'label' | 'budget' | 'seed'>;
+  a: Pick<ResultRow, 'trial_id' | 'label' | 'budget' | 'seed'> & { protocol: string };
+  b: Pick<ResultRow, 'trial_id' | 'label' | 'budget' | 'seed'> & { protocol: string };
   /** Samples in both trials (the paired n). */
   n: number;
   /** Samples only one side answered (left out of the differences). */
@@ -62,9 +62,13 @@ function loadRun(dir: string): Run {
   return { dir, rows, predictions };
 }
 
-/** Whether a row matches a selector: its trial id, its label, or "label@budget". */
+const protocolOf = (r: ResultRow): string => r.protocol ?? 'query-aware';
+
+/** Whether a row matches a selector: its trial id, its label, "label@budget" or "label@budget@protocol". */
 export function matchesSelector(r: ResultRow, selector: string): boolean {
   if (r.trial_id === selector || r.label === selector) return true;
+  const parts = selector.split('@');
+  if (parts.length === 3) return r.label === parts[0] && r.budget === parts[1] && protocolOf(r) === parts[2];
   const at = selector.lastIndexOf('@');
   return at > 0 && r.label === selector.slice(0, at) && r.budget === selector.slice(at + 1);
 }
@@ -74,25 +78,27 @@ function select(run: Run, selector: string | undefined, side: 'A' | 'B'): Result
   const rows = run.rows.filter((r) => matchesSelector(r, selector));
   if (rows.length === 0) {
     const known = [...new Set(run.rows.map((r) => `${r.label}@${r.budget}`))].join(', ');
-    throw new Error(`compare --pick-${side.toLowerCase()} "${selector}": no trial of ${run.dir} matches; expected a trial id, a label or label@budget (here: ${known})`);
+    throw new Error(`compare --pick-${side.toLowerCase()} "${selector}": no trial of ${run.dir} matches; expected a trial id, a label, label@budget or label@budget@protocol (here: ${known})`);
   }
   return rows;
 }
 
 /**
- * Pairs A's and B's trials on (label, budget, seed). When selectors chose the sides, a field
- * that is constant on a side is left out of the key (so h2o@20% pairs with snapkv@50%, seed by
- * seed); a key that names two trials of one side is ambiguous and refused.
+ * Pairs A's and B's trials on (label, budget, protocol, seed). When selectors chose the sides, a
+ * field that is constant on a side is left out of the key (so h2o@20% pairs with snapkv@50%, and
+ * snapkv@20%@query-agnostic with snapkv@20%@streaming, seed by seed); a key that names two
+ * trials of one side is ambiguous and refused.
  */
 function pairTrials(a: ResultRow[], b: ResultRow[], selected: boolean): [ResultRow, ResultRow][] {
-  const varies = (f: 'label' | 'budget'): boolean => !selected || (new Set(a.map((r) => r[f])).size > 1 && new Set(b.map((r) => r[f])).size > 1);
-  const fields = (['label', 'budget'] as const).filter(varies);
-  const key = (r: ResultRow): string => [...fields.map((f) => r[f]), r.seed].join('\u0000');
+  const value = (r: ResultRow, f: 'label' | 'budget' | 'protocol'): string => (f === 'protocol' ? protocolOf(r) : r[f]);
+  const varies = (f: 'label' | 'budget' | 'protocol'): boolean => !selected || (new Set(a.map((r) => value(r, f))).size > 1 && new Set(b.map((r) => value(r, f))).size > 1);
+  const fields = (['label', 'budget', 'protocol'] as const).filter(varies);
+  const key = (r: ResultRow): string => [...fields.map((f) => value(r, f)), r.seed].join('\u0000');
   const index = (rows: ResultRow[], side: string): Map<string, ResultRow> => {
     const m = new Map<string, ResultRow>();
     for (const r of rows) {
       const other = m.get(key(r));
-      if (other) throw new Error(`compare: side ${side} has two trials for one pairing key (${other.label}@${other.budget} and ${r.label}@${r.budget}, seed ${r.seed}); narrow it with --pick-${side.toLowerCase()} label@budget`);
+      if (other) throw new Error(`compare: side ${side} has two trials for one pairing key (${other.label}@${other.budget}@${protocolOf(other)} and ${r.label}@${r.budget}@${protocolOf(r)}, seed ${r.seed}); narrow it with --pick-${side.toLowerCase()} label@budget@protocol or a trial id`);
       m.set(key(r), r);
     }
     return m;
@@ -106,15 +112,17 @@ export function compareRuns(dirA: string, dirB: string, opts: CompareOptions = {
   const runB = dirB === dirA ? runA : loadRun(dirB);
   const pairs = pairTrials(select(runA, opts.a, 'A'), select(runB, opts.b, 'B'), opts.a !== undefined || opts.b !== undefined);
   if (pairs.length === 0) {
-    throw new Error(`compare: no trial of ${dirA} has a partner in ${dirB} (paired by label, budget and seed); pick the two sides with --pick-a and --pick-b (a trial id, a label or label@budget)`);
+    throw new Error(`compare: no trial of ${dirA} has a partner in ${dirB} (paired by label, budget, protocol and seed); pick the two sides with --pick-a and --pick-b (a trial id, a label, label@budget or label@budget@protocol)`);
   }
-  return pairs.map(([ra, rb]) => comparePair(runA, ra, runB, rb, opts));
+  // A protocol difference is a question only an explicit pick asks (same samples, the question met at another time).
+  const acrossProtocols = opts.a !== undefined && opts.b !== undefined;
+  return pairs.map(([ra, rb]) => comparePair(runA, ra, runB, rb, opts, acrossProtocols));
 }
 
-function comparePair(runA: Run, ra: ResultRow, runB: Run, rb: ResultRow, opts: BootstrapOptions): PairComparison {
+function comparePair(runA: Run, ra: ResultRow, runB: Run, rb: ResultRow, opts: BootstrapOptions, acrossProtocols: boolean): PairComparison {
   const ca = contextOf(ra);
   const cb = contextOf(rb);
-  for (const k of ['model', 'dataset', 'protocol'] as const) {
+  for (const k of acrossProtocols ? (['model', 'dataset'] as const) : (['model', 'dataset', 'protocol'] as const)) {
     if (ca[k] !== cb[k]) throw new Error(`compare: ${ra.label}@${ra.budget} in ${runA.dir} and ${rb.label}@${rb.budget} in ${runB.dir} differ in ${k} (${ca[k]} vs ${cb[k]}); paired differences need the same samples under the same ${k}`);
   }
   const pa = runA.predictions.get(ra.trial_id) ?? [];
@@ -133,7 +141,7 @@ function comparePair(runA: Run, ra: ResultRow, runB: Run, rb: ResultRow, opts: B
     const mean = (i: 0 | 1): number => both.reduce((s, v) => s + v[i], 0) / both.length;
     metrics.push({ metric: m.metric, higherIsBetter: m.higherIsBetter, meanA: mean(0), meanB: mean(1), diff, verdict: verdict(diff, m.higherIsBetter) });
   }
-  const pick = (r: ResultRow) => ({ trial_id: r.trial_id, label: r.label, budget: r.budget, seed: r.seed });
+  const pick = (r: ResultRow) => ({ trial_id: r.trial_id, label: r.label, budget: r.budget, seed: r.seed, protocol: protocolOf(r) });
   return { a: pick(ra), b: pick(rb), n: joined.length, onlyA: pa.length - joined.length, onlyB: pb.length - joined.length, metrics };
 }
 
@@ -142,8 +150,10 @@ export function compareTable(pairs: readonly PairComparison[]): string {
   const f = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4));
   const conf = pairs[0]?.metrics[0]?.diff;
   const head = `| A | B | metric | n | A | B | B − A | ${conf ? `${Math.round(conf.confidence * 100)} % CI (${conf.resamples} resamples)` : 'CI'} | verdict |`;
+  // The protocol is named when a pair crosses protocols (otherwise it is the same on both sides).
+  const name = (s: PairComparison['a'], crossing: boolean): string => `${s.label}@${s.budget}${crossing ? `@${s.protocol}` : ''} s${s.seed}`;
   const lines = pairs.flatMap((p) =>
-    p.metrics.map((m) => `| ${p.a.label}@${p.a.budget} s${p.a.seed} | ${p.b.label}@${p.b.budget} s${p.b.seed} | ${m.metric}${m.higherIsBetter ? ' ↑' : ' ↓'} | ${p.n} | ${f(m.meanA)} | ${f(m.meanB)} | ${f(m.diff.mean)} | [${f(m.diff.lo)}, ${f(m.diff.hi)}] | ${m.verdict} |`),
+    p.metrics.map((m) => `| ${name(p.a, p.a.protocol !== p.b.protocol)} | ${name(p.b, p.a.protocol !== p.b.protocol)} | ${m.metric}${m.higherIsBetter ? ' ↑' : ' ↓'} | ${p.n} | ${f(m.meanA)} | ${f(m.meanB)} | ${f(m.diff.mean)} | [${f(m.diff.lo)}, ${f(m.diff.hi)}] | ${m.verdict} |`),
   );
   const notes = pairs.filter((p) => p.onlyA + p.onlyB > 0).map((p) => `${p.a.label}@${p.a.budget} vs ${p.b.label}@${p.b.budget}: ${p.onlyA} samples only in A and ${p.onlyB} only in B were left out.`);
   return [head, '|---|---|---|---:|---:|---:|---:|---|---|', ...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
