@@ -1,4 +1,4 @@
-// Scalar IEEE half / bfloat16 codecs (round-to-nearest-even), for non-hot paths and tails.
+// Scalar IEEE half / bfloat16 (and fp8-e4m3 decode) codecs (round-to-nearest-even), for non-hot paths and tails.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -43,6 +43,14 @@ inline uint16_t f32_to_f16(float x) {
   uint32_t r = a - 0x38000000u;  // rebias exponent 127 → 15
   r = (r + 0xfff + ((r >> 13) & 1)) >> 13;
   return uint16_t(sign | r);
+}
+
+/** fp8 e4m3 (OCP E4M3FN) code → f32: the code's exponent and mantissa bits placed in an f32 and
+ *  scaled by 2^120 (exact for normal and subnormal codes alike). The NaN codes 0x7F / 0xFF,
+ *  which no encoder here emits, decode to ±480. The SIMD loaders do the same per lane. */
+constexpr float kE4m3Bias = 1.329227995784916e36f;  // 2^120
+inline float e4m3_to_f32(uint8_t b) {
+  return bits_to_f32((uint32_t(b & 0x7f) << 20) | (uint32_t(b & 0x80) << 24)) * kE4m3Bias;
 }
 
 }  // namespace kvp
