@@ -47,6 +47,8 @@ export function codedLayer(addon: NativeAddon, kind: CodedKind, len: number, kvH
   for (let h = 0; h < kvHeads; h++) {
     fillCodes(keyCodes[h]!);
     fillCodes(valueCodes[h]!);
+    // e4m3 has no codes 0x7F / 0xFF (NaN) from the encoder.
+    if (!kivi) valueCodes[h]!.forEach((b, i, a) => (a[i] = (b & 0x7f) === 0x7f ? b ^ 1 : b));
     // (scale, min) pairs decoding codes to [-1, 1]; fp8 values: scale 1/448 (e4m3's largest is 448).
     const ksm = keyScaleMin[h]!;
     for (let i = 0; i + 1 < ksm.length; i += 2) [ksm[i], ksm[i + 1]] = [step, -1];

@@ -240,6 +240,9 @@ TEST_CASE("coded attend rejects bad layouts with a message") {
   bad = c.coded;
   bad.coded = nullptr;
   expectFail(bad, "kv.coded", "null coded heads");
+  bad = c.coded;
+  bad.head_dim = 70000;
+  expectFail(bad, "kv.head_dim", "a head dim past 65536");
   std::vector<kvp_coded_head> heads = c.heads;
   bad = c.coded;
   bad.coded = heads.data();

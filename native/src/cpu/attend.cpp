@@ -57,6 +57,7 @@ int validate_coded(const kvp_kv_layout *kv) {
   if (G < 1 || G > KVP_MAX_GROUP)
     return fail("kvp_attend: kv.group (G) must be in [1, " + str(KVP_MAX_GROUP) + "] for coded storage; got " + str(G));
   if (!kv->coded) return fail("kvp_attend: kv.coded must point to kv_heads kvp_coded_head entries for coded storage");
+  if (kv->head_dim > 65536) return fail("kvp_attend: kv.head_dim must be ≤ 65536 for coded storage; got " + str(kv->head_dim));
   const bool kivi = kv->dtype != KVP_INT8_FP8;
   for (int h = 0; h < kv->kv_heads; h++) {
     const kvp_coded_head &c = kv->coded[h];

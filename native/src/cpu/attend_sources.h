@@ -81,20 +81,19 @@ template <class S, class Ld> struct DenseSource {
   }
 };
 
-/** int8 keys + fp8-e4m3 values (MNN-LLM) of head h. */
-template <class S> struct Int8Fp8Source {
+/** int8 keys + fp8-e4m3 values (MNN-LLM) of head h; UNIFORM: G % W == 0 (coded_ops.h). */
+template <class S, bool UNIFORM> struct Int8Fp8Source {
   using CV = CodedVec<S>;
   const AttendPlan &p;
-  Int8KeyRows<S> keys;
-  Fp8ValueRows<S> values;
+  Int8KeyRows<S, UNIFORM> keys;
+  Fp8ValueRows<S, UNIFORM> values;
   int b0 = 0, nb = 0;
 
   Int8Fp8Source(const AttendPlan &plan, int h, int, int) : p(plan) {
     const kvp_coded_head &c = plan.kv->coded[h];
     const int D = plan.D, G = plan.kv->group, ng = (D + G - 1) / G;
-    const bool uniform = G % S::W == 0;
-    keys = {c.key_codes, c.key_scale_min, D, G, ng, uniform};
-    values = {c.value_codes, c.value_scale, D, G, ng, uniform};
+    keys = {c.key_codes, c.key_scale_min, D, ng, GroupOf<S>(G)};
+    values = {c.value_codes, c.value_scale, D, ng, GroupOf<S>(G)};
   }
   void block(int begin, int n) { b0 = begin; nb = n; }
   void scores(bool, int rn, const float *const *qs, float *const *ss) const { chunk_scores(rn, qs, ss); }
@@ -106,14 +105,15 @@ template <class S> struct Int8Fp8Source {
   }
 };
 
-/** KIVI int4 / int2 of head h: coded slots [0, coded) by key group, then the f32 residual. */
-template <class S, int BITS> struct KiviSource {
+/** KIVI int4 / int2 of head h: coded slots [0, coded) by key group, then the f32 residual;
+ *  UNIFORM: G % W == 0 (value scale groups, coded_ops.h). */
+template <class S, int BITS, bool UNIFORM> struct KiviSource {
   using CV = CodedVec<S>;
   using O = Vec<S>;
   const AttendPlan &p;
   const kvp_coded_head &c;
   const int rowBytes;
-  KiviValueRows<S, BITS> values;
+  KiviValueRows<S, BITS, UNIFORM> values;
   /** [key_groups + 1] first slot of each key group. */
   std::vector<int32_t> &groupStart;
   /** Planar scale [D] and min [D] of key group `planarGroup` (the layout holds (scale, min) pairs). */
@@ -127,7 +127,7 @@ template <class S, int BITS> struct KiviSource {
   KiviSource(const AttendPlan &plan, int h, int, int)
       : p(plan), c(plan.kv->coded[h]), rowBytes((plan.D * BITS + 7) / 8), groupStart(starts_scratch()), planar(planar_scratch()) {
     const int G = plan.kv->group, ng = (plan.D + G - 1) / G;
-    values = {c.value_codes, c.value_scale, rowBytes, G, ng, G % S::W == 0};
+    values = {c.value_codes, c.value_scale, rowBytes, ng, GroupOf<S>(G)};
     groupStart.resize(size_t(c.key_groups) + 1);
     groupStart[0] = 0;
     for (int g = 0; g < c.key_groups; g++) groupStart[g + 1] = groupStart[g] + c.group_len[g];
@@ -184,10 +184,20 @@ template <class S, int BITS> struct KiviSource {
 
 /** Calls fn(source) with the source of head h's storage (tokens, splitEnd: see DenseSource). */
 template <class S, class F> inline void with_source(const AttendPlan &p, int h, int tokens, int splitEnd, F &&fn) {
+  const bool uniform = p.kv->group > 0 && p.kv->group % S::W == 0;
   switch (p.kv->dtype) {
-    case KVP_INT8_FP8: { Int8Fp8Source<S> s(p, h, tokens, splitEnd); fn(s); break; }
-    case KVP_INT4: { KiviSource<S, 4> s(p, h, tokens, splitEnd); fn(s); break; }
-    case KVP_INT2: { KiviSource<S, 2> s(p, h, tokens, splitEnd); fn(s); break; }
+    case KVP_INT8_FP8:
+      if (uniform) { Int8Fp8Source<S, true> s(p, h, tokens, splitEnd); fn(s); }
+      else { Int8Fp8Source<S, false> s(p, h, tokens, splitEnd); fn(s); }
+      break;
+    case KVP_INT4:
+      if (uniform) { KiviSource<S, 4, true> s(p, h, tokens, splitEnd); fn(s); }
+      else { KiviSource<S, 4, false> s(p, h, tokens, splitEnd); fn(s); }
+      break;
+    case KVP_INT2:
+      if (uniform) { KiviSource<S, 2, true> s(p, h, tokens, splitEnd); fn(s); }
+      else { KiviSource<S, 2, false> s(p, h, tokens, splitEnd); fn(s); }
+      break;
     case KVP_F16: { DenseSource<S, LoadF16<S>> s(p, h, tokens, splitEnd); fn(s); break; }
     case KVP_BF16: { DenseSource<S, LoadBF16<S>> s(p, h, tokens, splitEnd); fn(s); break; }
     default: { DenseSource<S, LoadF32<S>> s(p, h, tokens, splitEnd); fn(s); break; }

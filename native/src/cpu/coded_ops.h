@@ -17,42 +17,70 @@ template <class S, int BITS> inline int packed_code(const uint8_t *row, int c) {
   return (row[c / per] >> ((c % per) * BITS)) & ((1 << BITS) - 1);
 }
 
+/** c / G by a multiply and a shift instead of a division per vector per slot: exact while
+ *  c·G < 2^32 (kvp_attend bounds coded head_dim to 65536 and G to 1024). Templated on the ISA
+ *  struct like everything here (no inline copy shared between ISA translation units). */
+template <class S> struct GroupOf {
+  uint64_t m = 1;
+  GroupOf() = default;
+  explicit GroupOf(int G) : m(((uint64_t(1) << 32) + uint64_t(G) - 1) / uint64_t(G)) {}
+  int operator()(int c) const { return int((uint64_t(uint32_t(c)) * m) >> 32); }
+};
+
 /** Per-lane fallback for a vector whose W channels span several scale groups. */
-template <class S, class Rows> inline typename S::V lanes(const Rows &rows, int j, int c) {
+template <class S, class Row> inline typename S::V lanes(const Row &row, int c) {
   alignas(64) float t[S::W];
-  for (int l = 0; l < S::W; l++) t[l] = rows.one(j, c + l);
+  for (int l = 0; l < S::W; l++) t[l] = row.one(c + l);
   return S::load(t);
 }
 
+// Row sets: `at(j)` gives slot j's row, whose `vec(c)` is channels c..c+W−1 dequantised and
+// `one(c)` channel c. UNIFORM (G % W == 0: every vector inside one scale group) is a template
+// flag so the fast path has no per-vector branch; the sources pick it once per call.
+
 /** int8-fp8 keys of one head: row j = D u8 codes, x = min + scale·code with (scale, min) per
  *  (slot, group of G channels): sm [len][ng][2]. */
-template <class S> struct Int8KeyRows {
+template <class S, bool UNIFORM> struct Int8KeyRows {
   const uint8_t *codes;
   const float *sm;
-  int D, G, ng;
-  bool uniform;  // G % W == 0: every vector lies inside one group
-  typename S::V vec(int j, int c) const {
-    if (!uniform) return lanes<S>(*this, j, c);
-    const float *g = sm + (size_t(j) * ng + c / G) * 2;
-    return S::fma(S::load_u8(codes + size_t(j) * D, c), S::set1(g[0]), S::set1(g[1]));
-  }
-  float one(int j, int c) const {
-    const float *g = sm + (size_t(j) * ng + c / G) * 2;
-    return g[1] + g[0] * float(codes[size_t(j) * D + c]);
-  }
+  int D, ng;
+  GroupOf<S> group;
+  struct Row {
+    const uint8_t *codes;
+    const float *sm;
+    GroupOf<S> group;
+    typename S::V vec(int c) const {
+      if constexpr (!UNIFORM) return lanes<S>(*this, c);
+      const float *g = sm + 2 * group(c);
+      return S::fma(S::load_u8(codes, c), S::set1(g[0]), S::set1(g[1]));
+    }
+    float one(int c) const {
+      const float *g = sm + 2 * group(c);
+      return g[1] + g[0] * float(codes[c]);
+    }
+  };
+  Row at(int j) const { return {codes + size_t(j) * D, sm + size_t(j) * ng * 2, group}; }
 };
 
-/** int8-fp8 values of one head: row j = D e4m3 codes, x = scale·e4m3, scale [len][ng]. */
-template <class S> struct Fp8ValueRows {
+/** int8-fp8 values of one head: row j = D e4m3 codes, x = scale·e4m3, scale [len][ng]. The
+ *  loads give e4m3 ÷ 2^8, so 2^8 is folded into the scale (one multiply per vector; scale·2^8
+ *  cannot overflow: scale = max|x|/448). */
+template <class S, bool UNIFORM> struct Fp8ValueRows {
   const uint8_t *codes;
   const float *scale;
-  int D, G, ng;
-  bool uniform;
-  typename S::V vec(int j, int c) const {
-    if (!uniform) return lanes<S>(*this, j, c);
-    return S::mul(S::load_e4m3(codes + size_t(j) * D, c), S::set1(scale[size_t(j) * ng + c / G]));
-  }
-  float one(int j, int c) const { return scale[size_t(j) * ng + c / G] * e4m3_to_f32(codes[size_t(j) * D + c]); }
+  int D, ng;
+  GroupOf<S> group;
+  struct Row {
+    const uint8_t *codes;
+    const float *scale;
+    GroupOf<S> group;
+    typename S::V vec(int c) const {
+      if constexpr (!UNIFORM) return lanes<S>(*this, c);
+      return S::mul(S::load_e4m3_raw(codes, c), S::set1(scale[group(c)] * kE4m3Raw));
+    }
+    float one(int c) const { return scale[group(c)] * e4m3_to_f32(codes[c]); }
+  };
+  Row at(int j) const { return {codes + size_t(j) * D, scale + size_t(j) * ng, group}; }
 };
 
 template <class S, int BITS> inline typename S::V load_packed(const uint8_t *row, int c) {
@@ -62,20 +90,26 @@ template <class S, int BITS> inline typename S::V load_packed(const uint8_t *row
 
 /** KIVI values of one head: packed rows of rowBytes, (scale, min) per (slot, channel group):
  *  sm [coded][ng][2]. */
-template <class S, int BITS> struct KiviValueRows {
+template <class S, int BITS, bool UNIFORM> struct KiviValueRows {
   const uint8_t *codes;
   const float *sm;
-  int rowBytes, G, ng;
-  bool uniform;
-  typename S::V vec(int j, int c) const {
-    if (!uniform) return lanes<S>(*this, j, c);
-    const float *g = sm + (size_t(j) * ng + c / G) * 2;
-    return S::fma(load_packed<S, BITS>(codes + size_t(j) * rowBytes, c), S::set1(g[0]), S::set1(g[1]));
-  }
-  float one(int j, int c) const {
-    const float *g = sm + (size_t(j) * ng + c / G) * 2;
-    return g[1] + g[0] * float(packed_code<S, BITS>(codes + size_t(j) * rowBytes, c));
-  }
+  int rowBytes, ng;
+  GroupOf<S> group;
+  struct Row {
+    const uint8_t *codes;
+    const float *sm;
+    GroupOf<S> group;
+    typename S::V vec(int c) const {
+      if constexpr (!UNIFORM) return lanes<S>(*this, c);
+      const float *g = sm + 2 * group(c);
+      return S::fma(load_packed<S, BITS>(codes, c), S::set1(g[0]), S::set1(g[1]));
+    }
+    float one(int c) const {
+      const float *g = sm + 2 * group(c);
+      return g[1] + g[0] * float(packed_code<S, BITS>(codes, c));
+    }
+  };
+  Row at(int j) const { return {codes + size_t(j) * rowBytes, sm + size_t(j) * ng * 2, group}; }
 };
 
 /** KIVI keys of one key group: packed rows, per-channel scale and minimum of the group held
@@ -84,10 +118,13 @@ template <class S, int BITS> struct KiviKeyRows {
   const uint8_t *codes;
   const float *scale, *min;
   int rowBytes;
-  typename S::V vec(int j, int c) const {
-    return S::fma(load_packed<S, BITS>(codes + size_t(j) * rowBytes, c), S::load(scale + c), S::load(min + c));
-  }
-  float one(int j, int c) const { return min[c] + scale[c] * float(packed_code<S, BITS>(codes + size_t(j) * rowBytes, c)); }
+  struct Row {
+    const uint8_t *codes;
+    const float *scale, *min;
+    typename S::V vec(int c) const { return S::fma(load_packed<S, BITS>(codes, c), S::load(scale + c), S::load(min + c)); }
+    float one(int c) const { return min[c] + scale[c] * float(packed_code<S, BITS>(codes, c)); }
+  };
+  Row at(int j) const { return {codes + size_t(j) * rowBytes, scale, min}; }
 };
 
 template <class S> struct CodedVec {
@@ -101,15 +138,17 @@ template <class S> struct CodedVec {
     constexpr int NS = W == 16 ? 4 : 2;
     int j = 0;
     for (; j + NS <= nb; j += NS) {
+      typename Rows::Row row[NS];
+      for (int t = 0; t < NS; t++) row[t] = K.at(j0 + j + t);
       V a[R][NS];
       for (int r = 0; r < R; r++) for (int t = 0; t < NS; t++) a[r][t] = S::zero();
       int d = 0;
       for (; d + W <= D; d += W) {
-        V kv[NS];
-        for (int t = 0; t < NS; t++) kv[t] = K.vec(j0 + j + t, d);
-        for (int r = 0; r < R; r++) {
-          const V qv = S::load(q[r] + d);
-          for (int t = 0; t < NS; t++) a[r][t] = S::fma(qv, kv[t], a[r][t]);
+        V qv[R];
+        for (int r = 0; r < R; r++) qv[r] = S::load(q[r] + d);
+        for (int t = 0; t < NS; t++) {
+          const V kv = row[t].vec(d);
+          for (int r = 0; r < R; r++) a[r][t] = S::fma(qv[r], kv, a[r][t]);
         }
       }
       if constexpr (W == 16 && R * NS == 16) {
@@ -124,28 +163,29 @@ template <class S> struct CodedVec {
       for (int r = 0; r < R; r++)
         for (int t = 0; t < NS; t++) {
           float v = S::hsum(a[r][t]);
-          for (int dd = d; dd < D; dd++) v += q[r][dd] * K.one(j0 + j + t, dd);
+          for (int dd = d; dd < D; dd++) v += q[r][dd] * row[t].one(dd);
           s[r][j + t] = scale * v;
         }
     }
     for (; j < nb; j++) {
+      const typename Rows::Row row = K.at(j0 + j);
       V a[R];
       for (int r = 0; r < R; r++) a[r] = S::zero();
       int d = 0;
       for (; d + W <= D; d += W) {
-        const V kv = K.vec(j0 + j, d);
+        const V kv = row.vec(d);
         for (int r = 0; r < R; r++) a[r] = S::fma(S::load(q[r] + d), kv, a[r]);
       }
       for (int r = 0; r < R; r++) {
         float v = S::hsum(a[r]);
-        for (int dd = d; dd < D; dd++) v += q[r][dd] * K.one(j0 + j, dd);
+        for (int dd = d; dd < D; dd++) v += q[r][dd] * row.one(dd);
         s[r][j] = scale * v;
       }
     }
   }
 
   /** acc[r][d] += Σ_j p[r][j]·V(j0 + j)[d] for r < R rows: each dequantised V vector feeds R
-   *  FMAs (as Vec::pv_rows); slots no row attends to are skipped. */
+   *  FMAs as soon as it is made (as Vec::pv_rows); slots no row attends to are skipped. */
   template <int R, class Rows>
   static void pv(const float *const *p, const Rows &Vr, int j0, int nb, int D, float *const *acc) {
     constexpr int C = W == 8 ? 2 : 4;  // vectors of D per pass (as pv_rows)
@@ -157,11 +197,12 @@ template <class S> struct CodedVec {
         bool any = false;
         for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
         if (!any) continue;
-        V vv[C];
-        for (int c = 0; c < C; c++) vv[c] = Vr.vec(j0 + j, d + c * W);
-        for (int r = 0; r < R; r++) {
-          const V pr = S::set1(p[r][j]);
-          for (int c = 0; c < C; c++) a[r][c] = S::fma(pr, vv[c], a[r][c]);
+        const typename Rows::Row row = Vr.at(j0 + j);
+        V pr[R];
+        for (int r = 0; r < R; r++) pr[r] = S::set1(p[r][j]);
+        for (int c = 0; c < C; c++) {
+          const V vv = row.vec(d + c * W);
+          for (int r = 0; r < R; r++) a[r][c] = S::fma(pr[r], vv, a[r][c]);
         }
       }
       for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) S::store(acc[r] + d + c * W, a[r][c]);
@@ -173,7 +214,7 @@ template <class S> struct CodedVec {
         bool any = false;
         for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
         if (!any) continue;
-        const V vv = Vr.vec(j0 + j, d);
+        const V vv = Vr.at(j0 + j).vec(d);
         for (int r = 0; r < R; r++) a[r] = S::fma(S::set1(p[r][j]), vv, a[r]);
       }
       for (int r = 0; r < R; r++) S::store(acc[r] + d, a[r]);
@@ -182,7 +223,7 @@ template <class S> struct CodedVec {
       for (int r = 0; r < R; r++) {
         float a = acc[r][d];
         for (int j = 0; j < nb; j++)
-          if (p[r][j] != 0.f) a += p[r][j] * Vr.one(j0 + j, d);
+          if (p[r][j] != 0.f) a += p[r][j] * Vr.at(j0 + j).one(d);
         acc[r][d] = a;
       }
   }

@@ -19,12 +19,14 @@ struct SimdAvx2 {
   static V load(const float *p) { return _mm256_loadu_ps(p); }
   /** Code loaders: elements c..c+7 of a code row as f32 (c a multiple of 8 for packed codes). */
   static V load_u8(const uint8_t *row, int c) { return _mm256_cvtepi32_ps(u8x8(row + c)); }
-  /** e4m3 unscaled: exponent and mantissa bits moved into f32 position, times 2^120. */
-  static V load_e4m3(const uint8_t *row, int c) {
-    const __m256i x = u8x8(row + c);
-    const __m256i bits = _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7f)), 20),
-                                         _mm256_slli_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x80)), 24));
-    return mul(_mm256_castsi256_ps(bits), set1(kvp::kE4m3Bias));
+  /** e4m3 codes as their value ÷ 2^8 (the caller folds 2^8 into the scale; exact for normal
+   *  and subnormal codes, never a subnormal f32). */
+  static V load_e4m3_raw(const uint8_t *row, int c) {
+    // Half bits (kvp::e4m3_half_bits): code at the top of a 16-bit lane, arithmetic shift by 1,
+    // the sign's copy at bit 14 cleared; then the F16C widening.
+    const __m128i x = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(row + c)));
+    const __m128i h = _mm_and_si128(_mm_srai_epi16(_mm_slli_epi16(x, 8), 1), _mm_set1_epi16(int16_t(0xbfff)));
+    return _mm256_cvtph_ps(h);
   }
   static V load_u4(const uint8_t *row, int c) {
     uint32_t u;

@@ -14,11 +14,17 @@ struct SimdNeon {
   static V load(const float *p) { return vld1q_f32(p); }
   /** Code loaders: elements c..c+3 of a code row as f32 (c a multiple of 4 for packed codes). */
   static V load_u8(const uint8_t *row, int c) { return vcvtq_f32_u32(u8x4(row + c)); }
-  /** e4m3 unscaled: exponent and mantissa bits moved into f32 position, times 2^120. */
-  static V load_e4m3(const uint8_t *row, int c) {
-    const uint32x4_t x = u8x4(row + c);
-    const uint32x4_t bits = vorrq_u32(vshlq_n_u32(vandq_u32(x, vdupq_n_u32(0x7f)), 20), vshlq_n_u32(vandq_u32(x, vdupq_n_u32(0x80)), 24));
-    return mul(vreinterpretq_f32_u32(bits), set1(kvp::kE4m3Bias));
+  /** e4m3 codes as their value ÷ 2^8 (the caller folds 2^8 into the scale; exact for normal
+   *  and subnormal codes, never a subnormal f32). */
+  static V load_e4m3_raw(const uint8_t *row, int c) {
+    // Half bits (kvp::e4m3_half_bits): code at the top of a 16-bit lane, arithmetic shift by 1,
+    // the sign's copy at bit 14 cleared; then the widening conversion.
+    uint32_t u;
+    __builtin_memcpy(&u, row + c, 4);
+    const uint16x4_t x = vget_low_u16(vmovl_u8(vcreate_u8(u)));
+    const int16x4_t top = vshr_n_s16(vreinterpret_s16_u16(vshl_n_u16(x, 8)), 1);
+    const uint16x4_t h = vand_u16(vreinterpret_u16_s16(top), vdup_n_u16(0xbfff));
+    return vcvt_f32_f16(vreinterpret_f16_u16(h));
   }
   static V load_u4(const uint8_t *row, int c) {
     uint16_t u;
