@@ -221,7 +221,7 @@ template <class S> struct AttendKernels {
     const int chunks = p.slotChunks();
     const int h = task / chunks, c0 = (task % chunks) * p.chunk, len = p.kv->lengths[h];
     if (c0 >= len) return;
-    const int cn = std::min(p.chunk, len - c0), G = p.G, D = p.D, n = p.n;
+    const int cn = std::min(p.chunk, len - c0), G = p.G, n = p.n;
     const kvp_stats_out &st = *p.st;
     const kvp_kv_layout &kv = *p.kv;
     const int32_t *kpos = kv.positions + size_t(h) * p.cap + c0;
