@@ -188,15 +188,33 @@ template <class S> struct CodedVec {
    *  FMAs as soon as it is made (as Vec::pv_rows); slots no row attends to are skipped. */
   template <int R, class Rows>
   static void pv(const float *const *p, const Rows &Vr, int j0, int nb, int D, float *const *acc) {
+    constexpr int kPiece = 256;
+    for (int b = 0; b < nb; b += kPiece) {
+      const float *pp[R];
+      for (int r = 0; r < R; r++) pp[r] = p[r] + b;
+      pv_piece<R>(pp, Vr, j0 + b, nb - b < kPiece ? nb - b : kPiece, D, acc);
+    }
+  }
+
+  /** pv over ≤ 256 slots. The slots some row attends to are listed once, not tested again for
+   *  every chunk of channels. */
+  template <int R, class Rows>
+  static void pv_piece(const float *const *p, const Rows &Vr, int j0, int nb, int D, float *const *acc) {
+    int16_t live[256];
+    int nl = 0;
+    for (int j = 0; j < nb; j++) {
+      bool any = false;
+      for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
+      live[nl] = int16_t(j);
+      nl += any ? 1 : 0;
+    }
     constexpr int C = W == 8 ? 2 : 4;  // vectors of D per pass (as pv_rows)
     int d = 0;
     for (; d + C * W <= D; d += C * W) {
       V a[R][C];
       for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + d + c * W);
-      for (int j = 0; j < nb; j++) {
-        bool any = false;
-        for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
-        if (!any) continue;
+      for (int k = 0; k < nl; k++) {
+        const int j = live[k];
         const typename Rows::Row row = Vr.at(j0 + j);
         V pr[R];
         for (int r = 0; r < R; r++) pr[r] = S::set1(p[r][j]);
@@ -210,10 +228,8 @@ template <class S> struct CodedVec {
     for (; d + W <= D; d += W) {
       V a[R];
       for (int r = 0; r < R; r++) a[r] = S::load(acc[r] + d);
-      for (int j = 0; j < nb; j++) {
-        bool any = false;
-        for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
-        if (!any) continue;
+      for (int k = 0; k < nl; k++) {
+        const int j = live[k];
         const V vv = Vr.at(j0 + j).vec(d);
         for (int r = 0; r < R; r++) a[r] = S::fma(S::set1(p[r][j]), vv, a[r]);
       }
@@ -222,8 +238,7 @@ template <class S> struct CodedVec {
     for (; d < D; d++)
       for (int r = 0; r < R; r++) {
         float a = acc[r][d];
-        for (int j = 0; j < nb; j++)
-          if (p[r][j] != 0.f) a += p[r][j] * Vr.at(j0 + j).one(d);
+        for (int k = 0; k < nl; k++) a += p[r][live[k]] * Vr.at(j0 + live[k]).one(d);
         acc[r][d] = a;
       }
   }
