@@ -1,11 +1,15 @@
 /**
- * `npm run bench -- kernels [--json] [--threads N] [--quick]`: the native kernels side by
- * side with the machine's limits and references, in one run:
+ * `npm run bench -- kernels [--json] [--threads N] [--quick] [--storage]`: the native kernels side
+ * by side with the machine's limits and references, in one run (`--storage`: only the
+ * decode-by-storage table):
  * - decode attention (1 token, 32 query heads / 8 KV heads, dim 128, f32 and f16 caches) at
  *   1k/8k/32k tokens: our GB/s vs a STREAM triad measured now (target ≥ 0.85 at 32k) and vs a
  *   read-only sweep (decode's own traffic: it reads K/V and writes almost nothing), vs
  *   onnxruntime's com.microsoft GroupQueryAttention (target ≥ 1.5×) and vs the TS reference;
  *   all statistics on vs off (target ≤ 1.2×);
+ * - decode attention by K/V storage (f32, f16, int8-fp8, KIVI int4 / int2; G = 32, R = 128) at
+ *   1k/8k/32k: GB/s on the bytes each reads (codes + scales + f32 residual) and speed ÷ f16 in
+ *   the same run (issue 19 targets at 32k: int8-fp8 ≥ 1.8×, int4 ≥ 3×);
  * - causal prefill attention GFLOP/s;
  * - linear (GEMM/GEMV) GFLOP/s vs onnxruntime MatMul on the same sizes (target ≥ 0.7×).
  * Ratios are printed, never asserted.
@@ -13,10 +17,11 @@
 import type { AttendArgs, KVDType } from '../src/attention/backend.js';
 import { ALL_STAT_NEEDS } from '../src/attention/stats.js';
 import { referenceAttend } from '../src/attention/reference-attention.js';
-import { loadAddon, addonLoadError, type NativeAddon, type RawStats } from '../src/attention/native/addon.js';
+import { loadAddon, addonLoadError, type NativeAddon, type RawAttendArgs, type RawStats } from '../src/attention/native/addon.js';
 import { allocKV, encodeFromF32 } from '../src/util/half.js';
 import { allocCacheKV, hugePagesEnabled } from '../src/cache/kv-alloc.js';
 import { mulberry32 } from '../src/util/random.js';
+import { codedLayer, type CodedKind } from './_coded-kv.js';
 import { ortGqaDecode, ortMatMul } from './_ort.js';
 import { fmt, medianMs, ratio } from './_timing.js';
 
@@ -88,7 +93,7 @@ interface DecodeRow {
 }
 
 /** One attend with every statistic, writing into the previous call's arrays as CacheSession does. */
-function allStats(addon: NativeAddon, args: AttendArgs, out: Float32Array): () => void {
+function allStats(addon: NativeAddon, args: RawAttendArgs, out: Float32Array): () => void {
   let prev: RawStats | undefined;
   return () => {
     prev = addon.attend({ ...args, out, needs: ALL_STAT_NEEDS, statsInto: prev }).stats;
@@ -122,6 +127,43 @@ async function decodeRow(addon: NativeAddon, len: number, dtype: KVDType, bandwi
     row.oursVsTs = ratio(row.tsMs, oursMs);
   }
   return row;
+}
+
+interface StorageRow {
+  tokens: number;
+  storage: KVDType | CodedKind;
+  ms: number;
+  /** K+V bytes the kernels read (codes + scales + f32 residual for the coded kinds). */
+  bytes: number;
+  gbs: number;
+  /** f16's ms in the same run ÷ this row's ms. */
+  vsF16: number;
+  allStatsMs: number;
+  statsOverhead: number;
+}
+
+const STORAGES = ['f32', 'f16', 'int8-fp8', 'int4', 'int2'] as const;
+
+/** One-token decode over a `len`-token cache in each storage, all in one stretch of the run. */
+async function storageRows(addon: NativeAddon, len: number): Promise<StorageRow[]> {
+  const rows: StorageRow[] = [];
+  const out = new Float32Array(Q_HEADS * HEAD_DIM);
+  const reps = len >= 32768 ? 15 : 40;
+  for (const storage of STORAGES) {
+    let args: RawAttendArgs = attendArgs(storage === 'f32' || storage === 'f16' ? len : 0, 1, storage === 'f16' ? 'f16' : 'f32', len);
+    let bytes = 2 * KV_HEADS * len * HEAD_DIM * (storage === 'f32' ? 4 : 2);
+    if (storage !== 'f32' && storage !== 'f16') {
+      const layer = codedLayer(addon, storage, len, KV_HEADS, HEAD_DIM, len + 5);
+      args = { ...args, qPositions: Int32Array.of(len), kv: layer.kv };
+      bytes = layer.bytes;
+    }
+    const ms = await medianMs(() => addon.attend({ ...args, out }), reps, 3);
+    const allStatsMs = await medianMs(allStats(addon, args, out), reps, 3);
+    rows.push({ tokens: len, storage, ms, bytes, gbs: bytes / (ms * 1e6), vsF16: NaN, allStatsMs, statsOverhead: allStatsMs / ms });
+  }
+  const f16 = rows.find((r) => r.storage === 'f16')!.ms;
+  for (const r of rows) r.vsF16 = f16 / r.ms;
+  return rows;
 }
 
 interface PrefillRow {
@@ -182,6 +224,7 @@ function flag(argv: string[], name: string): string | undefined {
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const quick = argv.includes('--quick');
+  const storageOnly = argv.includes('--storage');
   const addon = loadAddon();
   if (!addon) {
     console.error(`kernels bench: the native addon is not available (${addonLoadError()}); run \`npm run build:native\``);
@@ -204,10 +247,12 @@ export async function main(argv: string[]): Promise<void> {
 
   const lengths = quick ? [1024, 8192] : [1024, 8192, 32768];
   const decode: DecodeRow[] = [];
-  log('decode attention, 1 token, 32 q heads / 8 KV heads, dim 128');
-  log('(all-stats: every statistic, written into the previous call\'s arrays as CacheSession does)');
-  log('tokens dtype  ours ms  GB/s  triad  ÷triad ÷read   ORT GQA ms  ours×ORT   TS ms  ours×TS  all-stats ms  stats÷none');
-  for (const dtype of ['f32', 'f16'] as const) {
+  if (!storageOnly) {
+    log('decode attention, 1 token, 32 q heads / 8 KV heads, dim 128');
+    log('(all-stats: every statistic, written into the previous call\'s arrays as CacheSession does)');
+    log('tokens dtype  ours ms  GB/s  triad  ÷triad ÷read   ORT GQA ms  ours×ORT   TS ms  ours×TS  all-stats ms  stats÷none');
+  }
+  for (const dtype of storageOnly ? [] : (['f32', 'f16'] as const)) {
     for (const len of lengths) {
       const r = await decodeRow(addon, len, dtype, bandwidth, threads, dtype === 'f32');
       decode.push(r);
@@ -218,6 +263,23 @@ export async function main(argv: string[]): Promise<void> {
           `${fmt(r.allStatsMs, 3).padStart(13)} ${fmt(r.statsOverhead).padStart(11)}`,
       );
     }
+  }
+
+  log('\ndecode attention by K/V storage, 1 token, 32 q heads / 8 KV heads, dim 128 (int8-fp8 G = 32; int4 / int2 G = 32, R = 128)');
+  log('(GB/s on the bytes each storage holds and reads: codes + scales + f32 residual; ×f16: f16 ms ÷ this ms, same run)');
+  log('tokens storage    ms      MB read  GB/s   ×f16  all-stats ms  stats÷none');
+  const byStorage: StorageRow[] = [];
+  for (const len of lengths) {
+    for (const r of await storageRows(addon, len)) {
+      byStorage.push(r);
+      log(`${String(len).padStart(6)} ${r.storage.padEnd(9)} ${fmt(r.ms, 3).padStart(7)} ${fmt(r.bytes / 1e6, 1).padStart(8)} ${fmt(r.gbs, 1).padStart(5)} ${fmt(r.vsF16).padStart(6)} ${fmt(r.allStatsMs, 3).padStart(13)} ${fmt(r.statsOverhead).padStart(11)}`);
+    }
+  }
+  const last = (kind: string) => byStorage.find((r) => r.storage === kind && r.tokens === lengths[lengths.length - 1]);
+  log(`targets at ${lengths[lengths.length - 1]} tokens: int8-fp8 ×f16 ≥ 1.8 (now ${fmt(last('int8-fp8')?.vsF16 ?? NaN)}), int4 ×f16 ≥ 3 (now ${fmt(last('int4')?.vsF16 ?? NaN)})`);
+  if (storageOnly) {
+    if (json) console.log(JSON.stringify({ isa: info.isa, threads, triadGBs: triad, readGBs: read, decode, byStorage }, null, 2));
+    return;
   }
 
   log('\nprefill attention (causal, f32 cache, 32 q / 8 KV heads, dim 128)');
@@ -245,5 +307,5 @@ export async function main(argv: string[]): Promise<void> {
   }
   const at32 = decode.find((r) => r.dtype === 'f32' && r.tokens === lengths[lengths.length - 1]);
   log(`\ntargets: decode ÷triad ≥ 0.85 at 32k (now ${fmt(at32?.vsTriad ?? NaN)}; ÷read ${fmt(at32?.vsRead ?? NaN)}), ours×ORT ≥ 1.5 (now ${fmt(at32?.oursVsOrt ?? NaN, 1)}), ` + `stats÷none ≤ 1.2 (now ${fmt(at32?.statsOverhead ?? NaN)}), GEMM ours×ORT ≥ 0.7`);
-  if (json) console.log(JSON.stringify({ isa: info.isa, threads, triadGBs: triad, readGBs: read, decode, prefill, gemm }, null, 2));
+  if (json) console.log(JSON.stringify({ isa: info.isa, threads, triadGBs: triad, readGBs: read, decode, byStorage, prefill, gemm }, null, 2));
 }

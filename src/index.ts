@@ -17,7 +17,7 @@ export { staticLayerView, type StaticHead, type StaticViewSpec } from './cache/s
 export type { CacheSessionApi, CacheSessionOptions, CacheBytes, SessionForkOptions } from './cache/session-types.js';
 
 // Attention backends and statistics
-export type { ComputeBackend, BackendName, KVDType, KVLayout, CodedKV, AttendArgs, AttendResult, LinearWeight } from './attention/backend.js';
+export type { ComputeBackend, BackendName, KVDType, KVLayout, CodedKV, CodedHeadArrays, AttendArgs, AttendResult, LinearWeight } from './attention/backend.js';
 export { ALL_STAT_NEEDS, mergeNeeds, type StatNeeds, type AttentionStats } from './attention/stats.js';
 export { referenceAttend } from './attention/reference-attention.js';
 export { tsBackend } from './attention/ts-backend.js';

@@ -30,7 +30,45 @@ extern "C" {
 /** Number of modality codes (text=0, image=1, video=2, audio=3). */
 #define KVP_MODALITIES 4
 
-typedef enum kvp_dtype { KVP_F32 = 0, KVP_F16 = 1, KVP_BF16 = 2 } kvp_dtype;
+/**
+ * Element / storage types. F32, F16 and BF16 are dense (K/V, weights, merge rows). The coded
+ * storage types exist for attention only (kvp_kv_layout.dtype): the K/V of each KV head is a
+ * kvp_coded_head (layouts: docs/kv-storage.md, src/cache/int8-fp8-head.ts, kivi-head.ts).
+ * - KVP_INT8_FP8 (MNN-LLM): keys u8 codes, x = min + scale·code, (scale, min) per (token,
+ *   group of G channels); values fp8-e4m3 codes, x = scale·e4m3(code), scale per (token, group).
+ * - KVP_INT4 / KVP_INT2 (KIVI): keys packed per channel over key groups of ≤ G tokens, values
+ *   packed per token over groups of G channels, both x = min + scale·code; the newest slots
+ *   (coded..len−1) are an f32 residual window.
+ */
+typedef enum kvp_dtype {
+  KVP_F32 = 0,
+  KVP_F16 = 1,
+  KVP_BF16 = 2,
+  KVP_INT8_FP8 = 3,
+  KVP_INT4 = 4,
+  KVP_INT2 = 5
+} kvp_dtype;
+
+/** Largest G (channels per scale group, tokens per KIVI key group) the kernels accept. */
+#define KVP_MAX_GROUP 1024
+
+/**
+ * One KV head of a coded cache, slots oldest first (slot j has positions[h·capacity + j]).
+ * Codes of one slot are a row starting on a byte: int8-fp8 D bytes; KIVI ⌈D·bits/8⌉ bytes,
+ * element c at bits (c·bits) mod 8 of byte ⌊c·bits/8⌋ (little-endian within the byte).
+ * ng = ⌈D/G⌉ channel groups. All scales and minima f32.
+ */
+typedef struct kvp_coded_head {
+  const uint8_t *key_codes;     /* int8-fp8: [len][D]; KIVI: [coded][rowBytes] */
+  const uint8_t *value_codes;   /* int8-fp8: [len][D] e4m3; KIVI: [coded][rowBytes] */
+  const float *key_scale_min;   /* int8-fp8: [len][ng][2] (scale, min); KIVI: [key_groups][D][2] */
+  const float *value_scale;     /* int8-fp8: [len][ng] scale; KIVI: [coded][ng][2] (scale, min) */
+  const int32_t *group_len;     /* KIVI: [key_groups] slots of each key group (1..G), in slot order */
+  int32_t key_groups;           /* KIVI: Σ group_len = coded */
+  int32_t coded;                /* KIVI: slots 0..coded−1 are codes, coded..len−1 the residual */
+  const float *residual_keys;   /* KIVI: [len − coded][D] f32 */
+  const float *residual_values; /* KIVI: [len − coded][D] f32 */
+} kvp_coded_head;
 
 /** One layer's cache as the kernels read it. 16-bit dtypes are raw IEEE half / bfloat16 bits. */
 typedef struct kvp_kv_layout {
@@ -38,11 +76,13 @@ typedef struct kvp_kv_layout {
   int32_t head_dim;
   int32_t capacity;
   kvp_dtype dtype;
-  const void *keys;          /* [kvHeads][capacity][headDim] */
-  const void *values;        /* [kvHeads][capacity][headDim] */
+  const void *keys;          /* [kvHeads][capacity][headDim] (dense dtypes; unused when coded) */
+  const void *values;        /* [kvHeads][capacity][headDim] (dense dtypes; unused when coded) */
   const int32_t *lengths;    /* [kvHeads] */
   const int32_t *positions;  /* [kvHeads][capacity] */
   const uint8_t *modality;   /* [kvHeads][capacity] modality codes (< KVP_MODALITIES) */
+  int32_t group;                /* coded dtypes: G in [1, KVP_MAX_GROUP] */
+  const kvp_coded_head *coded;  /* coded dtypes: [kvHeads] */
 } kvp_kv_layout;
 
 /**
@@ -72,7 +112,8 @@ typedef struct kvp_attend_args {
   float *out;                  /* [n][qHeads][headDim] f32; rows that see no slot get zeros */
 } kvp_attend_args;
 
-/** Attention of n query tokens over the cache (decode n=1 and causal prefill alike). */
+/** Attention of n query tokens over the cache (decode n=1 and causal prefill alike). Coded
+ *  dtypes are dequantised inside the kernels' loads (no f32 copy); CUDA reads dense dtypes only. */
 int kvp_attend(const kvp_attend_args *args, const kvp_kv_layout *kv, kvp_stats_out *stats);
 
 /* ---- cache maintenance ---------------------------------------------------------------- */

@@ -59,7 +59,7 @@ inline TestCache make_cache(int H, int D, int cap, kvp_dtype dt, const std::vect
   c.kv = {H, D, cap, dt,
           dt == KVP_F32 ? (const void *)c.k32.data() : (const void *)c.k16.data(),
           dt == KVP_F32 ? (const void *)c.v32.data() : (const void *)c.v16.data(),
-          c.lengths.data(), c.positions.data(), c.modality.data()};
+          c.lengths.data(), c.positions.data(), c.modality.data(), 0, nullptr};
   return c;
 }
 

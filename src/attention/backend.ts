@@ -19,15 +19,43 @@ export type KVDType = 'f32' | 'f16' | 'bf16';
 export type KVBuffer = Float32Array | Uint16Array;
 
 /**
+ * One KV head's codes as they lie in the cache (docs/kv-storage.md has the layouts; ng =
+ * ⌈headDim/G⌉ channel groups, rowBytes = ⌈headDim·bits/8⌉). Arrays may be longer than the
+ * slots need (they grow by doubling); slots are oldest first.
+ */
+export interface CodedHeadArrays {
+  /** int8-fp8: [len][headDim] u8; KIVI: [coded][rowBytes] packed, little-endian within a byte. */
+  keyCodes: Uint8Array;
+  /** int8-fp8: [len][headDim] e4m3; KIVI: [coded][rowBytes] packed. */
+  valueCodes: Uint8Array;
+  /** int8-fp8: [len][ng][2] (scale, min); KIVI: [keyGroups][headDim][2] (scale, min). */
+  keyScaleMin: Float32Array;
+  /** int8-fp8: [len][ng] scale; KIVI: [coded][ng][2] (scale, min). */
+  valueScale: Float32Array;
+  /** KIVI: slots held as codes (the rest, coded..len−1, are the f32 residual). */
+  coded?: number;
+  /** KIVI: key groups and [keyGroups] slots in each (1..G, summing to coded). */
+  keyGroups?: number;
+  groupLen?: Int32Array;
+  /** KIVI: [len − coded][headDim] f32. */
+  residualKeys?: Float32Array;
+  residualValues?: Float32Array;
+}
+
+/**
  * A layer's K/V held as codes (int8-fp8, KIVI int4/int2; src/cache/storage-spec.ts). A kernel
  * that reads it decodes one KV head at a time inside its loads; slots and order are those of
  * lengths / positions.
  */
 export interface CodedKV {
-  /** The storage kind, for messages. */
+  /** The storage kind ('int8-fp8' | 'int4' | 'int2' for the cache's stores). */
   readonly storage: string;
+  /** G: channels per scale group (and tokens per KIVI key group). */
+  readonly group?: number;
   /** Decodes head h's lengths[h] slots into dst [lengths[h]][headDim] f32 (from offset 0). */
   decodeHead(which: 'keys' | 'values', h: number, dst: Float32Array): void;
+  /** Head h's code arrays, for kernels that read codes natively (the native CPU backend). */
+  headArrays?(h: number): CodedHeadArrays;
 }
 
 /** Raw view of one layer's cache as the kernels see it. */

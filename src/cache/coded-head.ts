@@ -2,6 +2,7 @@
  * One KV head held as codes (a quantized storage kind): the verbs LayerCache needs, in slot
  * order (slot 0 = oldest kept token). Implemented by Int8Fp8Head and KiviHeadStore.
  */
+import type { CodedHeadArrays } from '../attention/backend.js';
 import type { StorageCounts } from './storage-spec.js';
 
 export interface CodedHead {
@@ -15,6 +16,8 @@ export interface CodedHead {
   keep(slots: Int32Array): void;
   /** Re-encodes slot `slot` from new rows [headDim] f32 (key null = key unchanged). */
   write(slot: number, key: Float32Array | null, value: Float32Array): void;
+  /** The code arrays as they lie (views, valid until the next mutation), for native kernels. */
+  arrays(): CodedHeadArrays;
   /** How many tokens are held in which form (StorageSpec.bytes turns this into bytes). */
   counts(): StorageCounts;
   /** Bytes of the typed arrays allocated (capacity included). */

@@ -5,6 +5,7 @@
  * exactly and write() re-encodes only the merged slot (error of a fresh encode).
  */
 import { decodeFp8Row, decodeInt8Row, encodeFp8Row, encodeInt8Row } from './quantization/int8-fp8.js';
+import type { CodedHeadArrays } from '../attention/backend.js';
 import { grown, type CodedHead } from './coded-head.js';
 import { channelGroups, type StorageCounts } from './storage-spec.js';
 
@@ -65,6 +66,10 @@ export class Int8Fp8Head implements CodedHead {
     const { d, groups: g, group } = this;
     if (key) encodeInt8Row(key, 0, d, group, this.keyCodes, slot * d, this.keyScaleMin, slot * g * 2);
     encodeFp8Row(value, 0, d, group, this.valueCodes, slot * d, this.valueScale, slot * g);
+  }
+
+  arrays(): CodedHeadArrays {
+    return { keyCodes: this.keyCodes, valueCodes: this.valueCodes, keyScaleMin: this.keyScaleMin, valueScale: this.valueScale };
   }
 
   counts(): StorageCounts {

@@ -17,6 +17,7 @@
  * move by at most old scale/2 + new scale/2 per channel).
  */
 import { groupRange, kiviCode, kiviGetCode, kiviPutCode, kiviScale } from './quantization/kivi.js';
+import type { CodedHeadArrays } from '../attention/backend.js';
 import { grown, type CodedHead } from './coded-head.js';
 import { channelGroups, codeRowBytes, type StorageCounts } from './storage-spec.js';
 
@@ -129,6 +130,20 @@ export class KiviHeadStore implements CodedHead {
     for (let t = 0; t < len; t++) this.decodeKeyRow(g, start + t, rows, t * d);
     rows.set(key, (slot - start) * d);
     this.encodeKeyGroup(rows, start, len, g);
+  }
+
+  arrays(): CodedHeadArrays {
+    return {
+      keyCodes: this.keyCodes,
+      valueCodes: this.valueCodes,
+      keyScaleMin: this.keyScaleMin,
+      valueScale: this.valueScaleMin,
+      coded: this.coded,
+      keyGroups: this.groups,
+      groupLen: this.groupLen,
+      residualKeys: this.resKeys,
+      residualValues: this.resValues,
+    };
   }
 
   counts(): StorageCounts {

@@ -31,7 +31,12 @@ export class QuantizedKV implements KVStore {
   ) {
     this.heads = Array.from({ length: kvHeads }, () => newHead(spec));
     this.cap = cap;
-    this.codedView = { storage: spec.kind, decodeHead: (which, h, dst) => this.heads[h]!.decode(which, dst) };
+    this.codedView = {
+      storage: spec.kind,
+      group: spec.group,
+      decodeHead: (which, h, dst) => this.heads[h]!.decode(which, dst),
+      headArrays: (h) => this.heads[h]!.arrays(),
+    };
   }
 
   appendHead(h: number, at: number, k: Float32Array, v: Float32Array, n: number, kvHeads: number): void {

@@ -88,7 +88,7 @@ describe('session hands decoded f32 to a backend that cannot read codes', () => 
 
 const addon = loadAddon();
 
-describe.skipIf(!addon)('native CPU backend over quantized storage (decoded f32 copy)', () => {
+describe.skipIf(!addon)('native CPU backend over quantized storage (reading the codes)', () => {
   it.each(QUANTIZED)('$label: outputs and statistics match the TS reference reading the codes', ({ storage }) => {
     const shape = { numLayers: 1, qHeads: 6, kvHeads: 2, headDim: 9 };
     const run = (backend: ComputeBackend) => {

@@ -48,6 +48,44 @@ namespace {
 
 std::string str(long v) { return std::to_string(v); }
 
+bool is_coded(kvp_dtype d) { return d == KVP_INT8_FP8 || d == KVP_INT4 || d == KVP_INT2; }
+
+/** The coded heads' structure (kvprism.h kvp_coded_head): group size, null pointers, KIVI's
+ *  coded / residual split and key groups that tile the coded slots. */
+int validate_coded(const kvp_kv_layout *kv) {
+  const int G = kv->group;
+  if (G < 1 || G > KVP_MAX_GROUP)
+    return fail("kvp_attend: kv.group (G) must be in [1, " + str(KVP_MAX_GROUP) + "] for coded storage; got " + str(G));
+  if (!kv->coded) return fail("kvp_attend: kv.coded must point to kv_heads kvp_coded_head entries for coded storage");
+  if (kv->head_dim > 65536) return fail("kvp_attend: kv.head_dim must be ≤ 65536 for coded storage; got " + str(kv->head_dim));
+  const bool kivi = kv->dtype != KVP_INT8_FP8;
+  for (int h = 0; h < kv->kv_heads; h++) {
+    const kvp_coded_head &c = kv->coded[h];
+    const int len = kv->lengths[h];
+    const std::string at = "kvp_attend: kv.coded[" + str(h) + "]";
+    if (!kivi) {
+      if (len > 0 && (!c.key_codes || !c.value_codes || !c.key_scale_min || !c.value_scale))
+        return fail(at + ": key_codes, value_codes, key_scale_min and value_scale must not be null (int8-fp8 head of " + str(len) + " slots)");
+      continue;
+    }
+    if (c.coded < 0 || c.coded > len) return fail(at + ".coded = " + str(c.coded) + " is outside [0, lengths[" + str(h) + "] = " + str(len) + "]");
+    if (c.key_groups < 0 || c.key_groups > c.coded)
+      return fail(at + ".key_groups = " + str(c.key_groups) + " is outside [0, coded = " + str(c.coded) + "]");
+    if (c.coded > 0 && (!c.key_codes || !c.value_codes || !c.key_scale_min || !c.value_scale || !c.group_len))
+      return fail(at + ": key_codes, value_codes, key_scale_min, value_scale and group_len must not be null when coded > 0");
+    if (len > c.coded && (!c.residual_keys || !c.residual_values))
+      return fail(at + ": residual_keys and residual_values must not be null when lengths[h] > coded");
+    long sum = 0;
+    for (int g = 0; g < c.key_groups; g++) {
+      if (c.group_len[g] < 1 || c.group_len[g] > G)
+        return fail(at + ".group_len[" + str(g) + "] = " + str(c.group_len[g]) + " is outside [1, G = " + str(G) + "]");
+      sum += c.group_len[g];
+    }
+    if (sum != c.coded) return fail(at + ": the key groups hold " + str(sum) + " slots; coded = " + str(c.coded));
+  }
+  return KVP_OK;
+}
+
 }  // namespace
 
 int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp_stats_out *st) {
@@ -57,7 +95,9 @@ int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp
     return fail("kvp_attend: kv.kv_heads and kv.head_dim must be ≥ 1 and kv.capacity ≥ 0");
   if (a->q_heads < 1 || a->q_heads % kv->kv_heads)
     return fail("kvp_attend: q_heads = " + str(a->q_heads) + " must be a positive multiple of kv_heads = " + str(kv->kv_heads));
-  if (kv->dtype != KVP_F32 && kv->dtype != KVP_F16 && kv->dtype != KVP_BF16) return fail("kvp_attend: kv.dtype must be KVP_F32, KVP_F16 or KVP_BF16");
+  const bool coded = is_coded(kv->dtype);
+  if (kv->dtype != KVP_F32 && kv->dtype != KVP_F16 && kv->dtype != KVP_BF16 && !coded)
+    return fail("kvp_attend: kv.dtype must be KVP_F32, KVP_F16, KVP_BF16, KVP_INT8_FP8, KVP_INT4 or KVP_INT2; got " + str(kv->dtype));
   if (!(a->scale > 0.f) || !std::isfinite(a->scale)) return fail("kvp_attend: scale must be finite and > 0");
   if (a->n > 0 && (!a->q || !a->out || !a->q_positions)) return fail("kvp_attend: q, out and q_positions must not be null");
   if (!kv->lengths) return fail("kvp_attend: kv.lengths must not be null");
@@ -67,8 +107,12 @@ int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp
       return fail("kvp_attend: kv.lengths[" + str(h) + "] = " + str(kv->lengths[h]) + " is outside [0, capacity = " + str(kv->capacity) + "]");
     total += kv->lengths[h];
   }
-  if (total > 0 && (!kv->keys || !kv->values || !kv->positions || !kv->modality))
-    return fail("kvp_attend: kv.keys, kv.values, kv.positions and kv.modality must not be null");
+  if (total > 0 && !coded && (!kv->keys || !kv->values))
+    return fail("kvp_attend: kv.keys and kv.values must not be null");
+  if (total > 0 && (!kv->positions || !kv->modality))
+    return fail("kvp_attend: kv.positions and kv.modality must not be null");
+  if (coded)
+    if (int rc = validate_coded(kv)) return rc;
   const bool needMod = st && (st->text_column || st->flows);
   if (needMod && a->n > 0 && !a->q_modality) return fail("kvp_attend: q_modality is required by text_column and flows");
   if (a->q_modality)

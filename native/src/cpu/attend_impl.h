@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 #include "attend_plan.h"
+#include "attend_sources.h"
 #include "vec_ops.h"
 
 namespace kvp {
@@ -20,16 +21,6 @@ struct RowState {
 };
 
 /** Writes one finished row: output, lse, entropy and flow contributions. */
-/** Calls fn(std::integral_constant<int, R>) for a run-time row count 1..4. */
-template <class F> static inline void rows_dispatch(int rows, F &&fn) {
-  switch (rows) {
-    case 1: fn(std::integral_constant<int, 1>{}); break;
-    case 2: fn(std::integral_constant<int, 2>{}); break;
-    case 3: fn(std::integral_constant<int, 3>{}); break;
-    default: fn(std::integral_constant<int, 4>{}); break;
-  }
-}
-
 static inline void finish_row(const AttendPlan &p, int h, int qb, int i, int g, float m, float l, float t,
                        const float *fl, const float *acc) {
   float *out = p.a->out + p.qIndex(i, h, g);
@@ -77,12 +68,16 @@ template <class S> struct AttendKernels {
   using O = Vec<S>;
 
   static void pass1(const AttendPlan &p, int task) {
-    with_loader<S>(p.kv->dtype, [&](auto ld) { pass1_as<decltype(ld)>(p, task); });
+    const int h = task / (p.nQBlocks * p.splits), qb = (task / p.splits) % p.nQBlocks, sp = task % p.splits;
+    const int i0 = qb * p.qBlock, i1 = std::min(p.n, i0 + p.qBlock);
+    int j0, j1;
+    p.splitRange(h, sp, j0, j1);
+    with_source<S>(p, h, i1 - i0, j1, [&](auto &src) { pass1_from(p, task, src); });
   }
 
-  /** Pass 1 reading K/V through loader Ld (16-bit rows are widened in the loads). */
-  template <class Ld> static void pass1_as(const AttendPlan &p, int task) {
-    using T = typename Ld::T;
+  /** Pass 1 reading head h's K/V through `src` (attend_sources.h: dense rows widened in the
+   *  loads, or codes dequantised in the loads). */
+  template <class Src> static void pass1_from(const AttendPlan &p, int task, Src &src) {
     const int h = task / (p.nQBlocks * p.splits), qb = (task / p.splits) % p.nQBlocks, sp = task % p.splits;
     const int i0 = qb * p.qBlock, i1 = std::min(p.n, i0 + p.qBlock), G = p.G, D = p.D;
     const int R = (i1 - i0) * G;
@@ -101,10 +96,6 @@ template <class S> struct AttendKernels {
     int maxQ = qpos[i0];
     for (int i = i0; i < i1; i++) maxQ = std::max(maxQ, qpos[i]);
     const bool rowExtras = p.wantEntropy || p.wantFlows;
-    // Decode (one query token) of an f32 cache streams K/V once: read it in row order. Not for
-    // 16-bit rows (widened once per pass over the block) nor for query blocks, which re-read
-    // each block from L2 per token and became L2-bound (prefill 2048: 297 → 320 ms).
-    const bool rowOrder = g_rowOrder && kv.dtype == KVP_F32 && i1 - i0 == 1 && O::row_order_fits(D);
 
     for (int b0 = j0; b0 < j1; b0 += p.bk) {
       const int nb = std::min(p.bk, j1 - b0);
@@ -114,15 +105,7 @@ template <class S> struct AttendKernels {
         if (p.scores) for (int r = 0; r < R; r++) std::fill_n(p.scoreRow(h, i0 * G + r) + b0, nb, kNegInf);
         continue;
       }
-      const size_t off = (size_t(h) * p.cap + b0) * D;
-      const T *K = static_cast<const T *>(kv.keys) + off;
-      // Decode (one query token) with the interleaved kernels: the next block's K and V are
-      // prefetched while this one computes. The row-order kernels need no software prefetch.
-      const int es = kv.dtype == KVP_F32 ? 4 : 2, rowBytes = D * es;
-      const bool pfNext = !rowOrder && g_prefetchNext && i1 - i0 == 1 && b0 + p.bk < j1;
-      const char *nextK = pfNext ? static_cast<const char *>(kv.keys) + (off + size_t(p.bk) * D) * es : nullptr;
-      const char *nextV = pfNext ? static_cast<const char *>(kv.values) + (off + size_t(p.bk) * D) * es : nullptr;
-      const T *V = static_cast<const T *>(kv.values) + off;
+      src.block(b0, nb);
       const int blockMod = p.wantFlows ? uniform_modality(kmod + b0, nb) : -1;
       for (int i = i0; i < i1; i++) {
         const int qp = qpos[i];
@@ -137,13 +120,7 @@ template <class S> struct AttendKernels {
           const float *qs[4];
           float *ss[4];
           for (int k = 0; k < rn; k++) { qs[k] = p.a->q + p.qIndex(i, h, g0 + k); ss[k] = s + size_t(g0 + k) * p.bk; }
-          if (rowOrder) {
-            rows_dispatch(rn, [&](auto R) { O::template qk_rows_ordered<decltype(R)::value, Ld>(qs, K, nb, D, p.a->scale, ss); });
-            continue;
-          }
-          const bool lead = g0 == 0 && i == i0;
-          const float *touchV = lead && !pfNext && kv.dtype == KVP_F32 ? static_cast<const float *>(kv.values) + off : nullptr;
-          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, nb, D, p.a->scale, ss, touchV, lead ? nextK : nullptr, rowBytes); });
+          src.scores(g0 == 0 && i == i0, rn, qs, ss);
         }
         int live = 0;
         for (int g = 0; g < G; g++) {
@@ -182,8 +159,7 @@ template <class S> struct AttendKernels {
           const float *ps[4];
           float *as[4];
           for (int k = 0; k < rn; k++) { ps[k] = pr + size_t(g0 + k) * p.bk; as[k] = acc + size_t((i - i0) * G + g0 + k) * D; }
-          if (rowOrder) rows_dispatch(rn, [&](auto R) { O::template pv_rows_ordered<decltype(R)::value, Ld>(ps, V, nb, D, as); });
-          else rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, Ld>(ps, V, nb, D, as, g0 == 0 ? nextV : nullptr, rowBytes); });
+          src.pv(g0 == 0, rn, ps, as);
         }
       }
     }
@@ -193,7 +169,7 @@ template <class S> struct AttendKernels {
       // This head's lse is complete: its slot statistics now, while its scores are in L2 and
       // the other threads still stream K/V (see AttendPlan::fusedPass2).
       if (p.fusedPass2) {
-        for (int c = 0; c < p.slotChunks(); c++) pass2_as<Ld>(p, h * p.slotChunks() + c);
+        for (int c = 0; c < p.slotChunks(); c++) pass2_from(p, h * p.slotChunks() + c, src);
       }
       return;
     }
@@ -235,23 +211,24 @@ template <class S> struct AttendKernels {
 
   /** Slot-aligned statistics for one (head, slot chunk). */
   static void pass2(const AttendPlan &p, int task) {
-    with_loader<S>(p.kv->dtype, [&](auto ld) { pass2_as<decltype(ld)>(p, task); });
+    const int h = task / p.slotChunks();
+    with_source<S>(p, h, p.n, 0, [&](auto &src) { pass2_from(p, task, src); });
   }
 
-  /** Pass 2 recomputing scores (when pass 1 could not keep them) through loader Ld. */
-  template <class Ld> static void pass2_as(const AttendPlan &p, int task) {
-    using T = typename Ld::T;
+  /** Pass 2 of one slot chunk of head h, recomputing scores through `src` when pass 1 could
+   *  not keep them. */
+  template <class Src> static void pass2_from(const AttendPlan &p, int task, Src &src) {
     const int chunks = p.slotChunks();
     const int h = task / chunks, c0 = (task % chunks) * p.chunk, len = p.kv->lengths[h];
     if (c0 >= len) return;
-    const int cn = std::min(p.chunk, len - c0), G = p.G, D = p.D, n = p.n;
+    const int cn = std::min(p.chunk, len - c0), G = p.G, n = p.n;
     const kvp_stats_out &st = *p.st;
     const kvp_kv_layout &kv = *p.kv;
     const int32_t *kpos = kv.positions + size_t(h) * p.cap + c0;
     thread_local std::vector<float> buf;
     buf.resize(size_t(2) * cn + (p.scores ? 0 : size_t(G) * cn));
     float *pr = buf.data(), *P = pr + cn, *s = P + cn;  // s: [G][cn] recomputed scores
-    const T *K = static_cast<const T *>(kv.keys) + (size_t(h) * p.cap + c0) * D;
+    if (!p.scores) src.block(c0, cn);
     int minP = kpos[0], maxP = kpos[0];
     for (int j = 1; j < cn; j++) { minP = std::min(minP, kpos[j]); maxP = std::max(maxP, kpos[j]); }
     const size_t so = size_t(h) * p.cap + c0;
@@ -271,7 +248,7 @@ template <class S> struct AttendKernels {
           const float *qs[4];
           float *ss[4];
           for (int k = 0; k < rn; k++) { qs[k] = p.a->q + p.qIndex(i, h, g0 + k); ss[k] = s + size_t(g0 + k) * cn; }
-          rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, cn, D, p.a->scale, ss); });
+          src.chunk_scores(rn, qs, ss);
         }
         if (maxP > qp)
           for (int g = 0; g < G; g++)

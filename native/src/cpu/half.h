@@ -1,4 +1,4 @@
-// Scalar IEEE half / bfloat16 codecs (round-to-nearest-even), for non-hot paths and tails.
+// Scalar IEEE half / bfloat16 (and fp8-e4m3 decode) codecs (round-to-nearest-even), for non-hot paths and tails.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -44,5 +44,16 @@ inline uint16_t f32_to_f16(float x) {
   r = (r + 0xfff + ((r >> 13) & 1)) >> 13;
   return uint16_t(sign | r);
 }
+
+/** fp8 e4m3 (OCP E4M3FN) code → IEEE half bits of its value ÷ 2^8: sign to bit 15, exponent
+ *  and mantissa to bits 13..7 (the half's exponent field is e4m3's plus 8 − 15 + 7 = bias
+ *  difference 8). Exact for normal and subnormal codes, and the f32 a half widens to is never
+ *  subnormal (subnormal f32 operands cost a microcode assist per instruction). The NaN codes
+ *  0x7F / 0xFF, which no encoder here emits, decode to ±480. The SIMD loaders do the same. */
+inline uint16_t e4m3_half_bits(uint8_t b) { return uint16_t((uint32_t(b & 0x80) << 8) | (uint32_t(b & 0x7f) << 7)); }
+/** What the loaders return is the value ÷ kE4m3Raw. */
+constexpr float kE4m3Raw = 256.f;
+inline float e4m3_raw(uint8_t b) { return f16_to_f32(e4m3_half_bits(b)); }
+inline float e4m3_to_f32(uint8_t b) { return e4m3_raw(b) * kE4m3Raw; }
 
 }  // namespace kvp

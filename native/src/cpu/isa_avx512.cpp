@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 #include "attend_plan.h"
+#include "half.h"
 #include "linear_plan.h"
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")

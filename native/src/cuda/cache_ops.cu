@@ -41,6 +41,7 @@ extern "C" int kvp_cuda_compact_device(void *rows, size_t elem, int32_t rowElems
 extern "C" int kvp_cuda_merge_device(void *rows, kvp_dtype dt, int32_t slots, int32_t dim, int32_t into, const int32_t *from,
                                      const float *w, int32_t count, void *stream) {
   if (dim < 1 || into < 0 || into >= slots || count < 0) return kvp::fail("kvp_cuda_merge_device: bad shape", KVP_EINVAL);
+  if (dt != KVP_F32 && dt != KVP_F16 && dt != KVP_BF16) return kvp::fail("kvp_cuda_merge_device: dtype must be KVP_F32, KVP_F16 or KVP_BF16", KVP_EINVAL);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const int blocks = (dim + 255) / 256;
   if (dt == KVP_F32) kvpc::merge_rows<KVP_F32><<<blocks, 256, 0, s>>>(rows, dim, into, from, w, count);
@@ -93,6 +94,7 @@ extern "C" int kvp_cuda_compact(void *rows, size_t elem, int32_t rowElems, int32
 extern "C" int kvp_cuda_merge(void *rows, kvp_dtype dt, int32_t slots, int32_t dim, int32_t into, const int32_t *from,
                               const float *w, int32_t count) {
   if (dim < 1 || into < 0 || into >= slots || count < 0) return kvp::fail("kvp_cuda_merge: bad shape", KVP_EINVAL);
+  if (dt != KVP_F32 && dt != KVP_F16 && dt != KVP_BF16) return kvp::fail("kvp_cuda_merge: dtype must be KVP_F32, KVP_F16 or KVP_BF16", KVP_EINVAL);
   for (int k = 0; k < count; k++)
     if (from[k] < 0 || from[k] >= slots) return kvp::fail("kvp_cuda_merge: from index out of range", KVP_EINVAL);
   int32_t *dfrom = nullptr;

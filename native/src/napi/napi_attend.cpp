@@ -35,17 +35,23 @@ Needs read_needs(Napi::Env env, Napi::Value v) {
 
 }  // namespace
 
-/** Reads and checks args.kv into `kv` (all buffers' lengths against the shape). */
-void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where) {
+/** Reads and checks args.kv into `kv` (all buffers' lengths against the shape); a quantized
+ *  layer's codes (args.kv.coded) go into `coded`. */
+void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where, CodedHeads *coded) {
   Napi::Object o = object_arg(env, v, where);
   kv.kv_heads = int32_t(int_arg(env, o.Get("kvHeads"), where + ".kvHeads", 1, 1 << 16));
   kv.head_dim = int32_t(int_arg(env, o.Get("headDim"), where + ".headDim", 1, 1 << 16));
   kv.capacity = int32_t(int_arg(env, o.Get("capacity"), where + ".capacity", 0, kMaxI32));
-  kv.dtype = dtype_arg(env, o.Get("dtype"), where + ".dtype");
+  const Napi::Value codedV = o.Get("coded");
+  const bool isCoded = !codedV.IsUndefined() && !codedV.IsNull();
+  if (isCoded && !coded) throw_range(env, where + ".coded: quantized K/V are not accepted here");
   const int64_t slots = checked_product(env, where + " kvHeads×capacity", {kv.kv_heads, kv.capacity});
   const int64_t elems = checked_product(env, where + " kvHeads×capacity×headDim", {kv.kv_heads, kv.capacity, kv.head_dim});
-  kv.keys = kv_buffer(env, o.Get("keys"), where + ".keys ([kvHeads][capacity][headDim])", kv.dtype, elems);
-  kv.values = kv_buffer(env, o.Get("values"), where + ".values ([kvHeads][capacity][headDim])", kv.dtype, elems);
+  if (!isCoded) {
+    kv.dtype = dtype_arg(env, o.Get("dtype"), where + ".dtype");
+    kv.keys = kv_buffer(env, o.Get("keys"), where + ".keys ([kvHeads][capacity][headDim])", kv.dtype, elems);
+    kv.values = kv_buffer(env, o.Get("values"), where + ".values ([kvHeads][capacity][headDim])", kv.dtype, elems);
+  }
   int32_t *lengths = typed_arg<int32_t>(env, o.Get("lengths"), where + ".lengths ([kvHeads])", napi_int32_array, kv.kv_heads);
   for (int h = 0; h < kv.kv_heads; h++)
     if (lengths[h] < 0 || lengths[h] > kv.capacity)
@@ -57,6 +63,7 @@ void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::str
     for (int j = 0; j < lengths[h]; j++)
       if (kv.modality[size_t(h) * kv.capacity + j] >= KVP_MODALITIES)
         throw_range(env, where + ".modality[" + std::to_string(h) + "][" + std::to_string(j) + "] is not a modality code 0..3");
+  if (isCoded) read_coded(env, codedV, kv, *coded, where + ".coded");
 }
 
 namespace {
@@ -69,7 +76,9 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   }
   Napi::Object o = object_arg(env, info[0], "attend: args");
   kvp_kv_layout kv{};
-  read_layout(env, o.Get("kv"), kv, "attend: args.kv");
+  CodedHeads coded;
+  read_layout(env, o.Get("kv"), kv, "attend: args.kv", &coded);
+  if (cuda && kv.coded) throw_range(env, "attendCuda: CUDA attention reads dense f32 / f16 / bf16 K/V only; quantized storage runs on the CPU kernels");
   kvp_attend_args a{};
   a.n = int32_t(int_arg(env, o.Get("n"), "attend: args.n", 0, kMaxI32));
   a.q_heads = int32_t(int_arg(env, o.Get("qHeads"), "attend: args.qHeads", 1, 1 << 20));
@@ -113,9 +122,13 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   Napi::Object into = haveInto ? object_arg(env, intoV, "attend: args.statsInto") : Napi::Object();
   // A reused array must not alias what the kernels read or write elsewhere.
   std::vector<std::pair<const void *, size_t>> taken = {{a.q, size_t(qLen) * 4}, {a.out, size_t(qLen) * 4}};
-  const size_t kvBytes = slots * size_t(kv.head_dim) * (kv.dtype == KVP_F32 ? 4 : 2);
-  taken.push_back({kv.keys, kvBytes});
-  taken.push_back({kv.values, kvBytes});
+  if (kv.coded) {
+    taken.insert(taken.end(), coded.regions.begin(), coded.regions.end());
+  } else {
+    const size_t kvBytes = slots * size_t(kv.head_dim) * (kv.dtype == KVP_F32 ? 4 : 2);
+    taken.push_back({kv.keys, kvBytes});
+    taken.push_back({kv.values, kvBytes});
+  }
   auto claim = [&](Napi::TypedArray arr, const char *name) {
     const void *p = static_cast<uint8_t *>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
     const size_t bytes = arr.ByteLength();

@@ -2,11 +2,23 @@
 #pragma once
 #include <napi.h>
 #include <string>
+#include <utility>
+#include <vector>
 #include "kvprism.h"
 
 namespace kvpn {
 
-void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where);
+/** The coded heads args.kv.coded points the kernels at, and the byte ranges of their arrays
+ *  (a statistics array handed in for reuse must not overlap them). */
+struct CodedHeads {
+  std::vector<kvp_coded_head> heads;
+  std::vector<std::pair<const void *, size_t>> regions;
+};
+
+/** Reads args.kv; a quantized layer (kv.coded present) needs `coded` to hold its heads. */
+void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where, CodedHeads *coded = nullptr);
+/** Reads args.kv.coded (napi_coded.cpp) into kv.dtype, kv.group and kv.coded. */
+void read_coded(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, CodedHeads &store, const std::string &where);
 /** CUDA attention (copies in, runs, copies out); KVP_ENODEV when built without CUDA. */
 int cuda_attend(const kvp_attend_args &a, const kvp_kv_layout &kv, kvp_stats_out &st);
 /** Why CUDA attention cannot run here (empty when it can). */

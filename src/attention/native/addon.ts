@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AttendArgs, KVBuffer, KVDType } from '../backend.js';
+import type { AttendArgs, KVBuffer, KVDType, KVLayout } from '../backend.js';
+import type { RawKVLayout } from './coded-layout.js';
 
 /** Raw statistics as the addon returns them: flat per-head stripes. */
 export interface RawStats {
@@ -23,9 +24,12 @@ export interface RawStats {
   rowEntropy?: Float32Array;
 }
 
-/** The addon takes exactly the backend's AttendArgs. */
-/** AttendArgs as the addon takes them; `statsInto` holds flat arrays of earlier calls to overwrite. */
-export type RawAttendArgs = AttendArgs & { statsInto?: RawStats };
+/**
+ * AttendArgs as the addon takes them: a quantized layer's codes as arrays (RawKVLayout, built
+ * by coded-layout.ts kernelLayout; a KVLayout carrying a CodedKV object is refused with a
+ * RangeError); `statsInto` holds flat arrays of earlier calls to overwrite.
+ */
+export type RawAttendArgs = Omit<AttendArgs, 'kv'> & { kv: KVLayout | RawKVLayout; statsInto?: RawStats };
 
 export interface AddonInfo {
   /** Instruction set of the CPU kernels: avx512 | avx2 | neon | scalar. */

@@ -8,6 +8,7 @@ import type { AttendArgs, AttendResult, ComputeBackend, LinearWeight } from '../
 import type { AttentionStats } from '../stats.js';
 import { FLOW_STRIDE } from '../stats.js';
 import type { NativeAddon, RawStats } from './addon.js';
+import { kernelLayout } from './coded-layout.js';
 
 /** Splits flat [kvHeads][stride] stripes into per-head views of lengths[h] (or `len`) entries. */
 function perHead<T extends Float32Array | Float64Array>(flat: T | undefined, heads: number, stride: number, len: (h: number) => number): T[] | undefined {
@@ -66,6 +67,8 @@ export function reusableStats(reuse: AttentionStats | undefined, args: AttendArg
 
 export class NativeBackend implements ComputeBackend {
   readonly name: 'cpu' | 'cuda';
+  /** The CPU kernels read int8-fp8 / int4 / int2 codes; CUDA gets a decoded f32 copy (coded-layout.ts). */
+  readonly readsCoded: boolean;
 
   /** addon: the loaded addon; device: which kernels attention runs on. */
   constructor(
@@ -73,6 +76,7 @@ export class NativeBackend implements ComputeBackend {
     device: 'cpu' | 'cuda' = 'cpu',
   ) {
     this.name = device;
+    this.readsCoded = device === 'cpu';
   }
 
   /** Threads of the native pool (one pool per process, shared by every NativeBackend). */
@@ -88,8 +92,9 @@ export class NativeBackend implements ComputeBackend {
 
   attend(args: AttendArgs): AttendResult {
     if (!args || typeof args !== 'object') throw new TypeError('attend: args must be an AttendArgs object');
-    const { reuse, ...rest } = args;
-    const call = reuse ? { ...rest, statsInto: reusableStats(reuse, args) } : rest;
+    const { reuse, kv, ...rest } = args;
+    const layout = kernelLayout(kv, this.name === 'cpu');
+    const call = reuse ? { ...rest, kv: layout, statsInto: reusableStats(reuse, args) } : { ...rest, kv: layout };
     const raw = this.name === 'cuda' ? this.addon.attendCuda(call) : this.addon.attend(call);
     return { out: raw.out, stats: unpackStats(raw.stats, args) };
   }

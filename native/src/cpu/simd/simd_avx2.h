@@ -3,6 +3,7 @@
 #include <immintrin.h>
 #include <cstdint>
 #include "simd_exp.h"
+#include "../half.h"
 
 struct SimdAvx2 {
   static constexpr const char *name = "avx2";
@@ -16,6 +17,30 @@ struct SimdAvx2 {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p))), 16));
   }
   static V load(const float *p) { return _mm256_loadu_ps(p); }
+  /** Code loaders: elements c..c+7 of a code row as f32 (c a multiple of 8 for packed codes). */
+  static V load_u8(const uint8_t *row, int c) { return _mm256_cvtepi32_ps(u8x8(row + c)); }
+  /** e4m3 codes as their value ÷ 2^8 (the caller folds 2^8 into the scale; exact for normal
+   *  and subnormal codes, never a subnormal f32). */
+  static V load_e4m3_raw(const uint8_t *row, int c) {
+    // Half bits (kvp::e4m3_half_bits): code at the top of a 16-bit lane, arithmetic shift by 1,
+    // the sign's copy at bit 14 cleared; then the F16C widening.
+    const __m128i x = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(row + c)));
+    const __m128i h = _mm_and_si128(_mm_srai_epi16(_mm_slli_epi16(x, 8), 1), _mm_set1_epi16(int16_t(0xbfff)));
+    return _mm256_cvtph_ps(h);
+  }
+  static V load_u4(const uint8_t *row, int c) {
+    uint32_t u;
+    __builtin_memcpy(&u, row + c / 2, 4);
+    const __m256i x = _mm256_srlv_epi32(_mm256_set1_epi32(int(u)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+    return _mm256_cvtepi32_ps(_mm256_and_si256(x, _mm256_set1_epi32(15)));
+  }
+  static V load_u2(const uint8_t *row, int c) {
+    uint16_t u;
+    __builtin_memcpy(&u, row + c / 4, 2);
+    const __m256i x = _mm256_srlv_epi32(_mm256_set1_epi32(u), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+    return _mm256_cvtepi32_ps(_mm256_and_si256(x, _mm256_set1_epi32(3)));
+  }
+  static __m256i u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(p))); }
   static void store(float *p, V v) { _mm256_storeu_ps(p, v); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }

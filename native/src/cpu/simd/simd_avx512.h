@@ -3,6 +3,7 @@
 #include <immintrin.h>
 #include <cstdint>
 #include "simd_exp.h"
+#include "../half.h"
 
 struct SimdAvx512 {
   static constexpr const char *name = "avx512";
@@ -11,6 +12,31 @@ struct SimdAvx512 {
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V load(const float *p) { return _mm512_loadu_ps(p); }
+  /** Code loaders: elements c..c+15 of a code row as f32 (c a multiple of 16 for packed codes). */
+  static V load_u8(const uint8_t *row, int c) { return _mm512_cvtepi32_ps(u8x16(row + c)); }
+  /** e4m3 codes as their value ÷ 2^8 (the caller folds 2^8 into the scale; exact for normal
+   *  and subnormal codes, never a subnormal f32). */
+  static V load_e4m3_raw(const uint8_t *row, int c) {
+    // Half bits (kvp::e4m3_half_bits): code at the top of a 16-bit lane, arithmetic shift by 1,
+    // the sign's copy at bit 14 cleared; then the widening conversion.
+    const __m256i x = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(row + c)));
+    const __m256i h = _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(x, 8), 1), _mm256_set1_epi16(int16_t(0xbfff)));
+    return _mm512_cvtph_ps(h);
+  }
+  static V load_u4(const uint8_t *row, int c) {
+    uint32_t u[2];
+    __builtin_memcpy(u, row + c / 2, 8);
+    const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(int(u[0]))), _mm256_set1_epi32(int(u[1])), 1);
+    const __m512i x = _mm512_srlv_epi32(both, _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28));
+    return _mm512_cvtepi32_ps(_mm512_and_si512(x, _mm512_set1_epi32(15)));
+  }
+  static V load_u2(const uint8_t *row, int c) {
+    uint32_t u;
+    __builtin_memcpy(&u, row + c / 4, 4);
+    const __m512i x = _mm512_srlv_epi32(_mm512_set1_epi32(int(u)), _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+    return _mm512_cvtepi32_ps(_mm512_and_si512(x, _mm512_set1_epi32(3)));
+  }
+  static __m512i u8x16(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p))); }
   /** W f16 / bf16 values widened to f32 in the load (no round trip through a buffer). */
   static V load_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p))); }
   static V load_bf16(const uint16_t *p) {

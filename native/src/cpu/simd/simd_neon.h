@@ -3,6 +3,7 @@
 #include <arm_neon.h>
 #include <cstdint>
 #include "simd_exp.h"
+#include "../half.h"
 
 struct SimdNeon {
   static constexpr const char *name = "neon";
@@ -11,6 +12,35 @@ struct SimdNeon {
   static V zero() { return vdupq_n_f32(0.f); }
   static V set1(float x) { return vdupq_n_f32(x); }
   static V load(const float *p) { return vld1q_f32(p); }
+  /** Code loaders: elements c..c+3 of a code row as f32 (c a multiple of 4 for packed codes). */
+  static V load_u8(const uint8_t *row, int c) { return vcvtq_f32_u32(u8x4(row + c)); }
+  /** e4m3 codes as their value ÷ 2^8 (the caller folds 2^8 into the scale; exact for normal
+   *  and subnormal codes, never a subnormal f32). */
+  static V load_e4m3_raw(const uint8_t *row, int c) {
+    // Half bits (kvp::e4m3_half_bits): code at the top of a 16-bit lane, arithmetic shift by 1,
+    // the sign's copy at bit 14 cleared; then the widening conversion.
+    uint32_t u;
+    __builtin_memcpy(&u, row + c, 4);
+    const uint16x4_t x = vget_low_u16(vmovl_u8(vcreate_u8(u)));
+    const int16x4_t top = vshr_n_s16(vreinterpret_s16_u16(vshl_n_u16(x, 8)), 1);
+    const uint16x4_t h = vand_u16(vreinterpret_u16_s16(top), vdup_n_u16(0xbfff));
+    return vcvt_f32_f16(vreinterpret_f16_u16(h));
+  }
+  static V load_u4(const uint8_t *row, int c) {
+    uint16_t u;
+    __builtin_memcpy(&u, row + c / 2, 2);
+    const int32x4_t shifts = {0, -4, -8, -12};
+    return vcvtq_f32_u32(vandq_u32(vshlq_u32(vdupq_n_u32(u), shifts), vdupq_n_u32(15)));
+  }
+  static V load_u2(const uint8_t *row, int c) {
+    const int32x4_t shifts = {0, -2, -4, -6};
+    return vcvtq_f32_u32(vandq_u32(vshlq_u32(vdupq_n_u32(row[c / 4]), shifts), vdupq_n_u32(3)));
+  }
+  static uint32x4_t u8x4(const uint8_t *p) {
+    uint32_t u;
+    __builtin_memcpy(&u, p, 4);
+    return vmovl_u16(vget_low_u16(vmovl_u8(vcreate_u8(u))));
+  }
   /** W f16 / bf16 values widened to f32 in the load. */
   static V load_f16(const uint16_t *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
   static V load_bf16(const uint16_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }

@@ -14,6 +14,11 @@ struct SimdScalar {
   static V load(const float *p) { return *p; }
   static V load_f16(const uint16_t *p) { return kvp::f16_to_f32(*p); }
   static V load_bf16(const uint16_t *p) { return kvp::bf16_to_f32(*p); }
+  /** Code loaders: element c of a code row as f32 (u8, e4m3 ÷ 2^8, packed 4- / 2-bit). */
+  static V load_u8(const uint8_t *row, int c) { return float(row[c]); }
+  static V load_e4m3_raw(const uint8_t *row, int c) { return kvp::e4m3_raw(row[c]); }
+  static V load_u4(const uint8_t *row, int c) { return float((row[c >> 1] >> ((c & 1) * 4)) & 15); }
+  static V load_u2(const uint8_t *row, int c) { return float((row[c >> 2] >> ((c & 3) * 2)) & 3); }
   static void store(float *p, V v) { *p = v; }
   static V add(V a, V b) { return a + b; }
   static V mul(V a, V b) { return a * b; }

@@ -1,0 +1,207 @@
+// Where attention's K/V come from, one KV head at a time: the passes (attend_impl.h) call a
+// source for a block's scores (Q·K of the GQA group) and its P·V, and stay storage-agnostic.
+// DenseSource reads f32 / f16 / bf16 rows (with the decode prefetch and row-order choices);
+// Int8Fp8Source and KiviSource read codes, dequantised inside the loads (coded_ops.h).
+#pragma once
+#include <algorithm>
+#include <vector>
+#include "attend_plan.h"
+#include "coded_ops.h"
+#include "vec_ops.h"
+
+namespace kvp {
+
+/** Calls fn(std::integral_constant<int, R>) for a run-time row count 1..4. */
+template <class F> static inline void rows_dispatch(int rows, F &&fn) {
+  switch (rows) {
+    case 1: fn(std::integral_constant<int, 1>{}); break;
+    case 2: fn(std::integral_constant<int, 2>{}); break;
+    case 3: fn(std::integral_constant<int, 3>{}); break;
+    default: fn(std::integral_constant<int, 4>{}); break;
+  }
+}
+
+/** f32 / f16 / bf16 K/V of head h, read through loader Ld. */
+template <class S, class Ld> struct DenseSource {
+  using O = Vec<S>;
+  using T = typename Ld::T;
+  const AttendPlan &p;
+  const int h, j1;
+  /** Decode (one query token) of an f32 cache streams K/V once: read it in row order. Not for
+   *  16-bit rows (widened once per pass over the block) nor for query blocks, which re-read
+   *  each block from L2 per token and became L2-bound (prefill 2048: 297 → 320 ms). */
+  const bool single, rowOrder;
+  const int rowBytes;
+  int nb = 0;
+  bool pfNext = false;
+  const T *K = nullptr, *V = nullptr;
+  const float *touchBase = nullptr;
+  const char *nextK = nullptr, *nextV = nullptr;
+
+  /** tokens: query tokens of the task (1 = decode); j1: end of the task's KV split. */
+  DenseSource(const AttendPlan &plan, int head, int tokens, int splitEnd)
+      : p(plan), h(head), j1(splitEnd), single(tokens == 1),
+        rowOrder(g_rowOrder && plan.kv->dtype == KVP_F32 && tokens == 1 && O::row_order_fits(plan.D)),
+        rowBytes(plan.D * (plan.kv->dtype == KVP_F32 ? 4 : 2)) {}
+
+  void block(int b0, int n) {
+    nb = n;
+    const size_t off = (size_t(h) * p.cap + b0) * p.D;
+    K = static_cast<const T *>(p.kv->keys) + off;
+    V = static_cast<const T *>(p.kv->values) + off;
+    // Decode with the interleaved kernels: the next block's K and V are prefetched while this
+    // one computes. The row-order kernels need no software prefetch.
+    pfNext = !rowOrder && g_prefetchNext && single && b0 + p.bk < j1;
+    const size_t es = p.kv->dtype == KVP_F32 ? 4 : 2;
+    nextK = pfNext ? static_cast<const char *>(p.kv->keys) + (off + size_t(p.bk) * p.D) * es : nullptr;
+    nextV = pfNext ? static_cast<const char *>(p.kv->values) + (off + size_t(p.bk) * p.D) * es : nullptr;
+    touchBase = !pfNext && p.kv->dtype == KVP_F32 ? static_cast<const float *>(p.kv->values) + off : nullptr;
+  }
+
+  /** Scores of rows g0..g0+rn−1 of the group (qs, ss) against the block; lead: the task's
+   *  first pass over this block (it issues the prefetches). */
+  void scores(bool lead, int rn, const float *const *qs, float *const *ss) const {
+    if (rowOrder) {
+      rows_dispatch(rn, [&](auto R) { O::template qk_rows_ordered<decltype(R)::value, Ld>(qs, K, nb, p.D, p.a->scale, ss); });
+      return;
+    }
+    const float *touchV = lead ? touchBase : nullptr;
+    rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, nb, p.D, p.a->scale, ss, touchV, lead ? nextK : nullptr, rowBytes); });
+  }
+
+  /** Pass 2's recomputed scores of a slot chunk (no streaming prefetch choices). */
+  void chunk_scores(int rn, const float *const *qs, float *const *ss) const {
+    rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, nb, p.D, p.a->scale, ss); });
+  }
+
+  /** acc rows += P·V of the block; first: the first row set (it prefetches the next V). */
+  void pv(bool first, int rn, const float *const *ps, float *const *as) const {
+    if (rowOrder) rows_dispatch(rn, [&](auto R) { O::template pv_rows_ordered<decltype(R)::value, Ld>(ps, V, nb, p.D, as); });
+    else rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, Ld>(ps, V, nb, p.D, as, first ? nextV : nullptr, rowBytes); });
+  }
+};
+
+/** int8 keys + fp8-e4m3 values (MNN-LLM) of head h; UNIFORM: G % W == 0 (coded_ops.h). */
+template <class S, bool UNIFORM> struct Int8Fp8Source {
+  using CV = CodedVec<S>;
+  const AttendPlan &p;
+  Int8KeyRows<S, UNIFORM> keys;
+  Fp8ValueRows<S, UNIFORM> values;
+  int b0 = 0, nb = 0;
+
+  Int8Fp8Source(const AttendPlan &plan, int h, int, int) : p(plan) {
+    const kvp_coded_head &c = plan.kv->coded[h];
+    const int D = plan.D, G = plan.kv->group, ng = (D + G - 1) / G;
+    keys = {c.key_codes, c.key_scale_min, D, ng, GroupOf<S>(G)};
+    values = {c.value_codes, c.value_scale, D, ng, GroupOf<S>(G)};
+  }
+  void block(int begin, int n) { b0 = begin; nb = n; }
+  void scores(bool, int rn, const float *const *qs, float *const *ss) const { chunk_scores(rn, qs, ss); }
+  void chunk_scores(int rn, const float *const *qs, float *const *ss) const {
+    rows_dispatch(rn, [&](auto R) { CV::template qk<decltype(R)::value>(qs, keys, b0, nb, p.D, p.a->scale, ss); });
+  }
+  void pv(bool, int rn, const float *const *ps, float *const *as) const {
+    rows_dispatch(rn, [&](auto R) { CV::template pv<decltype(R)::value>(ps, values, b0, nb, p.D, as); });
+  }
+};
+
+/** KIVI int4 / int2 of head h: coded slots [0, coded) by key group, then the f32 residual;
+ *  UNIFORM: G % W == 0 (value scale groups, coded_ops.h). */
+template <class S, int BITS, bool UNIFORM> struct KiviSource {
+  using CV = CodedVec<S>;
+  using O = Vec<S>;
+  const AttendPlan &p;
+  const kvp_coded_head &c;
+  const int rowBytes;
+  KiviValueRows<S, BITS, UNIFORM> values;
+  /** [key_groups + 1] first slot of each key group. */
+  std::vector<int32_t> &groupStart;
+  /** Planar scale [D] and min [D] of key group `planarGroup` (the layout holds (scale, min) pairs). */
+  std::vector<float> &planar;
+  int planarGroup = -1;
+  int b0 = 0, nb = 0;
+
+  static std::vector<int32_t> &starts_scratch() { thread_local std::vector<int32_t> v; return v; }
+  static std::vector<float> &planar_scratch() { thread_local std::vector<float> v; return v; }
+
+  KiviSource(const AttendPlan &plan, int h, int, int)
+      : p(plan), c(plan.kv->coded[h]), rowBytes((plan.D * BITS + 7) / 8), groupStart(starts_scratch()), planar(planar_scratch()) {
+    const int G = plan.kv->group, ng = (plan.D + G - 1) / G;
+    values = {c.value_codes, c.value_scale, rowBytes, ng, GroupOf<S>(G)};
+    groupStart.resize(size_t(c.key_groups) + 1);
+    groupStart[0] = 0;
+    for (int g = 0; g < c.key_groups; g++) groupStart[g + 1] = groupStart[g] + c.group_len[g];
+    planar.resize(size_t(2) * plan.D);
+  }
+
+  void block(int begin, int n) { b0 = begin; nb = n; }
+  void scores(bool, int rn, const float *const *qs, float *const *ss) { chunk_scores(rn, qs, ss); }
+
+  void chunk_scores(int rn, const float *const *qs, float *const *ss) {
+    const int D = p.D, end = b0 + nb, codedEnd = std::min(end, c.coded);
+    float *sh[4];
+    int j = b0;
+    if (j < codedEnd) {
+      int g = int(std::upper_bound(groupStart.begin(), groupStart.end(), j) - groupStart.begin()) - 1;
+      for (; j < codedEnd; g++) {
+        const int runEnd = std::min(codedEnd, groupStart[g + 1]);
+        const KiviKeyRows<S, BITS> keys = key_rows(g);
+        for (int r = 0; r < rn; r++) sh[r] = ss[r] + (j - b0);
+        rows_dispatch(rn, [&](auto R) { CV::template qk<decltype(R)::value>(qs, keys, j, runEnd - j, D, p.a->scale, sh); });
+        j = runEnd;
+      }
+    }
+    if (j < end) {
+      const float *K = c.residual_keys + size_t(j - c.coded) * D;
+      for (int r = 0; r < rn; r++) sh[r] = ss[r] + (j - b0);
+      rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, LoadF32<S>>(qs, K, end - j, D, p.a->scale, sh); });
+    }
+  }
+
+  void pv(bool, int rn, const float *const *ps, float *const *as) const {
+    const int end = b0 + nb, codedEnd = std::min(end, c.coded);
+    if (b0 < codedEnd) rows_dispatch(rn, [&](auto R) { CV::template pv<decltype(R)::value>(ps, values, b0, codedEnd - b0, p.D, as); });
+    const int j = std::max(b0, codedEnd);
+    if (j < end) {
+      const float *sh[4];
+      for (int r = 0; r < rn; r++) sh[r] = ps[r] + (j - b0);
+      const float *V = c.residual_values + size_t(j - c.coded) * p.D;
+      rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, LoadF32<S>>(sh, V, end - j, p.D, as); });
+    }
+  }
+
+  /** Key rows of group g (its per-channel scales made planar once per group). */
+  KiviKeyRows<S, BITS> key_rows(int g) {
+    const int D = p.D;
+    if (planarGroup != g) {
+      const float *sm = c.key_scale_min + size_t(g) * D * 2;
+      for (int ch = 0; ch < D; ch++) { planar[ch] = sm[2 * ch]; planar[D + ch] = sm[2 * ch + 1]; }
+      planarGroup = g;
+    }
+    return {c.key_codes, planar.data(), planar.data() + D, rowBytes};
+  }
+};
+
+/** Calls fn(source) with the source of head h's storage (tokens, splitEnd: see DenseSource). */
+template <class S, class F> inline void with_source(const AttendPlan &p, int h, int tokens, int splitEnd, F &&fn) {
+  const bool uniform = p.kv->group > 0 && p.kv->group % S::W == 0;
+  switch (p.kv->dtype) {
+    case KVP_INT8_FP8:
+      if (uniform) { Int8Fp8Source<S, true> s(p, h, tokens, splitEnd); fn(s); }
+      else { Int8Fp8Source<S, false> s(p, h, tokens, splitEnd); fn(s); }
+      break;
+    case KVP_INT4:
+      if (uniform) { KiviSource<S, 4, true> s(p, h, tokens, splitEnd); fn(s); }
+      else { KiviSource<S, 4, false> s(p, h, tokens, splitEnd); fn(s); }
+      break;
+    case KVP_INT2:
+      if (uniform) { KiviSource<S, 2, true> s(p, h, tokens, splitEnd); fn(s); }
+      else { KiviSource<S, 2, false> s(p, h, tokens, splitEnd); fn(s); }
+      break;
+    case KVP_F16: { DenseSource<S, LoadF16<S>> s(p, h, tokens, splitEnd); fn(s); break; }
+    case KVP_BF16: { DenseSource<S, LoadBF16<S>> s(p, h, tokens, splitEnd); fn(s); break; }
+    default: { DenseSource<S, LoadF32<S>> s(p, h, tokens, splitEnd); fn(s); break; }
+  }
+}
+
+}  // namespace kvp
