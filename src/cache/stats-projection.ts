@@ -5,7 +5,7 @@
  * by the kernels, so a subset is exact; the window statistic sums over the last `window`
  * query rows, so it is exact only when the windows are equal.
  */
-import type { AttentionStats, StatNeeds } from '../attention/stats.js';
+import type { AttentionStats, RecentQueries, StatNeeds } from '../attention/stats.js';
 
 /** Why `gathered` cannot stand in for `needs`, or null when it can. */
 export function uncoveredNeeds(gathered: StatNeeds, needs: StatNeeds): string | null {
@@ -16,6 +16,9 @@ export function uncoveredNeeds(gathered: StatNeeds, needs: StatNeeds): string | 
   const want = needs.window ?? 0;
   const have = gathered.window ?? 0;
   if (want > 0 && want !== have) missing.push(`window ${want} (gathered ${have > 0 ? `window ${have}` : 'none'})`);
+  // The last n query tokens: a longer run gathered covers it (its tail is the same rows).
+  const rows = needs.recentQueries ?? 0;
+  if (rows > 0 && (gathered.recentQueries ?? 0) < rows) missing.push(`recentQueries ${rows} (gathered ${gathered.recentQueries ?? 0})`);
   return missing.length > 0 ? missing.join(', ') : null;
 }
 
@@ -43,5 +46,15 @@ export function projectStats(stats: AttentionStats, needs: StatNeeds): Attention
   }
   const flows = copy(stats.flows, needs.flows);
   if (flows) out.flows = flows;
+  const rows = needs.recentQueries ?? 0;
+  if (rows > 0 && stats.recentQueries) out.recentQueries = lastQueries(stats.recentQueries, rows);
   return out;
+}
+
+/** The last `rows` of a run of recent queries (all of them when it is shorter), copied. */
+function lastQueries(r: RecentQueries, rows: number): RecentQueries {
+  const have = r.positions.length;
+  const keep = Math.min(rows, have);
+  const width = have === 0 ? 0 : r.q.length / have;
+  return { q: r.q.slice((have - keep) * width), positions: r.positions.slice(have - keep) };
 }

@@ -3,7 +3,7 @@
  * records the same rows as every trial prefilling for itself, on the AV organism, for
  * policies that read every kind of prefill statistic (H2O's accumulated scores, SnapKV's
  * window, AccKV's redistribution and flows, FlowMM, RetentiveKV's retention store, FastV's
- * layer allocator), under both protocols. Below that: what CacheSession.fork refuses, and
+ * layer allocator, ExpectedAttention's recent query rows), under both protocols. Below that: what CacheSession.fork refuses, and
  * how forking trials are split into prefills.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -35,12 +35,12 @@ samples: 2
 decodeTokens: 2
 threads: 1
 protocol: [query-aware, query-agnostic]
-policies: [full, streaming-llm, h2o, snapkv, acckv, flowmm, retentivekv, fastv]
+policies: [full, streaming-llm, h2o, snapkv, acckv, flowmm, retentivekv, fastv, expected-attention]
 budgets: ['20%', '50%']
 metrics: [accuracy, fidelity, memory, latency, attention-mass]
 `,
 );
-const TRIALS = (1 + 7 * 2) * 2;
+const TRIALS = (1 + 8 * 2) * 2;
 
 /** Everything but timings, memory peaks and the finishing time. */
 function deterministic(r: ResultRow): Record<string, unknown> {
