@@ -3,16 +3,13 @@
  * at each budget, and the K/V peak during the prefill vs after it, from a run of
  * configs/protocols.yaml (default: this folder's committed run). Prints Markdown.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultRow } from '../../src/runner/result-row.js';
+import { readResults } from '../../src/runner/results-store.js';
 
 const dir = process.argv[2] ?? dirname(fileURLToPath(import.meta.url));
-const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((l) => JSON.parse(l) as ResultRow);
+const rows = readResults(dir);
 const protocols = [...new Set(rows.map((r) => r.protocol ?? 'query-aware'))];
 const budgets = [...new Set(rows.filter((r) => r.budget !== 'full').map((r) => r.budget))];
 const policies = [...new Set(rows.filter((r) => r.policy !== 'full').map((r) => r.label))];

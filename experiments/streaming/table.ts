@@ -4,16 +4,13 @@
  * streamed full cache, K/V peak during the stream and K/V kept after it, prefill and decode
  * time. Prints Markdown.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultRow } from '../../src/runner/result-row.js';
+import { readResults } from '../../src/runner/results-store.js';
 
 const dir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'results');
-const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((l) => JSON.parse(l) as ResultRow);
+const rows = readResults(dir);
 const f = (x: number | null | undefined, digits: number): string => (x === null || x === undefined ? '—' : x.toFixed(digits));
 const kib = (x: number | null | undefined): string => f(x === null || x === undefined ? x : x / 1024, 1);
 const out = [
