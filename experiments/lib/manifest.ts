@@ -21,6 +21,14 @@ const run = z.strictObject({
   tables: z.array(metricKey).default(['accuracy', 'kl', 'top1_agreement']).describe('metric tables of this run in the summary'),
 });
 
+const setting = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes (it names results/<setting>/)'),
+  about: z.string().describe('one line: the model, preset and protocol of this setting'),
+  set: z.array(z.string()).default([]).describe('config overrides (key=value, as --set) applied to every run of this setting'),
+  runs: z.array(z.string()).min(1).optional().describe('the runs done in this setting (default all)'),
+  samples: z.number().int().min(1).optional().describe("samples per trial in this setting (default each config's own; --samples wins; a run's maxSamples caps it)"),
+});
+
 const cell = { run: z.string(), metric: metricKey };
 
 const check = z.discriminatedUnion('kind', [
@@ -58,6 +66,11 @@ export const manifestSchema = z.strictObject({
     })
     .optional()
     .describe("FlowMM's per-layer cross-modal interaction ratio ρ on full-cache prefills"),
+  settings: z
+    .array(setting)
+    .min(1)
+    .optional()
+    .describe('the conditions every claim is decided under (models, presets, protocols), each into results/<setting>/; default one setting, results/<run>/'),
   claims: z.array(claim).min(1),
 });
 
@@ -65,6 +78,12 @@ export type Manifest = z.output<typeof manifestSchema>;
 export type RunSpec = Manifest['runs'][number];
 export type Claim = Manifest['claims'][number];
 export type ClaimCheck = Claim['check'];
+export type SettingSpec = NonNullable<Manifest['settings']>[number];
+
+/** The manifest's settings; one unnamed setting (results/<run>/, no overrides) when it declares none. */
+export function settingsOf(m: Manifest): SettingSpec[] {
+  return m.settings ?? [{ name: '', about: '', set: [] }];
+}
 
 export interface LoadedManifest {
   manifest: Manifest;
@@ -92,6 +111,12 @@ export function loadManifest(experimentsDir: string, name: string): LoadedManife
   const runNames = new Set(manifest.runs.map((r) => r.name));
   const problems: string[] = [];
   for (const r of manifest.runs) if (!existsSync(join(dir, r.config))) problems.push(`runs.${r.name}.config: no file ${join(dir, r.config)}`);
+  const settingNames = new Set<string>();
+  (manifest.settings ?? []).forEach((st, i) => {
+    if (settingNames.has(st.name)) problems.push(`settings.${i}.name: "${st.name}" is used twice`);
+    settingNames.add(st.name);
+    for (const r of st.runs ?? []) if (!runNames.has(r)) problems.push(`settings.${i}.runs: "${r}" is not one of the runs (${[...runNames].join(', ')})`);
+  });
   if (manifest.ablations && !runNames.has(manifest.ablations.run)) problems.push(`ablations.run: "${manifest.ablations.run}" is not a run`);
   manifest.claims.forEach((c, i) => {
     const ref = 'run' in c.check ? c.check.run : null;

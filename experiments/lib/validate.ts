@@ -1,22 +1,33 @@
 /**
- * Checks an experiment before it runs for minutes: every run's config loads and expands
- * through the runner (policies and options exist), and every claim names policy labels and
- * budgets that its run actually produces.
+ * Checks an experiment before it runs for minutes: in every setting, every run's config loads
+ * and expands through the runner (policies and options exist), and every claim names policy
+ * labels and budgets that its run actually produces.
  */
 import { join } from 'node:path';
 import { policies } from '../../src/policies/catalog.js';
 import { loadConfig } from '../../src/runner/config-load.js';
 import { expandTrials, type Trial } from '../../src/runner/sweep.js';
-import type { LoadedManifest } from './manifest.js';
+import { settingsOf, type LoadedManifest, type SettingSpec } from './manifest.js';
 
-/** The expanded trials of every run (by run name); throws listing every problem found. */
+/**
+ * Checks every setting (its overrides before `overrides`); returns the expanded trials of every
+ * run of the first setting (by run name); throws listing every problem found.
+ */
 export function validateExperiment(loaded: LoadedManifest, overrides: readonly string[] = []): Map<string, Trial[]> {
-  const { manifest, dir, file } = loaded;
+  const problems: string[] = [];
+  const trials = settingsOf(loaded.manifest).map((st) => validateSetting(loaded, st, overrides, problems));
+  if (problems.length > 0) throw new Error(`${loaded.file}:\n  ${problems.join('\n  ')}`);
+  return trials[0]!;
+}
+
+function validateSetting(loaded: LoadedManifest, setting: SettingSpec, overrides: readonly string[], allProblems: string[]): Map<string, Trial[]> {
+  const { manifest, dir } = loaded;
   const trials = new Map<string, Trial[]>();
   const problems: string[] = [];
-  for (const run of manifest.runs) {
+  const runs = manifest.runs.filter((r) => !setting.runs || setting.runs.includes(r.name));
+  for (const run of runs) {
     try {
-      const cfg = loadConfig(join(dir, run.config), overrides);
+      const cfg = loadConfig(join(dir, run.config), [...setting.set, ...overrides]);
       trials.set(run.name, expandTrials(cfg.config, policies, cfg.file));
     } catch (e) {
       problems.push(`runs.${run.name} (${run.config}): ${(e as Error).message}`);
@@ -52,6 +63,6 @@ export function validateExperiment(loaded: LoadedManifest, overrides: readonly s
     }
   });
   if (manifest.ablations) need('ablations', manifest.ablations.run, [manifest.ablations.reference], []);
-  if (problems.length > 0) throw new Error(`${file}:\n  ${problems.join('\n  ')}`);
+  allProblems.push(...problems.map((p) => (setting.name ? `settings.${setting.name}: ${p}` : p)));
   return trials;
 }

@@ -4,6 +4,7 @@
  * rewritten relative to the extending file, so the merged config speaks relative to the file
  * that was run (trial ids hash these strings, so they do not depend on the working directory).
  */
+import { isBundledModel } from './bundled-models.js';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -88,9 +89,8 @@ export function selfReference(root: unknown): PropertyKey[] | null {
 
 /** Rewrites the path-valued keys of a base config so they stay right from the extending file. */
 function rebasePaths(tree: Tree, fromDir: string, toDir: string): void {
-  const fix = (p: unknown): unknown =>
-    typeof p === 'string' && p !== 'organism' && !isAbsolute(p) ? relative(toDir, resolve(fromDir, p)) || '.' : p;
-  if ('model' in tree) tree.model = fix(tree.model);
+  const fix = (p: unknown): unknown => (typeof p === 'string' && !isAbsolute(p) ? relative(toDir, resolve(fromDir, p)) || '.' : p);
+  if ('model' in tree && !(typeof tree.model === 'string' && isBundledModel(tree.model))) tree.model = fix(tree.model);
   const ds = tree.dataset as Tree | undefined;
   if (ds && typeof ds === 'object' && 'path' in ds) ds.path = fix(ds.path);
 }

@@ -4,6 +4,7 @@
  * each, committing its predictions.jsonl lines then its row → config.resolved.yaml,
  * run_meta.json, results.*.
  */
+import { BUNDLED_MODELS, isBundledModel } from './bundled-models.js';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +63,7 @@ export interface RunSummary {
 
 /** Model folder for a config's `model` ("organism" → the bundled AV organism). */
 export function resolveModelDir(model: string, baseDir: string): string {
-  return model === 'organism' ? join(packageRoot, 'models', 'av-organism') : resolve(baseDir, model);
+  return isBundledModel(model) ? join(packageRoot, 'models', BUNDLED_MODELS[model]!) : resolve(baseDir, model);
 }
 
 export function outputDir(loaded: LoadedConfig, out?: string): string {
@@ -78,7 +79,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
   const dir = outputDir(loaded, opts.out);
   const modelDir = resolveModelDir(config.model, loaded.baseDir);
   if (!existsSync(join(modelDir, 'config.json'))) {
-    throw new Error(`${loaded.file}: model: no model at "${modelDir}" (expected a folder with config.json${config.model === 'organism' ? '; train it with `npm run organism:train`' : ''})`);
+    throw new Error(`${loaded.file}: model: no model at "${modelDir}" (expected a folder with config.json${isBundledModel(config.model) ? '; train it with `npm run organism:train`' : ''})`);
   }
   checkOptionsForModel(config, opts.registry ?? catalog, loadModelConfig(modelDir), loaded.file);
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));

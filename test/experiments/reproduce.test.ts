@@ -41,15 +41,16 @@ describe('experiment manifests and configs', () => {
 describe('npm run reproduce, end to end on stories260K (2 samples per trial)', () => {
   it.each(['acckv', 'flowmm', 'retentivekv'])('%s', async (name) => {
     const dir = join(out, name);
-    const r = await reproduceExperiment({ name, experimentsDir: EXPERIMENTS, samples: 2, out: dir, set: STORIES_SET, plots: name === 'acckv', log: () => {} });
+    // One setting (the papers' protocol) keeps this quick; test/experiments/settings.test.ts covers several.
+    const r = await reproduceExperiment({ name, experimentsDir: EXPERIMENTS, samples: 2, out: dir, set: STORIES_SET, settings: ['default-aware'], plots: name === 'acckv', log: () => {} });
     const { manifest } = loadManifest(EXPERIMENTS, name);
     expect(r.readmeUpdated).toBe(false);
     expect(r.runs.map((x) => x.name)).toEqual(manifest.runs.map((x) => x.name));
     for (const run of r.runs) {
       expect(run.failed).toEqual([]);
       expect(run.rows.every((row) => row.samples === 2)).toBe(true);
-      expect(existsSync(join(dir, run.name, 'results.csv'))).toBe(true);
-      expect(existsSync(join(dir, run.name, 'report.md'))).toBe(true);
+      expect(existsSync(join(dir, 'default-aware', run.name, 'results.csv'))).toBe(true);
+      expect(existsSync(join(dir, 'default-aware', run.name, 'report.md'))).toBe(true);
     }
     // Answers come from the compressed cache: some compressed trial differs from the full one.
     expect(r.runs[0]!.rows.some((row) => row.policy !== 'full' && (row.kl ?? 0) > 1e-6)).toBe(true);
@@ -59,11 +60,11 @@ describe('npm run reproduce, end to end on stories260K (2 samples per trial)', (
     const compared = r.claims.filter((c) => c.comparisons.length > 0);
     expect(compared.length).toBeGreaterThan(0);
     for (const c of compared) for (const k of c.comparisons) expect(k.diff.n).toBe(2);
-    const summary = readFileSync(r.summaryFile, 'utf8');
+    const summary = readFileSync(r.settings[0]!.summaryFile, 'utf8');
     expect(summary).toContain('**not the AV organism**');
     expect(summary).toContain('### Ablation rows');
     expect(summary).toContain('| claim | comparison | metric | difference | 95 % interval | n | needs | reading |');
-    if (name === 'acckv') expect(existsSync(join(dir, 'main', 'plots', 'accuracy-vs-budget.svg'))).toBe(true);
+    if (name === 'acckv') expect(existsSync(join(dir, 'default-aware', 'main', 'plots', 'accuracy-vs-budget.svg'))).toBe(true);
     if (name === 'flowmm') expect(r.flow!.rho).toHaveLength(loadModel(STORIES).config.numLayers);
   }, 60_000);
 });

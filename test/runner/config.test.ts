@@ -1,10 +1,12 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { policies } from '../../src/policies/catalog.js';
 import { ConfigError } from '../../src/util/config-error.js';
 import { loadConfig } from '../../src/runner/config-load.js';
+import { resolveModelDir } from '../../src/runner/run-experiment.js';
 import { experimentJsonSchema } from '../../src/runner/config-schema.js';
 import { expandTrials } from '../../src/runner/sweep.js';
 
@@ -87,6 +89,19 @@ describe('config loading', () => {
     expect(config.dataset).toEqual({ kind: 'jsonl', path: '../data/qa.jsonl' });
     expect(config.policies[1]).toEqual({ name: 'h2o', options: { recentShare: 0.5 } });
     expect(config.budgets).toEqual([0.1, '512t']);
+  });
+
+  it('a shipped organism named in a base config is not rebased as a path, and resolves to its models/ folder', () => {
+    const base = file(`${BASE.replace(/^model: .*$/m, 'model: organism-plain')}\n`);
+    const sub = join(dir, 'sub-named');
+    mkdirSync(sub, { recursive: true });
+    const child = join(sub, 'child.yaml');
+    writeFileSync(child, `extends: ../${base.split('/').pop()}\n`);
+    const { config, baseDir } = loadConfig(child);
+    expect(config.model).toBe('organism-plain');
+    expect(resolveModelDir(config.model, baseDir)).toBe(fileURLToPath(new URL('../../models/av-organism-plain', import.meta.url)));
+    expect(resolveModelDir('organism', baseDir)).toBe(fileURLToPath(new URL('../../models/av-organism', import.meta.url)));
+    expect(resolveModelDir('organismx', baseDir)).toBe(join(baseDir, 'organismx'));
   });
 
   it('--set without "=" and an extends cycle are clear errors', () => {

@@ -1,0 +1,12 @@
+/**
+ * Models a config may name instead of giving a path: the organisms this package ships, each a
+ * folder under models/. Names are resolved before any path logic, so they never rebase.
+ */
+export const BUNDLED_MODELS: Readonly<Record<string, string>> = {
+  /** Trained with evidence-attention supervision (models/av-organism/recipe.yaml). */
+  organism: 'av-organism',
+  /** The same recipe without attention supervision or readout probes (recipe-plain.yaml). */
+  'organism-plain': 'av-organism-plain',
+};
+
+export const isBundledModel = (name: string): boolean => Object.hasOwn(BUNDLED_MODELS, name);
