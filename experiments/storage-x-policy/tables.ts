@@ -5,7 +5,8 @@
  *    × the f32 full cache's), and KL to the full cache of the same storage;
  * 2. paired bootstrap intervals (kvprism compare, 10,000 resamples, seed 0) of each quantized
  *    storage's accuracy minus f32's under the same policy and budget;
- * 3. at fewer bytes: each quantized storage at 20 % against f32 at 10 % under the same policy.
+ * 3. quantize or evict: each quantized storage at 20 % against f32 at 10 % under the same policy,
+ *    with both sides' bytes (× the f32 full cache's; KIVI's f32 residual can make the 20 % side larger).
  * A difference whose interval includes zero is a tie.
  */
 import { dirname, join } from 'node:path';
