@@ -8,17 +8,19 @@
  */
 import { STORAGE_DEFAULTS, type KVStorage } from '../cache/storage-spec.js';
 import type { ExperimentConfig } from './config-schema.js';
-import { canonicalJson } from './stable-hash.js';
 
 /** The cache settings of one trial: the config's, with one storage. */
 export type TrialCache = Omit<ExperimentConfig['cache'], 'storage'> & { storage?: KVStorage };
 
-/** The storages a config sweeps, in the order written, repeats dropped (undefined: the dtype decides). */
+/**
+ * The storages a config sweeps, in the order written, repeats dropped — also a repeat spelled
+ * differently (int4 and { kind: int4, group: 32 }) — (undefined: the dtype decides).
+ */
 export function storagesOf(cache: ExperimentConfig['cache']): (KVStorage | undefined)[] {
   const listed = Array.isArray(cache.storage) ? cache.storage : [cache.storage];
   const seen = new Set<string>();
   return listed.filter((s) => {
-    const key = canonicalJson(s ?? null);
+    const key = s === undefined ? '' : storageLabel(cacheWithStorage(cache, s));
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -35,6 +35,7 @@ describe('cache.storage as a sweep axis', () => {
     }
     // Repeats are one storage; no storage leaves the trial's cache (and id) as before the axis.
     expect(expandTrials(config({ storage: ['int4', 'int4'] }), policies).map((t) => t.id)).toEqual(single('int4').map((t) => t.id));
+    expect(expandTrials(config({ storage: ['int4', { kind: 'int4', group: 32, residual: 128 }] }), policies).map((t) => t.id)).toEqual(single('int4').map((t) => t.id));
     const plain = expandTrials(config(), policies);
     expect(plain.every((t) => !('storage' in t.cache))).toBe(true);
     expect(plain.map((t) => t.id)).not.toEqual(single('f32').map((t) => t.id));
