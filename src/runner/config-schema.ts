@@ -129,7 +129,10 @@ export const experimentConfigSchema = z
     cache: z
       .strictObject({
         dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type (dense floats; cache.storage adds the quantized kinds)'),
-        storage: kvStorage.optional(),
+        storage: z
+          .union([kvStorage, z.array(kvStorage).min(1)])
+          .optional()
+          .describe('K/V storage (see docs/kv-storage.md), or a list of storages to sweep: every trial runs once per storage, each prefilling its own cache'),
         queryAware: z.boolean().default(true).describe('Superseded by `protocol`: false means protocol query-agnostic (when `protocol` is not given)'),
         prefillChunk: z
           .union([z.number().int().min(1), z.literal('frame')])

@@ -18,6 +18,8 @@ export interface ResultRow {
   schedule: string;
   /** "query-aware" or "query-agnostic" (absent in rows written before protocols existed: query-aware). */
   protocol?: string;
+  /** K/V storage of the trial's cache: "f32", "int8-fp8", "int4(R=0)" … (src/runner/storage-axis.ts; absent in rows written before it was recorded). */
+  storage?: string;
   seed: number;
   /** Backend that actually ran (after resolving "auto"). */
   backend: string;
@@ -90,7 +92,7 @@ export const CSV_COLUMNS = [
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
   'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
-  'protocol', 'kv_peak_bytes', 'decode_ms_median',
+  'protocol', 'kv_peak_bytes', 'decode_ms_median', 'storage',
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {

@@ -24,6 +24,7 @@ import { ResultsStore, atomicWrite } from './results-store.js';
 import { collectRunMeta } from './run-meta.js';
 import { acquireRunLock } from './run-lock.js';
 import { selectShard, type Shard } from './shard.js';
+import { storageLabel } from './storage-axis.js';
 import { expandTrials, type Trial } from './sweep.js';
 import { runSampleMajor } from './shared-prefill-runner.js';
 import { runTrial, type TrialContext } from './trial-runner.js';
@@ -140,7 +141,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary> {
 }
 
 function trialName(trial: Trial): string {
-  return `${trial.label} @ ${trial.budgetLabel} seed ${trial.seed}${trial.protocol === 'query-aware' ? '' : ` ${trial.protocol}`}`;
+  return `${trial.label} @ ${trial.budgetLabel} seed ${trial.seed}${trial.protocol === 'query-aware' ? '' : ` ${trial.protocol}`}${storageNote(trial)}`;
+}
+
+/** The storage, named in progress lines when the config chose one (cache.storage, maybe swept). */
+function storageNote(trial: Trial): string {
+  return trial.cache.storage === undefined ? '' : ` [${storageLabel(trial.cache)}]`;
 }
 
 /** One broken policy must not sink a sweep: the trial is not recorded, so --resume retries it. */
@@ -165,7 +171,7 @@ async function runPending(pending: Trial[], ctx: TrialContext, store: ResultsSto
       continue;
     }
     store.append(row);
-    progress.trialDone(summarize(row));
+    progress.trialDone(summarize(row, trial));
   }
   return failed;
 }
@@ -175,17 +181,17 @@ async function runPendingSampleMajor(pending: Trial[], ctx: TrialContext, store:
   const failed: RunSummary['failed'] = [];
   await runSampleMajor(pending, ctx, {
     onGroup: (group) => progress.startTrial(`${group.length} trials sharing prefills`),
-    onRow: (_trial, row) => {
+    onRow: (trial, row) => {
       store.append(row);
-      progress.trialDone(summarize(row));
+      progress.trialDone(summarize(row, trial));
     },
     onError: (trial, e) => recordFailure(trial, e, failed, progress, dir),
   });
   return failed;
 }
 
-function summarize(r: ResultRow): string {
+function summarize(r: ResultRow, trial: Trial): string {
   const f = (x: number | null, d = 3): string => (x === null ? '–' : x.toFixed(d));
   const kb = r.total_bytes === null ? '–' : `${(r.total_bytes / 1024).toFixed(1)} KiB`;
-  return `${r.label} @ ${r.budget} seed ${r.seed}: acc ${f(r.accuracy)} KL ${f(r.kl, 4)} top1 ${f(r.top1_agreement)} cache ${kb} (${(r.wall_ms / 1000).toFixed(1)} s)`;
+  return `${r.label} @ ${r.budget} seed ${r.seed}${storageNote(trial)}: acc ${f(r.accuracy)} KL ${f(r.kl, 4)} top1 ${f(r.top1_agreement)} cache ${kb} (${(r.wall_ms / 1000).toFixed(1)} s)`;
 }

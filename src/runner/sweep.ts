@@ -1,5 +1,5 @@
 /**
- * Sweep expansion: policies (each option list crossed) × budgets × seeds × protocols → trials. A trial's
+ * Sweep expansion: policies (each option list crossed) × budgets × seeds × storages × protocols → trials. A trial's
  * id is a stable hash of its resolved config (policy options with their defaults filled in),
  * so a resumed or sharded run recognises finished trials whatever order the config lists them.
  */
@@ -11,6 +11,7 @@ import { ConfigError } from '../util/config-error.js';
 import { describeAt, keyPath } from './config-errors.js';
 import { FULL_CACHE, type ExperimentConfig, type PolicyEntry, type Protocol, type ScheduleSetting } from './config-schema.js';
 import { stableHash } from './stable-hash.js';
+import { cacheWithStorage, storagesOf, type TrialCache } from './storage-axis.js';
 
 /** Everything that determines a trial's result (and therefore its id). */
 export interface TrialSpec {
@@ -28,8 +29,8 @@ export interface TrialSpec {
   decodeTokens: number;
   backend: ExperimentConfig['backend'];
   threads: ExperimentConfig['threads'];
-  /** queryAware follows the protocol. */
-  cache: ExperimentConfig['cache'];
+  /** queryAware follows the protocol; one storage of the config's list (storage-axis.ts). */
+  cache: TrialCache;
   metrics: ExperimentConfig['metrics'];
   protocol: Protocol;
 }
@@ -94,6 +95,7 @@ export function expandTrials(config: ExperimentConfig, registry: PolicyRegistry,
     }
   });
   const protocols = protocolsOf(config, issues);
+  const storages = storagesOf(config.cache);
   const base = {
     model: config.model,
     dataset: config.dataset,
@@ -107,12 +109,14 @@ export function expandTrials(config: ExperimentConfig, registry: PolicyRegistry,
   const seen = new Set<string>();
   type PolicySpec = Pick<TrialSpec, 'policy' | 'options' | 'budget' | 'schedule' | 'seed'>;
   const push = (p: PolicySpec, label: string): void => {
-    for (const protocol of protocols) {
-      const spec: TrialSpec = { ...base, ...p, cache: { ...config.cache, queryAware: protocol === 'query-aware' }, protocol };
-      const id = stableHash(spec);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      trials.push({ ...spec, id, index: trials.length, label, budgetLabel: budgetLabel(spec.budget) });
+    for (const storage of storages) {
+      for (const protocol of protocols) {
+        const spec: TrialSpec = { ...base, ...p, cache: { ...cacheWithStorage(config.cache, storage), queryAware: protocol === 'query-aware' }, protocol };
+        const id = stableHash(spec);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        trials.push({ ...spec, id, index: trials.length, label, budgetLabel: budgetLabel(spec.budget) });
+      }
     }
   };
   config.policies.forEach((raw, pi) => {

@@ -11,6 +11,7 @@ import type { ResultRow } from './result-row.js';
 import { ReferenceStore, type ReferenceAnswer } from './reference-store.js';
 import { FULL_CACHE } from './config-schema.js';
 import type { DatasetSource } from './dataset-source.js';
+import { storageLabel } from './storage-axis.js';
 import type { Trial } from './sweep.js';
 import { sampleUnits } from './turns.js';
 
@@ -102,6 +103,7 @@ export function buildRow(trial: Trial, ctx: TrialContext, samples: QASample[], o
     budget_tokens: trial.budget && 'tokens' in trial.budget ? trial.budget.tokens : null,
     schedule: scheduleLabel(trial),
     protocol: trial.protocol,
+    storage: storageLabel(trial.cache),
     seed: trial.seed,
     backend: ctx.executor.backendName,
     threads: trial.threads,

@@ -28,6 +28,7 @@ interface TrialSpec {
   model?: string;
   dataset?: string;
   protocol?: string;
+  storage?: string;
   /** Per sample: whether it was answered right, and its KL to the full cache. */
   correct: (i: number) => boolean;
   kl?: (i: number) => number;
@@ -40,6 +41,7 @@ function row(t: TrialSpec, accuracy: number): ResultRow {
     accuracy, kl: 0, top1_agreement: 1, prompt_tokens: 100, logical_tokens: 20, slots: 20, kv_bytes: 1000, meta_bytes: 10, retention_bytes: 0, total_bytes: 1010,
     peak_rss_bytes: null, prefill_ms: 1, compression_ms: 1, decode_ms_per_token: 1, wall_ms: 10, shard: '0/1', finished_at: '2026-12-01T00:00:00.000Z', families: {},
     ...(t.protocol !== undefined && { protocol: t.protocol }),
+    ...(t.storage !== undefined && { storage: t.storage }),
   };
 }
 
@@ -106,8 +108,8 @@ describe('kvprism compare', () => {
     const byBudget = compareRuns(sweep, sweep, { a: 'h2o', b: 'tova', resamples: 200 });
     expect(byBudget.map((p) => [p.a.trial_id, p.b.trial_id])).toEqual([['h-10%', 't-10%'], ['h-50%', 't-50%']]);
     expect(byBudget.map((p) => p.metrics[0]!.diff.mean)).toEqual([1, 0]);
-    expect(() => compareRuns(sweep, sweep, { a: 'h2o', b: 'tova@10%' })).toThrow(/side A has two trials for one pairing key \(h2o@10%@query-aware and h2o@50%@query-aware, seed 0\); narrow it with --pick-a label@budget@protocol or a trial id/);
-    expect(() => compareRuns(one, one, { a: 'h2o@50%' })).toThrow(/compare --pick-a "h2o@50%": no trial of .* matches; expected a trial id, a label, label@budget or label@budget@protocol \(here: h2o@10%, tova@10%\)/);
+    expect(() => compareRuns(sweep, sweep, { a: 'h2o', b: 'tova@10%' })).toThrow(/side A has two trials for one pairing key \(h2o@10%@query-aware and h2o@50%@query-aware, seed 0\); narrow it with --pick-a label@budget@protocol, label@budget@protocol@storage or a trial id/);
+    expect(() => compareRuns(one, one, { a: 'h2o@50%' })).toThrow(/compare --pick-a "h2o@50%": no trial of .* matches; expected a trial id, a label, label@budget, label@budget@protocol or label@budget@protocol@storage \(here: h2o@10%, tova@10%\)/);
   });
 
   it('refuses trials of different models or datasets, and runs without predictions', () => {
@@ -116,7 +118,7 @@ describe('kvprism compare', () => {
     const bare = runDir('bare', [{ id: 'tn', label: 'snapkv', correct: () => true }], { predictions: false });
     expect(() => compareRuns(a, bare)).toThrow(/bare has no predictions\.jsonl lines for trial tn/);
     const unpaired = runDir('unpaired', [{ id: 'tu', label: 'h2o', correct: () => true }]);
-    expect(() => compareRuns(a, unpaired)).toThrow(/no trial of .* has a partner in .*unpaired \(paired by label, budget, protocol and seed\)/);
+    expect(() => compareRuns(a, unpaired)).toThrow(/no trial of .* has a partner in .*unpaired \(paired by label, budget, protocol, storage and seed\)/);
   });
 
   it('the CLI prints the table: n, interval and verdict per metric', () => {
@@ -164,12 +166,30 @@ describe('report never pools different contexts under one label', () => {
     expect(pair!.metrics.find((m) => m.metric === 'accuracy')!.diff.mean).toBeCloseTo(-0.25, 12);
     expect(compareTable([pair!])).toContain('| snapkv@20%@query-agnostic s0 | snapkv@20%@streaming s0 | accuracy ↑ |');
     // One pick naming two protocols is ambiguous against one that names one.
-    expect(() => compareRuns(dir, dir, { a: 'snapkv@20%@query-agnostic', b: 'snapkv@20%' })).toThrow(/side B has two trials .* label@budget@protocol or a trial id/);
+    expect(() => compareRuns(dir, dir, { a: 'snapkv@20%@query-agnostic', b: 'snapkv@20%' })).toThrow(/side B has two trials .* label@budget@protocol, label@budget@protocol@storage or a trial id/);
     // The CLI says it in one line.
     const cli = spawnSync(process.execPath, [bin, 'compare', dir, dir, '--pick-a', 'snapkv@20%@query-agnostic', '--pick-b', 'snapkv@20%'], { encoding: 'utf8' });
     expect(cli.status).toBe(1);
     expect(cli.stderr).toMatch(/^kvprism: compare: side B has two trials/);
     expect(cli.stderr).not.toContain('    at ');
+  });
+
+  it('pairs by storage too; two explicit picks may cross storages, the table names them, the report keeps them apart', async () => {
+    const dir = runDir('storages', [
+      { id: 'f', label: 'snapkv', storage: 'f32', correct: (i) => i % 2 === 0 },
+      { id: 'q', label: 'snapkv', storage: 'int4(R=0)', correct: (i) => i % 4 === 0 },
+    ]);
+    // Unpicked, each trial pairs with its own storage's: no cross-storage pair is made silently.
+    expect(compareRuns(dir, dir, { resamples: 500 }).map((p) => [p.a.trial_id, p.b.trial_id])).toEqual([['f', 'f'], ['q', 'q']]);
+    const [pair, ...rest] = compareRuns(dir, dir, { a: 'snapkv@20%@query-aware@f32', b: 'snapkv@20%@query-aware@int4(R=0)', resamples: 500 });
+    expect(rest).toEqual([]);
+    expect([pair!.a.storage, pair!.b.storage]).toEqual(['f32', 'int4(R=0)']);
+    expect(pair!.metrics.find((m) => m.metric === 'accuracy')!.diff.mean).toBeCloseTo(-0.25, 12);
+    expect(compareTable([pair!])).toContain('| snapkv@20%@f32 s0 | snapkv@20%@int4(R=0) s0 | accuracy ↑ |');
+    expect(() => compareRuns(dir, dir, { a: 'snapkv@20%@query-aware@f32', b: 'snapkv@20%' })).toThrow(/side B has two trials for one pairing key \(snapkv@20%@query-aware@f32 and snapkv@20%@query-aware@int4\(R=0\), seed 0\)/);
+    const r = await writeReport([dir], { out: join(work, 'r-storages'), plots: false });
+    expect(r.markdown).toContain('| snapkv [storage=f32] | 0.500 |');
+    expect(r.markdown).toContain('| snapkv [storage=int4(R=0)] | 0.250 |');
   });
 
   it('a directory damaged before the lock existed reports one row per trial and says how many it dropped', async () => {

@@ -20,7 +20,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     y
       .positional('a', { type: 'string', demandOption: true, describe: 'Run directory A (the baseline)' })
       .positional('b', { type: 'string', demandOption: true, describe: 'Run directory B (may be A itself, with --pick-a / --pick-b)' })
-      .option('pick-a', { type: 'string', describe: "A's trials: a trial id, a label, label@budget or label@budget@protocol (default: pair trials by label, budget, protocol and seed); two picks may cross protocols" })
+      .option('pick-a', { type: 'string', describe: "A's trials: a trial id, a label, label@budget, label@budget@protocol or label@budget@protocol@storage (default: pair trials by label, budget, protocol, storage and seed); two picks may cross protocols and storages" })
       .option('pick-b', { type: 'string', describe: "B's trials, as --pick-a" })
       .option('resamples', { type: 'number', default: 10_000, describe: 'Bootstrap resamples' })
       .option('confidence', { type: 'number', default: 0.95, describe: 'Two-sided interval coverage, in (0, 1)' })

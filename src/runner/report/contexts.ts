@@ -1,7 +1,7 @@
 /**
  * What a row's numbers depend on besides its policy, budget and seed. A report averages a
- * label's rows over seeds; rows of one label that differ in model, dataset, protocol (or in
- * options, schedule, sample count or backend) measure different things, so they get labels
+ * label's rows over seeds; rows of one label that differ in model, dataset, protocol, K/V
+ * storage (or in options, schedule, sample count or backend) measure different things, so they get labels
  * qualified by what differs ("snapkv [model=qwen2-7b]") and land in separate table rows.
  */
 import { basename } from 'node:path';
@@ -13,13 +13,15 @@ export interface RowContext {
   dataset: string;
   /** How the question meets the compressed cache; "unrecorded" for rows of runs that did not record one. */
   protocol: string;
+  /** K/V storage of the cache; "unrecorded" for rows of runs that did not record one. */
+  storage: string;
   options: string;
   schedule: string;
   samples: string;
   backend: string;
 }
 
-const FIELDS = ['model', 'dataset', 'protocol', 'options', 'schedule', 'samples', 'backend'] as const;
+const FIELDS = ['model', 'dataset', 'protocol', 'storage', 'options', 'schedule', 'samples', 'backend'] as const;
 
 export function contextOf(r: ResultRow): RowContext {
   const protocol = (r as ResultRow & { protocol?: unknown }).protocol;
@@ -27,6 +29,7 @@ export function contextOf(r: ResultRow): RowContext {
     model: r.model,
     dataset: r.dataset,
     protocol: typeof protocol === 'string' ? protocol : 'unrecorded',
+    storage: r.storage ?? 'unrecorded',
     options: canonicalJson(r.options ?? {}),
     schedule: r.schedule,
     samples: String(r.samples),
