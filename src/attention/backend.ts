@@ -10,6 +10,7 @@
  * - Query head qh reads KV head floor(qh / (qHeads / kvHeads)) (GQA).
  */
 import type { AttentionStats, StatNeeds } from './stats.js';
+import type { PrunedKeyLayout } from './pruned-keys.js';
 
 export type BackendName = 'ts' | 'cpu' | 'cuda';
 
@@ -77,6 +78,8 @@ export interface KVLayout {
   positions: Int32Array;
   /** [kvHeads][capacity] ModalityCode of each slot (used by `flows`). */
   modality: Uint8Array;
+  /** Keys pruned along headDim (ThinK; dense dtypes only): the key rows' layout, pruned-keys.ts. */
+  prunedKeys?: PrunedKeyLayout;
 }
 
 export interface AttendArgs {
