@@ -66,7 +66,10 @@ export interface KVLayout {
   /** Slots per head stripe; head h's slot s starts at ((h * capacity) + s) * headDim. */
   capacity: number;
   dtype: KVDType;
-  /** [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. */
+  /**
+   * [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. With `prunedKeys` each
+   * head's stripe starts with its packed (pruned) rows, then whole rows (pruned-keys.ts).
+   */
   keys: KVBuffer;
   /** [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. */
   values: KVBuffer;

@@ -87,8 +87,9 @@ export class DenseKV implements KVStore {
     const oldSplit = this.pruned.split[h]!;
     let newSplit = 0;
     while (newSplit < keep.length && keep[newSplit]! < oldSplit) newSplit++;
-    const from = keep.map((s) => this.keyAt(h, s));
-    const width = keep.map((s) => this.keyWidth(h, s));
+    // Offsets as f64: a large layer's element offsets pass Int32's range.
+    const from = Float64Array.from(keep, (s) => this.keyAt(h, s));
+    const width = Float64Array.from(keep, (s) => this.keyWidth(h, s));
     this.pruned.split[h] = newSplit;
     for (let r = 0; r < keep.length; r++) {
       const to = this.keyAt(h, r);

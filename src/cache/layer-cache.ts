@@ -5,8 +5,12 @@
  * slots. Per-slot metadata (TokenMeta fields) and the accumulated H2O scores are stored
  * `[kvHeads][capacity]` and move with their slots.
  *
+ * A plan may also prune key channels (ThinK, KeyChannelPlan): the oldest key rows of each head
+ * are then stored with only the kept channels (dense storage; src/attention/pruned-keys.ts),
+ * and views read them back with zeros on the dropped channels.
+ *
  * Verbs: append, layout (for kernels), view (for policies), apply(plan) (merge → retain →
- * physical compaction), shrinkToFit, bytes. Removing slots really moves memory: masking is
+ * physical compaction → key-channel pruning), shrinkToFit, bytes. Removing slots really moves memory: masking is
  * not compression.
  */
 import type { KVDType, KVLayout } from '../attention/backend.js';
