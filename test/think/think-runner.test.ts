@@ -39,10 +39,10 @@ describe('ThinK in the runner (AV organism)', () => {
     const snap = row('snapkv');
     const think = row('think');
     // SnapKV's uniform budget: every head of every layer holds the same slots (both samples).
-    const perHead = snap.slots / (LAYERS * KV_HEADS);
+    const perHead = snap.slots! / (LAYERS * KV_HEADS);
     expect(Number.isInteger(perHead)).toBe(true);
     expect(think.slots).toBe(snap.slots);
-    expect(snap.kv_bytes - think.kv_bytes).toBe(LAYERS * KV_HEADS * (perHead - RECENT) * (D - D / 2) * 4);
+    expect(snap.kv_bytes! - think.kv_bytes!).toBe(LAYERS * KV_HEADS * (perHead - RECENT) * (D - D / 2) * 4);
     expect(think.kl).not.toBe(snap.kl);
     const zero = row('think-0');
     expect([zero.kv_bytes, zero.kl, zero.accuracy]).toEqual([snap.kv_bytes, snap.kl, snap.accuracy]);
