@@ -10,8 +10,8 @@
  * and views read them back with zeros on the dropped channels.
  *
  * Verbs: append, layout (for kernels), view (for policies), apply(plan) (merge → retain →
- * physical compaction → key-channel pruning), shrinkToFit, bytes. Removing slots really moves memory: masking is
- * not compression.
+ * physical compaction → key-channel pruning), shrinkToFit, bytes. Removing slots really moves
+ * memory: masking is not compression.
  */
 import type { KVDType, KVLayout } from '../attention/backend.js';
 import type { Plan, RetentionStore } from './policy-api.js';

@@ -16,7 +16,10 @@ export interface LayerView {
   readonly groupSize: number;
   /** Valid slots of KV head h. */
   length(h: number): number;
-  /** [len][headDim] f32 keys of KV head h (decoded when stored in 16 bits). Do not mutate. */
+  /**
+   * [len][headDim] f32 keys of KV head h (decoded when stored in 16 bits; a slot whose key was
+   * pruned by ThinK reads 0 on the dropped channels, so q·k is the score attention uses). Do not mutate.
+   */
   keys(h: number): Float32Array;
   /** [len][headDim] f32 values of KV head h. Do not mutate. */
   values(h: number): Float32Array;
