@@ -53,6 +53,25 @@ export function expandPrunedKeys(p: PrunedKeyLayout, h: number, packed: Float32A
 }
 
 /**
+ * A whole-row copy [kvHeads][capacity][headDim] of a pruned keys buffer (same element type;
+ * dropped channels of packed rows are 0, whose raw bits are +0 in f32, f16 and bf16 alike):
+ * for kernels that read whole key rows only (CUDA), at the cost of the bytes pruning saved.
+ */
+export function widenPrunedKeys<T extends Float32Array | Uint16Array>(p: PrunedKeyLayout, keys: T, kvHeads: number, capacity: number, headDim: number, lengths: Int32Array): T {
+  const out = new (keys.constructor as new (n: number) => T)(kvHeads * capacity * headDim);
+  const kd = p.keyDim;
+  for (let h = 0; h < kvHeads; h++) {
+    const base = h * capacity * headDim;
+    const split = p.split[h]!;
+    const ch = p.channels.subarray(h * kd, (h + 1) * kd);
+    for (let j = 0; j < split; j++) for (let c = 0; c < kd; c++) out[base + j * headDim + ch[c]!] = keys[base + j * kd + c]!;
+    const tail = base + split * kd;
+    out.set(keys.subarray(tail, tail + (lengths[h]! - split) * headDim), base + split * headDim);
+  }
+  return out;
+}
+
+/**
  * Checks a PrunedKeyLayout against its layer (kvHeads, headDim, lengths); `err` throws with the
  * field named. Used by validateKVLayout, so the reference and the native binding agree.
  */

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AttendArgs, ComputeBackend } from '../../src/attention/backend.js';
+import { kernelLayout } from '../../src/attention/native/coded-layout.js';
 import { referenceAttend } from '../../src/attention/reference-attention.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { nativeCpuBackend } from '../model/fixtures.js';
@@ -89,6 +90,23 @@ function check(backend: ComputeBackend | null, label: string): void {
 
 describe('attention over pruned keys equals the kept-channel attention written by hand', () => {
   check({ attend: referenceAttend } as ComputeBackend, 'ts');
+});
+
+describe('kernels that read whole key rows only (CUDA) get a widened copy', () => {
+  for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+    it(`${dtype}: same scores from whole rows with the dropped channels zero; the CPU kernels get the packed rows`, () => {
+      const b = buildPruned({ kvHeads: 2, headDim: 11, dtype, prefill: 30, kept: [20, 13], keyDim: 6, recent: 3, later: 2 }, 21);
+      const args = argsFor(b, 2, 3, 22);
+      const wide = kernelLayout(args.kv, false);
+      expect(wide.prunedKeys).toBeUndefined();
+      expect(wide.keys.constructor).toBe(args.kv.keys.constructor);
+      expect(kernelLayout(args.kv, true).prunedKeys).toBe(args.kv.prunedKeys);
+      const a = referenceAttend(args);
+      const w = referenceAttend({ ...args, kv: { ...wide, coded: undefined } });
+      expect(w.out).toEqual(a.out);
+      expect(w.stats.cumulative).toEqual(a.stats.cumulative);
+    });
+  }
 });
 
 describe('native CPU kernels over pruned keys', async () => {
