@@ -24,7 +24,7 @@ export { tsBackend } from './attention/ts-backend.js';
 export { chooseBackend, selectBackend, type BackendChoice, type BackendSelection } from './attention/select-backend.js';
 
 // Policies
-export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs, SecondPass, RepeatObservation } from './cache/policy-api.js';
+export type { PolicyInstance, PolicyContext, LayerView, Plan, HeadPlan, MergeOp, RetentionStore, Phase, LayerAllocationArgs, SecondPass, RepeatObservation, KeyChannelPlan } from './cache/policy-api.js';
 export { definePolicy, PolicyRegistry, nearestName, type PolicyDefinition, type PolicyEnv, type PaperRef, type PolicyKind, type DeclaredTraits } from './policies/registry.js';
 export { policies, ALL_POLICIES } from './policies/catalog.js';
 export * as parts from './policies/parts/index.js';
@@ -32,6 +32,9 @@ export { policyTraits, type PolicyTraits } from './policies/traits.js';
 export { SCORERS, SCORER_NAMES, type ScorerName, type BoundScorer } from './policies/compose/scorers.js';
 export { COMPOSED_POLICY, ALLOCATORS, REDUCERS, type AllocatorName } from './policies/compose/composed.js';
 export { KEY_REROTATION, withKeyRerotation } from './policies/compose/key-rerotation.js';
+export { THINK, withThink } from './policies/think.js';
+export { channelScores, keptChannelCount, topChannels } from './policies/think-channels.js';
+export type { PrunedKeyLayout } from './attention/pruned-keys.js';
 export { rotateKeyRow, type KeyRerotation } from './cache/key-rerotation.js';
 export { StateSpaceMemory, LinearState } from './ssm/index.js';
 export { RETENTIVEKV_EARLIER_READING } from './policies/retention/retentive-kv.js';

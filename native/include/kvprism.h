@@ -83,6 +83,13 @@ typedef struct kvp_kv_layout {
   const uint8_t *modality;   /* [kvHeads][capacity] modality codes (< KVP_MODALITIES) */
   int32_t group;                /* coded dtypes: G in [1, KVP_MAX_GROUP] */
   const kvp_coded_head *coded;  /* coded dtypes: [kvHeads] */
+  /* Keys pruned along head_dim (ThinK; dense dtypes only); key_channels NULL: every key row is
+   * head_dim wide. Else head h's key stripe (from h·capacity·head_dim elements) holds key_split[h]
+   * packed rows of key_dim elements, channels key_channels[h·key_dim ..] (strictly ascending),
+   * then full rows; a packed row scores q_S·k_S over those channels. Values are unchanged. */
+  int32_t key_dim;              /* kept channels per head, in [1, head_dim] */
+  const int32_t *key_channels;  /* [kvHeads][key_dim] */
+  const int32_t *key_split;     /* [kvHeads] packed (oldest) slots, in [0, lengths[h]] */
 } kvp_kv_layout;
 
 /**

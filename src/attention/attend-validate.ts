@@ -6,6 +6,7 @@
 import type { AttendArgs, KVLayout } from './backend.js';
 import type { StatNeeds } from './stats.js';
 import { NUM_MODALITIES } from '../cache/modality.js';
+import { checkPrunedKeys } from './pruned-keys.js';
 
 /** Shape facts derived from validated AttendArgs. */
 export interface AttendShape {
@@ -64,6 +65,10 @@ export function validateKVLayout(kv: KVLayout, where = 'attend: args.kv'): void 
   }
   if (!(kv.modality instanceof Uint8Array) || kv.modality.length !== kvHeads * capacity) {
     err(`modality must be a Uint8Array of kvHeads×capacity = ${kvHeads * capacity} entries; got ${kv.modality?.length ?? 'none'}`);
+  }
+  if (kv.prunedKeys !== undefined) {
+    if (kv.coded !== undefined) err(`prunedKeys applies to dense keys only; this layout is coded (${kv.coded.storage})`);
+    checkPrunedKeys(kv.prunedKeys, kvHeads, headDim, kv.lengths, err);
   }
   for (let h = 0; h < kvHeads; h++) {
     for (let j = 0; j < kv.lengths[h]!; j++) {

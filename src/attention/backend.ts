@@ -10,6 +10,7 @@
  * - Query head qh reads KV head floor(qh / (qHeads / kvHeads)) (GQA).
  */
 import type { AttentionStats, StatNeeds } from './stats.js';
+import type { PrunedKeyLayout } from './pruned-keys.js';
 
 export type BackendName = 'ts' | 'cpu' | 'cuda';
 
@@ -65,7 +66,10 @@ export interface KVLayout {
   /** Slots per head stripe; head h's slot s starts at ((h * capacity) + s) * headDim. */
   capacity: number;
   dtype: KVDType;
-  /** [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. */
+  /**
+   * [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. With `prunedKeys` each
+   * head's stripe starts with its packed (pruned) rows, then whole rows (pruned-keys.ts).
+   */
   keys: KVBuffer;
   /** [kvHeads][capacity][headDim]; empty when `coded` holds the K/V. */
   values: KVBuffer;
@@ -77,6 +81,8 @@ export interface KVLayout {
   positions: Int32Array;
   /** [kvHeads][capacity] ModalityCode of each slot (used by `flows`). */
   modality: Uint8Array;
+  /** Keys pruned along headDim (ThinK; dense dtypes only): the key rows' layout, pruned-keys.ts. */
+  prunedKeys?: PrunedKeyLayout;
 }
 
 export interface AttendArgs {

@@ -1,6 +1,7 @@
 /**
  * The TypeScript reference attention: causal-by-position, GQA, f32/f16/bf16 or quantized
- * (KVLayout.coded: int8-fp8, KIVI int4/int2) KV storage, with
+ * (KVLayout.coded: int8-fp8, KIVI int4/int2) KV storage, keys pruned along headDim
+ * (KVLayout.prunedKeys, ThinK: scores over the kept channels only), with
  * the statistics of stats.ts fused into the pass. It is the oracle the native CPU and CUDA
  * kernels are tested against, and the fallback backend when no addon is built.
  *
@@ -13,6 +14,7 @@ import type { AttendArgs, AttendResult } from './backend.js';
 import { validateAttendArgs } from './attend-validate.js';
 import { StatsAccumulator } from './stats-accumulator.js';
 import { decodeToF32 } from '../util/half.js';
+import { expandPrunedKeys, prunedKeyElements } from './pruned-keys.js';
 
 /**
  * Softmax attention of one query row over one KV head.
@@ -114,6 +116,11 @@ export function referenceAttend(args: AttendArgs): AttendResult {
     if (kv.coded) {
       kv.coded.decodeHead('keys', h, keys);
       kv.coded.decodeHead('values', h, values);
+    } else if (kv.prunedKeys) {
+      // Pruned rows widen with zeros on the dropped channels: q·k is then q_S·k_S exactly.
+      const packed = decodeToF32(kv.keys, kv.dtype, base * headDim, prunedKeyElements(kv.prunedKeys, h, len, headDim));
+      expandPrunedKeys(kv.prunedKeys, h, packed, len, headDim, keys);
+      decodeToF32(kv.values, kv.dtype, base * headDim, len * headDim, values);
     } else {
       decodeToF32(kv.keys, kv.dtype, base * headDim, len * headDim, keys);
       decodeToF32(kv.values, kv.dtype, base * headDim, len * headDim, values);

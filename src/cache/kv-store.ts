@@ -5,6 +5,7 @@
  */
 import type { CodedKV, KVBuffer, KVDType } from '../attention/backend.js';
 import type { StorageSpec } from './storage-spec.js';
+import type { PrunedKeyLayout } from '../attention/pruned-keys.js';
 
 /** What attention kernels read: dense buffers [kvHeads][capacity][headDim], or codes. */
 export interface StoreLayout {
@@ -12,6 +13,8 @@ export interface StoreLayout {
   keys: KVBuffer;
   values: KVBuffer;
   coded?: CodedKV;
+  /** Keys pruned along headDim (DenseKV after ThinK). */
+  prunedKeys?: PrunedKeyLayout;
 }
 
 export interface KVStore {

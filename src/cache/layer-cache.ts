@@ -5,9 +5,13 @@
  * slots. Per-slot metadata (TokenMeta fields) and the accumulated H2O scores are stored
  * `[kvHeads][capacity]` and move with their slots.
  *
+ * A plan may also prune key channels (ThinK, KeyChannelPlan): the oldest key rows of each head
+ * are then stored with only the kept channels (dense storage; src/attention/pruned-keys.ts),
+ * and views read them back with zeros on the dropped channels.
+ *
  * Verbs: append, layout (for kernels), view (for policies), apply(plan) (merge → retain →
- * physical compaction), shrinkToFit, bytes. Removing slots really moves memory: masking is
- * not compression.
+ * physical compaction → key-channel pruning), shrinkToFit, bytes. Removing slots really moves
+ * memory: masking is not compression.
  */
 import type { KVDType, KVLayout } from '../attention/backend.js';
 import type { Plan, RetentionStore } from './policy-api.js';
@@ -19,6 +23,8 @@ import { LayerCacheView, type LayerViewSource } from './layer-view.js';
 import { computeMerges, type MergedSlots } from './merge-ops.js';
 import { validatePlan } from './plan-validate.js';
 import { rotateKeyRow } from './key-rerotation.js';
+import { resolveKeyPrune } from './key-prune.js';
+import type { PrunedKeyLayout } from '../attention/pruned-keys.js';
 import { allocTokenMeta, sliceTokenMeta, TOKEN_META_FIELDS, validateTokenMeta, type TokenMeta } from './token-meta.js';
 import { checkAppendable, checkAppendMeta, checkStorable, copyMetaSlot, gatherSlots, metaBytesPerSlot, validateLayerOptions } from './layer-cache-util.js';
 
@@ -188,6 +194,9 @@ export class LayerCache implements LayerViewSource {
   apply(plan: Plan, retention?: RetentionStore): void {
     validatePlan(plan, { layer: this.layer, kvHeads: this.kvHeads, lengths: this.lengths, hasRetention: retention !== undefined });
     if (plan === null) return;
+    const { kvHeads, headDim, storage } = this;
+    const lengthsAfter = Int32Array.from(plan.heads, (hp) => hp.keep.length);
+    const prune = plan.keyChannels && resolveKeyPrune(plan.keyChannels, { layer: this.layer, kvHeads, headDim, storage, pruned: this.prunedKeys() !== undefined, lengthsAfter });
     // Decoded pre-plan rows of the heads that merge or retain (f32 storage: zero-copy views).
     const rows = plan.heads.map((hp, h) =>
       (hp.merges?.length ?? 0) > 0 || (retention && (hp.retain?.length ?? 0) > 0) ? { keys: this.decodeHead('keys', h), values: this.decodeHead('values', h) } : null,
@@ -206,7 +215,19 @@ export class LayerCache implements LayerViewSource {
       retention.absorb(this.layer, h, g.keys, g.values, g.meta, hp.retainStrength ?? new Float32Array(hp.retain.length).fill(1), hp.retainShare, hp.retainDecay);
     });
     plan.heads.forEach((hp, h) => this.compactHead(h, hp.keep, merged[h]!));
+    if (prune) (this.store as DenseKV).pruneKeys(prune.keyDim, prune.channels, prune.split);
     this.touch();
+  }
+
+  /** The pruned-key layout when a plan pruned this layer's key channels (ThinK), else undefined. */
+  prunedKeys(): PrunedKeyLayout | undefined {
+    return this.store instanceof DenseKV ? (this.store.prunedKeys() ?? undefined) : undefined;
+  }
+
+  /** Kept key channels of head h (ascending) when the keys are pruned, else undefined. */
+  keyChannels(h: number): Int32Array | undefined {
+    const p = this.prunedKeys();
+    return p?.channels.subarray(h * p.keyDim, (h + 1) * p.keyDim);
   }
 
   /**
@@ -219,6 +240,9 @@ export class LayerCache implements LayerViewSource {
   rerotateKeys(rotaryDim: number, invFreq: Float64Array): void {
     if (this.storage.quantized) {
       throw new Error(`layer ${this.layer}: key rerotation rewrites the keys, which storage "${this.storage.kind}" holds as codes (re-encoding compounds the error); use f32, f16 or bf16 storage`);
+    }
+    if (this.prunedKeys()) {
+      throw new Error(`layer ${this.layer}: key rerotation turns channel pairs (c, c + rotaryDim/2) together, but this layer's keys are pruned (ThinK) and miss some channels; rerotate before pruning or drop one of the two`);
     }
     for (let h = 0; h < this.kvHeads; h++) {
       const len = this.lengths[h]!;
@@ -248,13 +272,16 @@ export class LayerCache implements LayerViewSource {
     let weightSum = 0;
     for (let h = 0; h < this.kvHeads; h++) for (const w of this.headMeta(h).weight) weightSum += w;
     const perSlot = metaBytesPerSlot(this.meta) + (this.cumulative ? Float32Array.BYTES_PER_ELEMENT : 0);
+    // A pruned layer also holds its kept channel indices and split counts (Int32).
+    const pruned = this.prunedKeys();
+    const pruneBytes = pruned ? pruned.channels.byteLength + pruned.split.byteLength : 0;
     return {
       slots,
       weightSum,
       kvBytes: this.store.usedBytes(this.lengths),
       kvAllocatedBytes: this.store.allocatedBytes(),
-      metaBytes: slots * perSlot,
-      metaAllocatedBytes: this.kvHeads * this.cap * perSlot,
+      metaBytes: slots * perSlot + pruneBytes,
+      metaAllocatedBytes: this.kvHeads * this.cap * perSlot + pruneBytes,
     };
   }
 

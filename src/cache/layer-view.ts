@@ -21,6 +21,8 @@ export interface LayerViewSource {
   headMeta(h: number): TokenMeta;
   /** Head h's accumulated cumulative attention [len], undefined if never accumulated. */
   headCumulative(h: number): Float32Array | undefined;
+  /** Kept key channels of head h when the layer's keys are pruned (ThinK). */
+  keyChannels?(h: number): Int32Array | undefined;
 }
 
 export class LayerCacheView implements LayerView {
@@ -76,6 +78,11 @@ export class LayerCacheView implements LayerView {
     this.check(h);
     const c = this.src.headCumulative(h);
     return c ? { cumulative: c } : {};
+  }
+
+  keyChannels(h: number): Int32Array | undefined {
+    this.check(h);
+    return this.src.keyChannels?.(h);
   }
 
   private check(h: number): void {

@@ -16,7 +16,10 @@ export interface LayerView {
   readonly groupSize: number;
   /** Valid slots of KV head h. */
   length(h: number): number;
-  /** [len][headDim] f32 keys of KV head h (decoded when stored in 16 bits). Do not mutate. */
+  /**
+   * [len][headDim] f32 keys of KV head h (decoded when stored in 16 bits; a slot whose key was
+   * pruned by ThinK reads 0 on the dropped channels, so q·k is the score attention uses). Do not mutate.
+   */
   keys(h: number): Float32Array;
   /** [len][headDim] f32 values of KV head h. Do not mutate. */
   values(h: number): Float32Array;
@@ -27,6 +30,8 @@ export interface LayerView {
    * `cumulative` accumulates H2O column sums over prefill and every decode step so far.
    */
   accumulated(h: number): { cumulative?: Float32Array };
+  /** Kept key channels of KV head h when its keys were pruned (ThinK), else undefined. */
+  keyChannels?(h: number): Int32Array | undefined;
 }
 
 export type Phase = 'prefill' | 'decode';
@@ -98,8 +103,21 @@ export interface HeadPlan {
   retainShare?: number;
 }
 
+/**
+ * Prune key channels (ThinK): after the slot plan, the keys of each KV head's oldest slots keep
+ * only channels[h] (strictly ascending in [0, headDim), the same count for every head); the
+ * last `recent` slots of each head, and every key appended later, stay headDim wide. Values
+ * are untouched. Once per layer, dense storage only (src/attention/pruned-keys.ts).
+ */
+export interface KeyChannelPlan {
+  /** [kvHeads] kept channel indices of each KV head. */
+  channels: Int32Array[];
+  /** Newest slots of each head whose keys stay whole (≥ 0). */
+  recent: number;
+}
+
 /** One HeadPlan per KV head of the layer. `null` means: leave the layer as it is. */
-export type Plan = { heads: HeadPlan[] } | null;
+export type Plan = { heads: HeadPlan[]; keyChannels?: KeyChannelPlan } | null;
 
 /** A policy bound to one session (it may keep state across layers and steps, e.g. FastV). */
 export interface PolicyInstance {

@@ -6,6 +6,7 @@ import { MULTIMODAL_POLICIES } from './multimodal/index.js';
 import { RETENTION_POLICIES } from './retention/index.js';
 import { composed } from './compose/composed.js';
 import { keyRerotationPolicy } from './compose/key-rerotation.js';
+import { thinkPolicy } from './think.js';
 
 export const ALL_POLICIES: readonly PolicyDefinition[] = [
   ...EVICTION_POLICIES,
@@ -15,6 +16,7 @@ export const ALL_POLICIES: readonly PolicyDefinition[] = [
   composed,
   // Wraps any catalogue policy (looked up when bound, so after this list exists).
   keyRerotationPolicy(() => policies),
+  thinkPolicy(() => policies),
 ];
 
 export const policies = new PolicyRegistry(ALL_POLICIES);

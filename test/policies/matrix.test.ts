@@ -24,6 +24,7 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
   ['compose-keydiff-d2o', 'compose', { scorer: 'keydiff', allocator: 'd2o' }],
   ['compose-h2o-meda-merge', 'compose', { scorer: 'h2o', allocator: 'meda', reducer: 'merge' }],
   ['compose-snapkv-madakv', 'compose', { scorer: 'snapkv', scorerOptions: { window: 4, kernel: 3 }, allocator: 'madakv' }],
+  ['think-h2o', 'think', { policy: 'h2o', ratio: 0.4, recent: 0 }],
 ];
 /** Per-head budgets move between heads; only the layer total is fixed. */
 const PER_LAYER_TOTAL = new Set(['adakv', 'kvzip', 'mixkv-adaptive', 'criticalkv-adaptive', 'compose-keydiff-adakv-merge']);
@@ -52,6 +53,16 @@ function cases(): Case[] {
 
 const layerTotal = (lens: number[][]) => lens.map((hs) => hs.reduce((a, b) => a + b, 0));
 
+/** Σ over layers and heads of pruned key slots × (d − d') × 4 bytes (f32). */
+function prunedKeyBytes(s: ReturnType<typeof newSession>): number {
+  let bytes = 0;
+  for (let l = 0; l < SHAPE.numLayers; l++) {
+    const p = s.layer(l).prunedKeys();
+    if (p) for (const split of p.split) bytes += split * (SHAPE.headDim - p.keyDim) * 4;
+  }
+  return bytes;
+}
+
 describe.each(cases())('$label', ({ label, make }) => {
   const policyName = label.split(' ')[0]!;
   const exact = !MAY_FALL_SHORT.has(policyName);
@@ -71,8 +82,12 @@ describe.each(cases())('$label', ({ label, make }) => {
     }
     const after = s.bytes();
     expect(after.slots).toBe(layerTotal(lens).reduce((a, b) => a + b, 0));
-    expect(after.kvBytes / before.kvBytes).toBeCloseTo(after.slots / before.slots, 12);
-    expect(after.kvBytes).toBe(after.slots * SHAPE.headDim * 4 * 2);
+    // ThinK packs key rows to d' channels: (d − d')·4 bytes fewer per pruned key slot.
+    const pruned = prunedKeyBytes(s);
+    if (policyName.startsWith('think')) expect(pruned).toBeGreaterThan(0);
+    else expect(pruned).toBe(0);
+    expect((after.kvBytes + pruned) / before.kvBytes).toBeCloseTo(after.slots / before.slots, 12);
+    expect(after.kvBytes + pruned).toBe(after.slots * SHAPE.headDim * 4 * 2);
     for (let l = 0; l < SHAPE.numLayers; l++) {
       if (P <= budgets[l]!) continue; // not compressed: the layer keeps its initial allocation
       // Buffers really shrank: stripes of [kvHeads][capacity][headDim] with capacity = the

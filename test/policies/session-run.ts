@@ -29,6 +29,7 @@ export const SMALL_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = 
   compose: { scorerOptions: { window: 4, kernel: 3 } },
   'key-rerotation': { policy: 'snapkv', options: { window: 4, kernel: 3 } },
   kvzip: { sinks: 2 },
+  think: { policy: 'snapkv', options: { window: 4, kernel: 3 }, ratio: 0.5, window: 4, recent: 2 },
 };
 
 /**

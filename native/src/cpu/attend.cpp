@@ -86,6 +86,26 @@ int validate_coded(const kvp_kv_layout *kv) {
   return KVP_OK;
 }
 
+/** Pruned key rows (kvprism.h key_dim / key_channels / key_split). */
+int validate_pruned_keys(const kvp_kv_layout *kv, bool coded) {
+  if (coded) return fail("kvp_attend: kv.key_channels (pruned keys) applies to dense dtypes only; this layout is coded");
+  if (kv->key_dim < 1 || kv->key_dim > kv->head_dim)
+    return fail("kvp_attend: kv.key_dim must be in [1, head_dim = " + str(kv->head_dim) + "]; got " + str(kv->key_dim));
+  if (!kv->key_split) return fail("kvp_attend: kv.key_split must not be null when kv.key_channels is set");
+  for (int h = 0; h < kv->kv_heads; h++) {
+    if (kv->key_split[h] < 0 || kv->key_split[h] > kv->lengths[h])
+      return fail("kvp_attend: kv.key_split[" + str(h) + "] = " + str(kv->key_split[h]) + " is outside [0, lengths[h] = " + str(kv->lengths[h]) + "]");
+    int prev = -1;
+    for (int c = 0; c < kv->key_dim; c++) {
+      const int x = kv->key_channels[size_t(h) * kv->key_dim + c];
+      if (x <= prev || x >= kv->head_dim)
+        return fail("kvp_attend: kv.key_channels[" + str(h) + "][" + str(c) + "] = " + str(x) + "; channels must be strictly ascending in [0, head_dim)");
+      prev = x;
+    }
+  }
+  return KVP_OK;
+}
+
 }  // namespace
 
 int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp_stats_out *st) {
@@ -113,6 +133,8 @@ int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp
     return fail("kvp_attend: kv.positions and kv.modality must not be null");
   if (coded)
     if (int rc = validate_coded(kv)) return rc;
+  if (kv->key_channels)
+    if (int rc = validate_pruned_keys(kv, coded)) return rc;
   const bool needMod = st && (st->text_column || st->flows);
   if (needMod && a->n > 0 && !a->q_modality) return fail("kvp_attend: q_modality is required by text_column and flows");
   if (a->q_modality)
@@ -192,6 +214,21 @@ extern "C" int kvp_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, kvp
     std::sort(sortedQ.begin(), sortedQ.end());
   }
   p.sortedQpos = sortedQ.data();
+  // Pruned keys: each query row's kept channels, gathered once (n·qHeads·key_dim floats).
+  thread_local std::vector<float> keyQ;
+  p.Dk = kv->key_channels ? kv->key_dim : p.D;
+  p.keyQ = nullptr;
+  if (kv->key_channels) {
+    float *dst = reserve(keyQ, size_t(p.n) * p.qHeads * p.Dk);
+    for (int i = 0; i < p.n; i++)
+      for (int qh = 0; qh < p.qHeads; qh++) {
+        const int32_t *ch = kv->key_channels + size_t(qh / p.G) * p.Dk;
+        const float *q = a->q + (size_t(i) * p.qHeads + qh) * p.D;
+        float *o = dst + (size_t(i) * p.qHeads + qh) * p.Dk;
+        for (int c = 0; c < p.Dk; c++) o[c] = q[ch[c]];
+      }
+    p.keyQ = dst;
+  }
 
   p.fusedPass2 = g_fusePass2 && p.wantSlotStats && p.splits == 1 && p.nQBlocks == 1;
   const KernelTable &k = kernels();

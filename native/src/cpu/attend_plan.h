@@ -36,6 +36,12 @@ struct AttendPlan {
   float *scores;
   /** Ascending copy of q_positions (redistributed: count_j by binary search). */
   const int32_t *sortedQpos;
+  /** Pruned keys (kv->key_channels): key_dim, and [n][qHeads][Dk] the queries' kept channels
+   *  (null when keys are whole; Dk = D then). */
+  int Dk;
+  const float *keyQ;
+  /** The gathered query row of the full query row q (a pointer into a->q). */
+  const float *keyQuery(const float *q) const { return keyQ + size_t(q - a->q) / size_t(D) * Dk; }
 
   int tasks1() const { return kvHeads * nQBlocks * splits; }
   int tasksCombine() const { return kvHeads * nQBlocks; }

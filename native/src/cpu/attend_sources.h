@@ -1,6 +1,7 @@
 // Where attention's K/V come from, one KV head at a time: the passes (attend_impl.h) call a
 // source for a block's scores (Q·K of the GQA group) and its P·V, and stay storage-agnostic.
 // DenseSource reads f32 / f16 / bf16 rows (with the decode prefetch and row-order choices);
+// PrunedKeySource the same when the oldest key rows are packed to fewer channels (ThinK);
 // Int8Fp8Source and KiviSource read codes, dequantised inside the loads (coded_ops.h).
 #pragma once
 #include <algorithm>
@@ -78,6 +79,47 @@ template <class S, class Ld> struct DenseSource {
   void pv(bool first, int rn, const float *const *ps, float *const *as) const {
     if (rowOrder) rows_dispatch(rn, [&](auto R) { O::template pv_rows_ordered<decltype(R)::value, Ld>(ps, V, nb, p.D, as); });
     else rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, Ld>(ps, V, nb, p.D, as, first ? nextV : nullptr, rowBytes); });
+  }
+};
+
+/** f32 / f16 / bf16 K/V of head h whose oldest key_split[h] key rows are packed to key_dim
+ *  channels (ThinK, kvprism.h): a block's scores are q_S·k_S over the packed rows (queries
+ *  gathered once per call, AttendPlan::keyQ), then q·k over the whole rows; P·V as dense. */
+template <class S, class Ld> struct PrunedKeySource {
+  using O = Vec<S>;
+  using T = typename Ld::T;
+  const AttendPlan &p;
+  const T *keys, *V = nullptr;
+  const int h, split;
+  int b0 = 0, nb = 0;
+
+  PrunedKeySource(const AttendPlan &plan, int head, int, int)
+      : p(plan), keys(static_cast<const T *>(plan.kv->keys) + size_t(head) * plan.cap * plan.D), h(head), split(plan.kv->key_split[head]) {}
+
+  void block(int begin, int n) {
+    b0 = begin;
+    nb = n;
+    V = static_cast<const T *>(p.kv->values) + (size_t(h) * p.cap + b0) * p.D;
+  }
+  void scores(bool, int rn, const float *const *qs, float *const *ss) const { chunk_scores(rn, qs, ss); }
+  void chunk_scores(int rn, const float *const *qs, float *const *ss) const {
+    const int end = b0 + nb, packedEnd = std::min(end, split);
+    float *sh[4];
+    const float *qk[4];
+    if (b0 < packedEnd) {
+      for (int r = 0; r < rn; r++) qk[r] = p.keyQuery(qs[r]);
+      const T *K = keys + size_t(b0) * p.Dk;
+      rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qk, K, packedEnd - b0, p.Dk, p.a->scale, ss); });
+    }
+    const int j = std::max(b0, split);
+    if (j < end) {
+      for (int r = 0; r < rn; r++) sh[r] = ss[r] + (j - b0);
+      const T *K = keys + size_t(split) * p.Dk + size_t(j - split) * p.D;
+      rows_dispatch(rn, [&](auto R) { O::template qk_rows<decltype(R)::value, Ld>(qs, K, end - j, p.D, p.a->scale, sh); });
+    }
+  }
+  void pv(bool, int rn, const float *const *ps, float *const *as) const {
+    rows_dispatch(rn, [&](auto R) { O::template pv_rows<decltype(R)::value, Ld>(ps, V, nb, p.D, as); });
   }
 };
 
@@ -198,9 +240,18 @@ template <class S, class F> inline void with_source(const AttendPlan &p, int h, 
       if (uniform) { KiviSource<S, 2, true> s(p, h, tokens, splitEnd); fn(s); }
       else { KiviSource<S, 2, false> s(p, h, tokens, splitEnd); fn(s); }
       break;
-    case KVP_F16: { DenseSource<S, LoadF16<S>> s(p, h, tokens, splitEnd); fn(s); break; }
-    case KVP_BF16: { DenseSource<S, LoadBF16<S>> s(p, h, tokens, splitEnd); fn(s); break; }
-    default: { DenseSource<S, LoadF32<S>> s(p, h, tokens, splitEnd); fn(s); break; }
+    case KVP_F16:
+      if (p.kv->key_channels) { PrunedKeySource<S, LoadF16<S>> s(p, h, tokens, splitEnd); fn(s); }
+      else { DenseSource<S, LoadF16<S>> s(p, h, tokens, splitEnd); fn(s); }
+      break;
+    case KVP_BF16:
+      if (p.kv->key_channels) { PrunedKeySource<S, LoadBF16<S>> s(p, h, tokens, splitEnd); fn(s); }
+      else { DenseSource<S, LoadBF16<S>> s(p, h, tokens, splitEnd); fn(s); }
+      break;
+    default:
+      if (p.kv->key_channels) { PrunedKeySource<S, LoadF32<S>> s(p, h, tokens, splitEnd); fn(s); }
+      else { DenseSource<S, LoadF32<S>> s(p, h, tokens, splitEnd); fn(s); }
+      break;
   }
 }
 

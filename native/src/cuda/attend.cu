@@ -205,6 +205,8 @@ extern "C" int kvp_cuda_attend_device(const kvp_attend_args *a, const kvp_kv_lay
     return kvp::fail("kvp_cuda_attend_device: bad shape (q_heads a multiple of kv_heads ≥ 1, n ≥ 0)", KVP_EINVAL);
   if (kv->dtype != KVP_F32 && kv->dtype != KVP_F16 && kv->dtype != KVP_BF16)
     return kvp::fail("kvp_cuda_attend_device: CUDA attention reads dense f32 / f16 / bf16 K/V only; coded storage (int8-fp8, int4, int2) runs on the CPU kernels", KVP_EINVAL);
+  if (kv->key_channels)
+    return kvp::fail("kvp_cuda_attend_device: CUDA attention reads whole key rows only; pruned keys (kv.key_channels, ThinK) run on the CPU kernels", KVP_EINVAL);
   const int G = a->q_heads / kv->kv_heads;
   if (kv->head_dim < 1 || kv->head_dim > 32 * KMAX || G > 32)
     return kvp::fail("kvp_cuda_attend_device: CUDA kernels support head_dim ≤ 256 and GQA groups ≤ 32", KVP_EINVAL);

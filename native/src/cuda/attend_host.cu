@@ -42,6 +42,8 @@ extern "C" int kvp_cuda_attend(const kvp_attend_args *a, const kvp_kv_layout *kv
   if (int rc = kvp::validate_attend(a, kv, st)) return rc;
   if (kv->dtype != KVP_F32 && kv->dtype != KVP_F16 && kv->dtype != KVP_BF16)
     return kvp::fail("kvp_cuda_attend: CUDA attention reads dense f32 / f16 / bf16 K/V only; coded storage (int8-fp8, int4, int2) runs on the CPU kernels");
+  if (kv->key_channels)
+    return kvp::fail("kvp_cuda_attend: CUDA attention reads whole key rows only; pruned keys (kv.key_channels, ThinK) run on the CPU kernels");
   if (kvp_cuda_device_count() == 0) return kvp::fail(std::string("kvp_cuda_attend: ") + kvp_cuda_device_name(), KVP_ENODEV);
   const size_t D = kv->head_dim, slots = size_t(kv->kv_heads) * kv->capacity, qLen = size_t(a->n) * a->q_heads * D;
   const size_t kvBytes = slots * D * kvpc::dtype_bytes(kv->dtype);

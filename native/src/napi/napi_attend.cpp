@@ -64,6 +64,34 @@ void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::str
       if (kv.modality[size_t(h) * kv.capacity + j] >= KVP_MODALITIES)
         throw_range(env, where + ".modality[" + std::to_string(h) + "][" + std::to_string(j) + "] is not a modality code 0..3");
   if (isCoded) read_coded(env, codedV, kv, *coded, where + ".coded");
+  const Napi::Value prunedV = o.Get("prunedKeys");
+  if (!prunedV.IsUndefined() && !prunedV.IsNull()) {
+    if (isCoded) throw_range(env, where + ".prunedKeys applies to dense keys only; this layout is coded");
+    read_pruned_keys(env, prunedV, kv, where + ".prunedKeys");
+  }
+}
+
+/** args.kv.prunedKeys { keyDim, channels [kvHeads][keyDim] Int32Array, split [kvHeads] } (ThinK):
+ *  checked in full here, so the kernels can trust every index. */
+void read_pruned_keys(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where) {
+  Napi::Object o = object_arg(env, v, where);
+  kv.key_dim = int32_t(int_arg(env, o.Get("keyDim"), where + ".keyDim", 1, kv.head_dim));
+  const int64_t n = checked_product(env, where + " kvHeads×keyDim", {kv.kv_heads, kv.key_dim});
+  const int32_t *ch = typed_arg<int32_t>(env, o.Get("channels"), where + ".channels ([kvHeads][keyDim])", napi_int32_array, n);
+  const int32_t *split = typed_arg<int32_t>(env, o.Get("split"), where + ".split ([kvHeads])", napi_int32_array, kv.kv_heads);
+  for (int h = 0; h < kv.kv_heads; h++) {
+    if (split[h] < 0 || split[h] > kv.lengths[h])
+      throw_range(env, where + ".split[" + std::to_string(h) + "] = " + std::to_string(split[h]) + " is outside [0, lengths[" + std::to_string(h) + "] = " + std::to_string(kv.lengths[h]) + "]");
+    int prev = -1;
+    for (int c = 0; c < kv.key_dim; c++) {
+      const int x = ch[size_t(h) * kv.key_dim + c];
+      if (x <= prev || x >= kv.head_dim)
+        throw_range(env, where + ".channels[" + std::to_string(h) + "][" + std::to_string(c) + "] = " + std::to_string(x) + "; channels must be strictly ascending in [0, headDim = " + std::to_string(kv.head_dim) + ")");
+      prev = x;
+    }
+  }
+  kv.key_channels = ch;
+  kv.key_split = split;
 }
 
 namespace {
@@ -79,6 +107,7 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   CodedHeads coded;
   read_layout(env, o.Get("kv"), kv, "attend: args.kv", &coded);
   if (cuda && kv.coded) throw_range(env, "attendCuda: CUDA attention reads dense f32 / f16 / bf16 K/V only; quantized storage runs on the CPU kernels");
+  if (cuda && kv.key_channels) throw_range(env, "attendCuda: CUDA attention reads whole key rows only; pruned keys (args.kv.prunedKeys, ThinK) run on the CPU kernels");
   kvp_attend_args a{};
   a.n = int32_t(int_arg(env, o.Get("n"), "attend: args.n", 0, kMaxI32));
   a.q_heads = int32_t(int_arg(env, o.Get("qHeads"), "attend: args.qHeads", 1, 1 << 20));

@@ -17,6 +17,8 @@ struct CodedHeads {
 
 /** Reads args.kv; a quantized layer (kv.coded present) needs `coded` to hold its heads. */
 void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where, CodedHeads *coded = nullptr);
+/** Reads args.kv.prunedKeys (ThinK's packed key rows) into kv.key_dim, key_channels, key_split. */
+void read_pruned_keys(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::string &where);
 /** Reads args.kv.coded (napi_coded.cpp) into kv.dtype, kv.group and kv.coded. */
 void read_coded(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, CodedHeads &store, const std::string &where);
 /** CUDA attention (copies in, runs, copies out); KVP_ENODEV when built without CUDA. */

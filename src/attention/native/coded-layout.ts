@@ -3,9 +3,12 @@
  * (KVLayout.coded) goes to the CPU kernels as its code arrays, which they dequantise inside
  * their loads (no f32 copy). Storage the kernels do not read — another kind, a CodedKV without
  * headArrays, or CUDA, whose kernels read dense K/V only — becomes a decoded f32 copy of the
- * layer instead (the correctness path: more bytes than an f32 cache).
+ * layer instead (the correctness path: more bytes than an f32 cache). Keys pruned along
+ * headDim (ThinK) go to the CPU kernels as they are; CUDA, which reads whole key rows only,
+ * gets a whole-row copy of the keys with the dropped channels zero (the same scores).
  */
 import type { CodedHeadArrays, KVLayout } from '../backend.js';
+import { widenPrunedKeys } from '../pruned-keys.js';
 
 /** Storage kinds the native CPU kernels read as codes (kvprism.h KVP_INT8_FP8 / INT4 / INT2). */
 export const NATIVE_CODED_KINDS: readonly string[] = ['int8-fp8', 'int4', 'int2'];
@@ -24,6 +27,7 @@ export type RawKVLayout = Omit<KVLayout, 'coded'> & { coded?: RawCodedKV };
 /** The layout to hand the addon; `readsCodes`: the kernels that will run read codes (CPU). */
 export function kernelLayout(kv: KVLayout, readsCodes: boolean): RawKVLayout {
   const { coded, ...dense } = kv;
+  if (!coded && kv.prunedKeys && !readsCodes) return widenedLayout(kv);
   if (!coded) return dense;
   const { group, headArrays } = coded;
   if (readsCodes && NATIVE_CODED_KINDS.includes(coded.storage) && headArrays && group !== undefined) {
@@ -31,6 +35,12 @@ export function kernelLayout(kv: KVLayout, readsCodes: boolean): RawKVLayout {
     return { ...dense, coded: { storage: coded.storage, group, heads } };
   }
   return decodedLayout(kv);
+}
+
+/** The layout with whole key rows (pruned-keys.ts widenPrunedKeys) for CUDA, which reads no packed rows. */
+function widenedLayout(kv: KVLayout): RawKVLayout {
+  const { prunedKeys, coded: _none, ...rest } = kv;
+  return { ...rest, keys: widenPrunedKeys(prunedKeys!, kv.keys, kv.kvHeads, kv.capacity, kv.headDim, kv.lengths) };
 }
 
 /** A dense f32 copy [kvHeads][capacity][headDim] of a coded layer. */
