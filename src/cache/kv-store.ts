@@ -1,9 +1,9 @@
 /**
- * Where a LayerCache keeps its keys and values: dense float stripes (DenseKV) or codes per KV
- * head (CodedKV). LayerCache owns lengths, metadata and capacity; the store owns the K/V bytes
+ * Where a LayerCache keeps its keys and values: dense float stripes (DenseKV), codes per KV
+ * head (CodedKV), or dense stripes split between DRAM and a tier file (TieredKV). LayerCache owns lengths, metadata and capacity; the store owns the K/V bytes
  * and the verbs that move them. Slot indices are per head, oldest first.
  */
-import type { CodedKV, KVBuffer, KVDType } from '../attention/backend.js';
+import type { CodedKV, KVBuffer, KVDType, TierLayout } from '../attention/backend.js';
 import type { StorageSpec } from './storage-spec.js';
 
 /** What attention kernels read: dense buffers [kvHeads][capacity][headDim], or codes. */
@@ -12,6 +12,8 @@ export interface StoreLayout {
   keys: KVBuffer;
   values: KVBuffer;
   coded?: CodedKV;
+  /** The DRAM–flash tier's cold part (TieredKV): keys / values then hold the hot rows. */
+  tier?: TierLayout;
 }
 
 export interface KVStore {
@@ -31,5 +33,11 @@ export interface KVStore {
   /** Exact K+V bytes of the valid slots (codes + scales + dense rows). */
   usedBytes(lengths: Int32Array): number;
   allocatedBytes(): number;
+  /** K+V bytes of the valid slots held on file (the DRAM–flash tier); absent: none. */
+  fileBytes?(): number;
+  /** Asks the OS to read the slots held on file ahead of use; absent: nothing on file. */
+  prefetch?(): void;
+  /** Returns the disk of the slots on file; the store must not be used afterwards. */
+  release?(): void;
   clone(): KVStore;
 }

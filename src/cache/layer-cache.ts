@@ -1,7 +1,8 @@
 /**
  * The physical KV cache of one layer. Keys and values live in a KVStore: dense head-major
- * `[kvHeads][capacity][headDim]` stripes in f32, f16 or bf16 (DenseKV), or codes per KV head
- * (QuantizedKV: int8-fp8, KIVI int4/int2; storage-spec.ts); KV head h holds `length(h)` valid
+ * `[kvHeads][capacity][headDim]` stripes in f32, f16 or bf16 (DenseKV), the same split between
+ * DRAM and a tier file (TieredKV), or codes per KV head (QuantizedKV: int8-fp8, KIVI
+ * int4/int2; storage-spec.ts); KV head h holds `length(h)` valid
  * slots. Per-slot metadata (TokenMeta fields) and the accumulated H2O scores are stored
  * `[kvHeads][capacity]` and move with their slots.
  *
@@ -14,6 +15,9 @@ import type { Plan, RetentionStore } from './policy-api.js';
 import { DenseKV } from './dense-kv.js';
 import type { KVStore } from './kv-store.js';
 import { QuantizedKV } from './quantized-kv.js';
+import { TieredKV } from './tiered-kv.js';
+import type { TierFile } from './tier-file.js';
+import type { TierSpec } from './tier-spec.js';
 import { storageSpec, type KVStorage, type StorageSpec } from './storage-spec.js';
 import { LayerCacheView, type LayerViewSource } from './layer-view.js';
 import { computeMerges, type MergedSlots } from './merge-ops.js';
@@ -35,6 +39,8 @@ export interface LayerCacheOptions {
   storage?: KVStorage | StorageSpec;
   /** Initial slots per head stripe (default 256); grows by doubling. */
   initialCapacity?: number;
+  /** DRAM–flash tier: the oldest slots of each head live in this (session's) file (dense storage only). */
+  tier?: { spec: TierSpec; file: TierFile };
 }
 
 /** Exact byte accounting of one layer, measured from its buffers. */
@@ -44,6 +50,8 @@ export interface LayerBytes {
   weightSum: number;
   /** K and V bytes of valid slots. */
   kvBytes: number;
+  /** The part of kvBytes held on file by the DRAM–flash tier (the rest is in DRAM). */
+  kvFileBytes: number;
   /** K and V buffer bytes allocated (capacity). */
   kvAllocatedBytes: number;
   /** Metadata (+ accumulated scores) bytes of valid slots. */
@@ -77,7 +85,14 @@ export class LayerCache implements LayerViewSource {
     if (opts.dtype !== undefined && opts.storage !== undefined) throw new RangeError(`LayerCache options: give dtype or storage, not both`);
     this.storage = storageSpec(opts.storage ?? opts.dtype ?? 'f32', opts.headDim, `LayerCache options.storage`);
     this.cap = opts.initialCapacity ?? 256;
-    this.store = this.storage.quantized ? new QuantizedKV(this.storage, this.kvHeads, this.cap) : new DenseKV(this.storage, this.kvHeads, this.cap);
+    if (opts.tier && this.storage.quantized) {
+      throw new RangeError(`LayerCache options.tier: the DRAM–flash tier holds dense K/V (f32, f16 or bf16); storage "${this.storage.kind}" is quantized`);
+    }
+    this.store = this.storage.quantized
+      ? new QuantizedKV(this.storage, this.kvHeads, this.cap)
+      : opts.tier
+        ? new TieredKV(this.storage, this.kvHeads, this.cap, opts.tier.spec, opts.tier.file)
+        : new DenseKV(this.storage, this.kvHeads, this.cap);
     this.lengths = new Int32Array(this.kvHeads);
     this.meta = allocTokenMeta(this.kvHeads * this.cap);
   }
@@ -136,6 +151,16 @@ export class LayerCache implements LayerViewSource {
     const { kvHeads, headDim, lengths } = this;
     const s = this.store.layout(!readsCoded);
     return { kvHeads, headDim, capacity: this.cap, ...s, lengths, positions: this.meta.position, modality: this.meta.modality };
+  }
+
+  /** Asks the OS to read this layer's slots on file (DRAM–flash tier) ahead of their use. */
+  prefetchCold(): void {
+    this.store.prefetch?.();
+  }
+
+  /** Returns the disk of this layer's slots on file (the layer must not be used afterwards). */
+  releaseFile(): void {
+    this.store.release?.();
   }
 
   /** Read-only view for policies (decoded f32 per head, cached until the next mutation). */
@@ -252,6 +277,7 @@ export class LayerCache implements LayerViewSource {
       slots,
       weightSum,
       kvBytes: this.store.usedBytes(this.lengths),
+      kvFileBytes: this.store.fileBytes?.() ?? 0,
       kvAllocatedBytes: this.store.allocatedBytes(),
       metaBytes: slots * perSlot,
       metaAllocatedBytes: this.kvHeads * this.cap * perSlot,
