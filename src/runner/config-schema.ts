@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { GROUP_RANGE, RESIDUAL_RANGE, STORAGE_DEFAULTS, STORAGE_KINDS, misplacedOption, type StorageKind } from '../cache/storage-spec.js';
+import { TIER_MAX_BYTES_LIMIT } from '../cache/tier-spec.js';
 
 /** The reserved policy name for the uncompressed reference (no policy, no budget). */
 export const FULL_CACHE = 'full';
@@ -29,6 +30,16 @@ const kvStorage = z
     if (why) ctx.addIssue({ code: 'custom', message: why });
   })
   .describe('K/V storage: f32, f16, bf16, int8-fp8 (MNN-LLM), int4 or int2 (KIVI), or {kind, group, residual}; see docs/kv-storage.md');
+
+const kvTier = z
+  .strictObject({
+    coldFraction: z.number().min(0).max(1).optional().describe("Fraction of each KV head's slots (its oldest) held on the tier file"),
+    window: z.number().int().min(0).optional().describe('Newest slots per KV head kept in DRAM; older ones go to the tier file'),
+    dir: z.string().min(1).optional().describe('Directory of the scratch file (default the OS temp directory); the file is unlinked as soon as it is made'),
+    maxBytes: z.number().int().min(1).max(TIER_MAX_BYTES_LIMIT).optional().describe('Most bytes the file may hold (default 64 GiB); past it the trial fails with a "no space" error'),
+  })
+  .refine((t) => (t.coldFraction === undefined) !== (t.window === undefined), { message: 'give exactly one of coldFraction or window' })
+  .describe("DRAM–flash tier (dense storage only): each KV head's oldest slots live in a memory-mapped scratch file; see docs/kv-storage.md");
 
 const schedule = z
   .union([
@@ -130,6 +141,7 @@ export const experimentConfigSchema = z
       .strictObject({
         dtype: z.enum(['f32', 'f16', 'bf16']).default('f32').describe('K/V storage type (dense floats; cache.storage adds the quantized kinds)'),
         storage: kvStorage.optional(),
+        tier: kvTier.optional(),
         queryAware: z.boolean().default(true).describe('Superseded by `protocol`: false means protocol query-agnostic (when `protocol` is not given)'),
         prefillChunk: z
           .union([z.number().int().min(1), z.literal('frame')])
@@ -137,6 +149,10 @@ export const experimentConfigSchema = z
           .describe('Prefill in chunks of this many tokens, or "frame" (one video frame with the audio that came with it); the policy compresses between chunks under the streaming protocol and under an over-budget / every-N schedule. Default: one pass (streaming: "frame")'),
       })
       .refine((c) => c.storage === undefined || c.dtype === 'f32', { message: 'give cache.dtype or cache.storage, not both', path: ['storage'] })
+      .refine((c) => c.tier === undefined || ['f32', 'f16', 'bf16'].includes(typeof c.storage === 'object' ? c.storage.kind : (c.storage ?? c.dtype)), {
+        message: 'cache.tier holds dense K/V: use cache.dtype or a float cache.storage (f32, f16, bf16)',
+        path: ['tier'],
+      })
       .prefault({})
       .describe('Cache settings shared by every trial'),
     protocol: z
