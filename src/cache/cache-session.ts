@@ -53,6 +53,8 @@ export class CacheSession implements CacheSessionApi {
   /** What decode steps that no compression follows gather (see idleDecodeNeeds). */
   private readonly idleNeeds: StatNeeds;
   private layers: LayerCache[];
+  /** The DRAM–flash tier's file of this session (options.tier), shared with its clones; a fork opens its own. */
+  private readonly tierFile: TierFile | undefined;
   /** Per layer: statistics of the latest attend() and the layer version they describe. */
   private stats: (AttentionStats | undefined)[];
   private statsVersion: number[];
@@ -75,7 +77,8 @@ export class CacheSession implements CacheSessionApi {
     const { numLayers, kvHeads, qHeads, headDim } = options;
     const { storage, initialCapacity } = this.resolved;
     const tierSpec = this.resolved.tier;
-    const tier = tierSpec ? { spec: tierSpec, file: TierFile.open(tierSpec, 'CacheSession options.tier') } : undefined;
+    this.tierFile = tierSpec ? TierFile.open(tierSpec, 'CacheSession options.tier') : undefined;
+    const tier = tierSpec ? { spec: tierSpec, file: this.tierFile! } : undefined;
     this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, storage, initialCapacity, tier }));
     this.stats = new Array(numLayers).fill(undefined);
     this.statsVersion = new Array(numLayers).fill(-1);
@@ -318,7 +321,7 @@ export class CacheSession implements CacheSessionApi {
     const shown = mergeNeeds(c.needs, keepStats);
     const writable = c as unknown as { options: Readonly<CacheSessionOptions> };
     writable.options = Object.freeze(options);
-    c.layers = this.layers.map((x) => x.clone(Boolean(c.needs.cumulative)));
+    c.layers = this.layers.map((x) => x.clone(Boolean(c.needs.cumulative), c.tierFile));
     c.stats = this.stats.map((s) => (s ? projectStats(s, shown) : undefined));
     c.statsVersion = this.statsVersion.map((v, l) => (v === this.layers[l]!.version ? c.layers[l]!.version : -1));
     c.prefillTokens = this.prefillTokens;

@@ -5,6 +5,7 @@
  */
 import type { CodedKV, KVBuffer, KVDType, TierLayout } from '../attention/backend.js';
 import type { StorageSpec } from './storage-spec.js';
+import type { TierFile } from './tier-file.js';
 
 /** What attention kernels read: dense buffers [kvHeads][capacity][headDim], or codes. */
 export interface StoreLayout {
@@ -39,5 +40,6 @@ export interface KVStore {
   prefetch?(): void;
   /** Returns the disk of the slots on file; the store must not be used afterwards. */
   release?(): void;
-  clone(): KVStore;
+  /** A deep copy; a store with slots on file puts the copy's in `tierFile` (default its own file). */
+  clone(tierFile?: TierFile): KVStore;
 }

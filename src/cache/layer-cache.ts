@@ -286,12 +286,13 @@ export class LayerCache implements LayerViewSource {
 
   /**
    * Deep copy (same capacity, contents and, unless `accumulated` is false, accumulated
-   * scores: a fork whose policy never reads them must not carry their bytes).
+   * scores: a fork whose policy never reads them must not carry their bytes). Slots on the
+   * DRAM–flash tier are copied into `tierFile` (default this layer's file).
    */
-  clone(accumulated = true): LayerCache {
+  clone(accumulated = true, tierFile?: TierFile): LayerCache {
     const c = new LayerCache({ layer: this.layer, kvHeads: this.kvHeads, headDim: this.headDim, groupSize: this.groupSize, storage: this.storage, initialCapacity: 0 });
     c.cap = this.cap;
-    c.store = this.store.clone();
+    c.store = this.store.clone(tierFile);
     c.lengths.set(this.lengths);
     c.meta = sliceTokenMeta(this.meta, 0, this.kvHeads * this.cap);
     c.cumulative = accumulated && this.cumulative ? this.cumulative.slice() : null;

@@ -154,18 +154,18 @@ export class TieredKV implements KVStore {
     }
   }
 
-  /** A copy in the same tier file (new regions). */
-  clone(): TieredKV {
+  /** A copy whose cold rows go to new regions of `file` (default this store's file). */
+  clone(file: TierFile = this.file): TieredKV {
     const c = Object.create(TieredKV.prototype) as TieredKV;
-    Object.assign(c, this);
+    Object.assign(c, this, { file });
     c.hotKeys = this.hotKeys.slice();
     c.hotValues = this.hotValues.slice();
     c.hotStart = this.hotStart.slice();
     c.coldLen = this.coldLen.slice();
     c.len = this.len.slice();
     if (this.coldCap > 0) {
-      c.coldKeys = this.file.alloc(this.spec.denseDType, this.coldKeys.length);
-      c.coldValues = this.file.alloc(this.spec.denseDType, this.coldValues.length);
+      c.coldKeys = file.alloc(this.spec.denseDType, this.coldKeys.length);
+      c.coldValues = file.alloc(this.spec.denseDType, this.coldValues.length);
       (c.coldKeys as Float32Array).set(this.coldKeys as Float32Array);
       (c.coldValues as Float32Array).set(this.coldValues as Float32Array);
     }

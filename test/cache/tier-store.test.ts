@@ -124,6 +124,22 @@ describe.skipIf(!loadAddon())('tiered LayerCache', () => {
   });
 });
 
+describe.skipIf(!loadAddon())('tiered sessions: fork and clone', () => {
+  it('a fork and a clone keep their slots on file when the session they came from closes', () => {
+    const parent = new CacheSession({ ...SHAPE, backend: tsBackend, tier: { coldFraction: 1, dir } });
+    forward(parent, 0, PROMPT_MODALITY, 1);
+    const fork = parent.fork({});
+    const clone = parent.clone();
+    const want = Array.from(parent.layer(1).decodeHead('keys', 1));
+    expect(fork.bytes().kvFileBytes).toBe(parent.bytes().kvBytes);
+    parent.close();
+    expect(Array.from(fork.layer(1).decodeHead('keys', 1))).toEqual(want);
+    expect(Array.from(clone.layer(1).decodeHead('keys', 1))).toEqual(want);
+    fork.close();
+    clone.close();
+  });
+});
+
 const env = policyEnv(5, 900);
 
 describe.skipIf(!loadAddon())('every policy over a tiered session', () => {
