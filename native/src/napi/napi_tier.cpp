@@ -49,8 +49,14 @@ Napi::Value TierAlloc(const Napi::CallbackInfo &info) {
   void *data = kvp_tier_alloc(t->file, uint64_t(bytes));
   if (!data) throw_range(env, kvp_last_error());
   t->regions.push_back({data, uint64_t(bytes), true});
-  // The buffer keeps the mapping alive: its finalizer drops a reference to the file.
-  return Napi::ArrayBuffer::New(env, data, size_t(bytes), [](Napi::Env, void *, TierRef *r) { delete r; }, new TierRef(t));
+  // The buffer keeps the mapping alive: its finalizer drops a reference to the file. V8 is told
+  // of its bytes so that dropped caches are collected (and their disk freed) on time.
+  struct Hold { TierRef file; int64_t bytes; };
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return Napi::ArrayBuffer::New(env, data, size_t(bytes), [](Napi::Env e, void *, Hold *h) {
+    Napi::MemoryManagement::AdjustExternalMemory(e, -h->bytes);
+    delete h;
+  }, new Hold{t, bytes});
 }
 
 /** The live region behind `buffer`'s ArrayBuffer (whole), or a thrown error naming fn. */
