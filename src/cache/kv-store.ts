@@ -36,6 +36,8 @@ export interface KVStore {
   allocatedBytes(): number;
   /** K+V bytes of the valid slots held on file (the DRAM–flash tier); absent: none. */
   fileBytes?(): number;
+  /** Head h's oldest slots held on file; absent: none. */
+  coldSlots?(h: number): number;
   /** Asks the OS to read the slots held on file ahead of use; absent: nothing on file. */
   prefetch?(): void;
   /** Returns the disk of the slots on file; the store must not be used afterwards. */

@@ -153,6 +153,11 @@ export class LayerCache implements LayerViewSource {
     return { kvHeads, headDim, capacity: this.cap, ...s, lengths, positions: this.meta.position, modality: this.meta.modality };
   }
 
+  /** Head h's oldest slots held on the DRAM–flash tier's file (0 without a tier). */
+  coldSlots(h: number): number {
+    return this.store.coldSlots?.(h) ?? 0;
+  }
+
   /** Asks the OS to read this layer's slots on file (DRAM–flash tier) ahead of their use. */
   prefetchCold(): void {
     this.store.prefetch?.();

@@ -21,6 +21,8 @@ export interface LayerViewSource {
   headMeta(h: number): TokenMeta;
   /** Head h's accumulated cumulative attention [len], undefined if never accumulated. */
   headCumulative(h: number): Float32Array | undefined;
+  /** Head h's oldest slots held on the DRAM–flash tier's file. */
+  coldSlots?(h: number): number;
 }
 
 export class LayerCacheView implements LayerView {
@@ -76,6 +78,11 @@ export class LayerCacheView implements LayerView {
     this.check(h);
     const c = this.src.headCumulative(h);
     return c ? { cumulative: c } : {};
+  }
+
+  coldSlots(h: number): number {
+    this.check(h);
+    return this.src.coldSlots?.(h) ?? 0;
   }
 
   private check(h: number): void {

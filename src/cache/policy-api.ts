@@ -27,6 +27,8 @@ export interface LayerView {
    * `cumulative` accumulates H2O column sums over prefill and every decode step so far.
    */
   accumulated(h: number): { cumulative?: Float32Array };
+  /** Slots 0..coldSlots(h)−1 of KV head h are on the DRAM–flash tier's file (0 or absent: none). */
+  coldSlots?(h: number): number;
 }
 
 export type Phase = 'prefill' | 'decode';

@@ -48,9 +48,9 @@ export class TieredKV implements KVStore {
     this.len = new Int32Array(kvHeads);
   }
 
-  /** [kvHeads] cold slots per head (a copy). */
-  coldLengths(): Int32Array {
-    return this.coldLen.slice();
+  /** Head h's cold slots (its oldest, on file). */
+  coldSlots(h: number): number {
+    return this.coldLen[h]!;
   }
 
   appendHead(h: number, at: number, k: Float32Array, v: Float32Array, n: number, kvHeads: number): void {

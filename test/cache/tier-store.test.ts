@@ -158,6 +158,10 @@ describe.skipIf(!loadAddon())('every policy over a tiered session', () => {
     };
     const plain = run(undefined);
     const tiered = run({ coldFraction: 0.6, dir });
+    // Views mark each head's oldest 60 % as on file.
+    const v = tiered.layer(0).view();
+    for (let h = 0; h < SHAPE.kvHeads; h++) expect(v.coldSlots(h)).toBe(Math.floor(0.6 * v.length(h)));
+    expect(plain.layer(0).view().coldSlots(0)).toBe(0);
     for (let l = 0; l < SHAPE.numLayers; l++) {
       const a = tiered.layer(l).view();
       const b = plain.layer(l).view();
