@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AttendArgs, KVDType } from '../../src/attention/backend.js';
 import { loadAddon } from '../../src/attention/native/addon.js';
 import { NativeBackend } from '../../src/attention/native/native-backend.js';
+import { kernelLayout } from '../../src/attention/native/coded-layout.js';
 import { referenceAttend } from '../../src/attention/reference-attention.js';
 import { ALL_STAT_NEEDS } from '../../src/attention/stats.js';
 import { LayerCache } from '../../src/cache/layer-cache.js';
@@ -136,6 +137,23 @@ describe.skipIf(!addon)('DRAM–flash tier: native tiered attention vs the TS re
     });
     file.close();
     expect(checked).toBe(cases().length);
+  });
+
+  it('kernels that read DRAM only (CUDA) get the layer as a dense copy', () => {
+    const file = TierFile.open(tierSpec({ coldFraction: 0.5, dir }));
+    const c: Case = { dtype: 'bf16', tier: { coldFraction: 0.5 }, kvHeads: 2, group: 2, headDim: 6, tokens: 41, keep: 0.7, n: 1, decode: true };
+    const { tiered, plain } = buildPair(c, file, 9);
+    const dense = kernelLayout(tiered.layout(), false);
+    expect(dense.tier).toBeUndefined();
+    const want = plain.layout();
+    for (let h = 0; h < c.kvHeads; h++) {
+      const a = h * want.capacity * c.headDim;
+      const b = a + want.lengths[h]! * c.headDim;
+      expect(Array.from(dense.keys.subarray(a, b))).toEqual(Array.from(want.keys.subarray(a, b)));
+      expect(Array.from(dense.values.subarray(a, b))).toEqual(Array.from(want.values.subarray(a, b)));
+    }
+    expect(kernelLayout(tiered.layout(), true).tier).toBeDefined(); // the CPU kernels read it in place
+    file.close();
   });
 
   it('the binding refuses a tier whose cold lengths or hot rows do not fit, naming the field', () => {
