@@ -55,6 +55,8 @@ export class TieredKV implements KVStore {
 
   appendHead(h: number, at: number, k: Float32Array, v: Float32Array, n: number, kvHeads: number): void {
     const d = this.spec.headDim;
+    // The file room the spill will need, first: a full disk then fails before anything moved.
+    this.ensureColdRows(Math.min(this.tier.coldTarget(at + n), at + n));
     const hot = at - this.coldLen[h]!;
     this.ensureHotRoom(h, hot + n);
     const base = h * this.hotCap + this.hotStart[h]! + hot;

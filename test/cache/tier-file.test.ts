@@ -52,7 +52,10 @@ describe.skipIf(!loadAddon())('tier file', () => {
       err = e;
     }
     expect(String(err)).toMatch(new RegExp(`tier file in ${dir}: no space left for \\d+ more bytes .*\\(ENOSPC\\)`));
-    // The layer that could not spill still attends over the slots it holds.
+    // The failed append left layer 0 as it was (the file room is claimed before any row moves),
+    // and it still attends over the slots it holds.
+    expect(s.layer(0).length(0)).toBe(100);
+    expect(s.layer(0).decodeHead('keys', 0).every(Number.isFinite)).toBe(true);
     const q = new Float32Array(SHAPE.qHeads * SHAPE.headDim).fill(0.1);
     const out = s.attend(0, q, Int32Array.from([500]), Uint8Array.from([0]));
     expect(out.every(Number.isFinite)).toBe(true);
