@@ -30,6 +30,8 @@ export class TieredKV implements KVStore {
   private coldLen: Int32Array;
   /** [kvHeads] slots held (mirrors LayerCache's lengths through the verbs). */
   private len: Int32Array;
+  /** Set by release(): the cold rows' disk is gone, so every verb refuses. */
+  private released = false;
 
   constructor(
     readonly spec: StorageSpec,
@@ -54,6 +56,7 @@ export class TieredKV implements KVStore {
   }
 
   appendHead(h: number, at: number, k: Float32Array, v: Float32Array, n: number, kvHeads: number): void {
+    this.checkLive();
     const d = this.spec.headDim;
     // The file room the spill will need, first: a full disk then fails before anything moved.
     this.ensureColdRows(Math.min(this.tier.coldTarget(at + n), at + n));
@@ -70,6 +73,7 @@ export class TieredKV implements KVStore {
   }
 
   decodeHead(which: 'keys' | 'values', h: number, len: number): Float32Array {
+    this.checkLive();
     const d = this.spec.headDim;
     const cold = Math.min(len, this.coldLen[h]!);
     const out = new Float32Array(len * d);
@@ -81,6 +85,7 @@ export class TieredKV implements KVStore {
   }
 
   keepHead(h: number, keep: Int32Array): void {
+    this.checkLive();
     const d = this.spec.headDim;
     const cold = this.coldLen[h]!;
     let keptCold = 0;
@@ -97,6 +102,7 @@ export class TieredKV implements KVStore {
   }
 
   writeSlot(h: number, slot: number, key: Float32Array | null, value: Float32Array): void {
+    this.checkLive();
     const d = this.spec.headDim;
     const cold = slot < this.coldLen[h]!;
     const row = cold ? h * this.coldCap + slot : h * this.hotCap + this.hotStart[h]! + slot - this.coldLen[h]!;
@@ -116,6 +122,7 @@ export class TieredKV implements KVStore {
   }
 
   layout(): StoreLayout {
+    this.checkLive();
     const tier: TierLayout = {
       coldKeys: this.coldKeys,
       coldValues: this.coldValues,
@@ -174,8 +181,18 @@ export class TieredKV implements KVStore {
     return c;
   }
 
-  /** Gives the cold stripes' disk back (the store must not be used afterwards). */
+  /** Gives the cold stripes' disk back; every verb refuses afterwards. */
   release(): void {
+    this.releaseCold();
+    this.released = true;
+  }
+
+  private checkLive(): void {
+    if (this.released) throw new Error('tier: this cache was closed (CacheSession.close()) and its slots on file are gone; open a new session');
+  }
+
+  /** Returns the cold stripes' regions to the file (they are being replaced, or the store closes). */
+  private releaseCold(): void {
     if (this.coldCap === 0) return; // no region yet: the empty stripes are not the file's
     this.file.release(this.coldKeys);
     this.file.release(this.coldValues);
@@ -257,7 +274,7 @@ export class TieredKV implements KVStore {
       throw err;
     }
     for (let h = 0; h < this.kvHeads; h++) this.copyRows(this.coldKeys, this.coldValues, h * this.coldCap, keys, values, h * cap, this.coldLen[h]!, d);
-    this.release();
+    this.releaseCold();
     this.coldKeys = keys;
     this.coldValues = values;
     this.coldCap = cap;

@@ -70,6 +70,8 @@ describe.skipIf(!loadAddon())('tier file', () => {
     expect(readdirSync(dir)).toEqual([]);
     s.close();
     expect(readdirSync(dir)).toEqual([]);
+    // A closed session's slots on file are gone: it refuses instead of reading zeros.
+    expect(() => fill(s, 300, 1)).toThrow(/tier: this cache was closed \(CacheSession\.close\(\)\)/);
 
     const child = join(root, 'child.ts');
     const cacheDir = fileURLToPath(new URL('../../src/cache/', import.meta.url));
