@@ -15,6 +15,8 @@
  *
  * Flags: --quick (2 layers, 2048 context, 8 decode steps), --context N, --decode N (steps per
  * case), --fractions off,0,0.5,0.9, --dir DIR (of the tier file; default the OS temp dir),
+ * --evict (before every step, untimed, the tier file's pages are written back and dropped from
+ * memory — TierFile.evict — so each step reads its cold rows from the device),
  * --threads N (0 = every core), --layers N, --models DIR (default $TMPDIR/kvprism-bench).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -92,6 +94,7 @@ export async function main(argv: string[]): Promise<void> {
       decode: { type: 'string' },
       fractions: { type: 'string', default: 'off,0,0.5,0.9' },
       dir: { type: 'string' },
+      evict: { type: 'boolean', default: false },
       threads: { type: 'string', default: '0' },
       layers: { type: 'string' },
       models: { type: 'string', default: join(tmpdir(), 'kvprism-bench') },
@@ -112,7 +115,10 @@ export async function main(argv: string[]): Promise<void> {
     return x;
   });
   const modelDir = ensureModel(values.models, layers);
-  console.log(`tier bench: SmolLM2-135M shape${layers ? ` (${layers} layers)` : ''}, f32 K/V, ${context}-token cache, ${decode} decode steps per case, tier dir ${values.dir ?? tmpdir()}`);
+  console.log(
+    `tier bench: SmolLM2-135M shape${layers ? ` (${layers} layers)` : ''}, f32 K/V, ${context}-token cache, ${decode} decode steps per case, tier dir ${values.dir ?? tmpdir()}` +
+      (values.evict ? ', file pages evicted before every step' : ''),
+  );
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
   const backend = resolveBackend('auto', threads);
   const model = loadModel(modelDir, { backend });
@@ -128,6 +134,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   for (let i = 0; i < decode; i++) {
     for (const c of live) {
+      // --evict: the file's pages leave memory before the step (untimed), as under memory pressure.
+      if (values.evict) c.seq.session.tierFile?.evict();
       const t0 = performance.now();
       dec.decodeOne(c.seq, 1 + i);
       c.stepMs.push(performance.now() - t0);

@@ -217,6 +217,10 @@ void *kvp_tier_alloc(kvp_tier_file *f, uint64_t bytes);
 int kvp_tier_release(kvp_tier_file *f, void *region, uint64_t bytes);
 /** Asks the OS to read [data, data + bytes) ahead of use (madvise WILLNEED); advisory. */
 int kvp_tier_prefetch(const void *data, uint64_t bytes);
+/** Writes the file's dirty pages back and asks the OS to drop them from memory (msync, then
+ *  madvise MADV_PAGEOUT): what memory pressure would do, so the next reads come from the device
+ *  (for benchmarks). KVP_EINVAL when the write-back fails. */
+int kvp_tier_evict(kvp_tier_file *f);
 /** Bytes of live regions (allocated, not released). */
 uint64_t kvp_tier_live_bytes(const kvp_tier_file *f);
 /** Returns all disk space; unmaps and closes the file. f is invalid afterwards. */

@@ -54,7 +54,7 @@ export class CacheSession implements CacheSessionApi {
   private readonly idleNeeds: StatNeeds;
   private layers: LayerCache[];
   /** The DRAM–flash tier's file of this session (options.tier), shared with its clones; a fork opens its own. */
-  private readonly tierFile: TierFile | undefined;
+  readonly tierFile: TierFile | undefined;
   /** Per layer: statistics of the latest attend() and the layer version they describe. */
   private stats: (AttentionStats | undefined)[];
   private statsVersion: number[];

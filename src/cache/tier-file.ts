@@ -57,6 +57,14 @@ export class TierFile {
     return this.closed ? 0 : this.addon.tierLiveBytes(this.handle);
   }
 
+  /**
+   * Writes the file's pages back and asks the OS to drop them from memory, as memory pressure
+   * would: the next attends read the cold rows from the device (benchmarks of the tier).
+   */
+  evict(): void {
+    if (!this.closed) this.addon.tierEvict(this.handle);
+  }
+
   /** Returns the file's disk; buffers from it read zeros afterwards. Idempotent. */
   close(): void {
     if (this.closed) return;

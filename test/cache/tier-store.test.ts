@@ -100,6 +100,15 @@ describe.skipIf(!loadAddon())('tiered LayerCache', () => {
     expectSame(tiered, plain);
   });
 
+  it('reads its slots back from the device after the file’s pages were dropped from memory', () => {
+    const { tiered, plain, file } = pair({ coldFraction: 0.9 });
+    appendTokens([tiered, plain], 0, 500, 8);
+    file.evict();
+    expectSame(tiered, plain);
+    appendTokens([tiered, plain], 500, 3, 9);
+    expectSame(tiered, plain);
+  });
+
   it('returns its disk when released', () => {
     const { tiered, file } = pair({ coldFraction: 1 });
     appendTokens([tiered], 0, 100, 7);

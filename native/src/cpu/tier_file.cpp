@@ -103,6 +103,17 @@ extern "C" int kvp_tier_prefetch(const void *data, uint64_t bytes) {
   return KVP_OK;
 }
 
+extern "C" int kvp_tier_evict(kvp_tier_file *f) {
+  if (!f) return kvp::fail("kvp_tier_evict: an open tier file is required");
+  if (f->end == 0) return KVP_OK;
+  if (msync(f->base, f->end, MS_SYNC) != 0) return kvp::fail("tier file in " + f->dir + ": write-back failed: " + why(errno));
+#if defined(MADV_PAGEOUT)
+  madvise(f->base, f->end, MADV_PAGEOUT);  // advisory: a kernel without it keeps the pages
+#endif
+  posix_fadvise(f->fd, 0, off_t(f->end), POSIX_FADV_DONTNEED);
+  return KVP_OK;
+}
+
 extern "C" void kvp_tier_close(kvp_tier_file *f) {
   if (!f) return;
   munmap(f->base, f->maxBytes);
@@ -119,6 +130,7 @@ extern "C" kvp_tier_file *kvp_tier_open(const char *, uint64_t) {
 extern "C" void *kvp_tier_alloc(kvp_tier_file *, uint64_t) { return nullptr; }
 extern "C" int kvp_tier_release(kvp_tier_file *, void *, uint64_t) { return KVP_OK; }
 extern "C" int kvp_tier_prefetch(const void *, uint64_t) { return KVP_OK; }
+extern "C" int kvp_tier_evict(kvp_tier_file *) { return KVP_OK; }
 extern "C" void kvp_tier_close(kvp_tier_file *) {}
 
 #endif

@@ -2,7 +2,7 @@
 // K/V regions carved from it, handed to JS as ArrayBuffers over the mapping (zero copy: the
 // cache writes cold rows straight into the file, the kernels read them from there).
 //   tierOpen(dir, maxBytes) → file handle      tierAlloc(file, bytes) → ArrayBuffer
-//   tierRelease(file, buffer)   tierPrefetch(view)   tierLiveBytes(file)   tierClose(file)
+//   tierRelease(file, buffer)   tierPrefetch(view)   tierLiveBytes(file)   tierEvict(file)   tierClose(file)
 // The mapping lives until the handle and every region's ArrayBuffer are collected, so a view
 // kept after tierClose never points at unmapped memory; tierClose returns the disk at once.
 // Also read_tier: args.kv.tier for attention.
@@ -91,6 +91,12 @@ Napi::Value TierLiveBytes(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), double(kvp_tier_live_bytes(t->file)));
 }
 
+Napi::Value TierEvict(const Napi::CallbackInfo &info) {
+  TierRef &t = handle_arg(info.Env(), info[0], "tierEvict");
+  check_rc(info.Env(), kvp_tier_evict(t->file));
+  return info.Env().Undefined();
+}
+
 Napi::Value TierClose(const Napi::CallbackInfo &info) {
   TierRef &t = handle_arg(info.Env(), info[0], "tierClose");
   for (auto &r : t->regions)
@@ -130,6 +136,7 @@ void register_tier(Napi::Env env, Napi::Object exports) {
   exports.Set("tierRelease", Napi::Function::New(env, TierRelease, "tierRelease"));
   exports.Set("tierPrefetch", Napi::Function::New(env, TierPrefetch, "tierPrefetch"));
   exports.Set("tierLiveBytes", Napi::Function::New(env, TierLiveBytes, "tierLiveBytes"));
+  exports.Set("tierEvict", Napi::Function::New(env, TierEvict, "tierEvict"));
   exports.Set("tierClose", Napi::Function::New(env, TierClose, "tierClose"));
 }
 

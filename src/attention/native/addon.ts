@@ -82,6 +82,8 @@ export interface NativeAddon {
   tierPrefetch(view: ArrayBufferView): void;
   /** Bytes of the file's live regions. */
   tierLiveBytes(file: TierHandle): number;
+  /** Writes the file's pages back and drops them from memory, so later reads come from the device (benchmarks). */
+  tierEvict(file: TierHandle): void;
   /** Returns all the file's disk; the mapping goes when the handle and its buffers are collected. */
   tierClose(file: TierHandle): void;
 }
