@@ -1,8 +1,8 @@
 // The DRAM–flash tier through the C ABI: the scratch file (unlinked at open, zeroed regions,
-// ENOSPC past max_bytes, bad directories named) and kvp_attend over a tiered layout (cold rows
-// in a file region, hot rows past hot_start in DRAM) against the same cache untiered, on every
-// ISA this CPU runs × f32 / f16 / bf16 × cold none / partial (a boundary inside a block) / all ×
-// decode and prefill; then kvp_attend's tier checks.
+// pages evicted and read back, ENOSPC past max_bytes, bad directories named) and kvp_attend
+// over a tiered layout (cold rows in a file region, hot rows past hot_start in DRAM) against
+// the same cache untiered, on every ISA this CPU runs × f32 / f16 / bf16 × cold none /
+// partial (a boundary inside a block) / all × decode and prefill; then kvp_attend's tier checks.
 #include <dirent.h>
 #include <unistd.h>
 #include <cmath>
@@ -85,6 +85,10 @@ TEST_CASE("tier file: unlinked at open, zeroed page-aligned regions, ENOSPC past
   CHECK(zero, "regions start zeroed");
   if (a) std::memset(a, 7, 10000);
   CHECK(kvp_tier_live_bytes(f) == 12288, "live bytes count whole pages");
+  CHECK(kvp_tier_evict(f) == KVP_OK, std::string("evicts: ") + kvp_last_error());
+  bool kept = true;
+  for (int i = 0; a && i < 10000; i++) kept &= a[i] == 7;
+  CHECK(kept, "evicted pages read back from the file as written");
   CHECK(kvp_tier_alloc(f, 60000) == nullptr, "past max_bytes fails");
   CHECK(std::string(kvp_last_error()).find("(ENOSPC)") != std::string::npos, std::string("as ENOSPC: ") + kvp_last_error());
   CHECK(kvp_tier_release(f, a, 10000) == KVP_OK && kvp_tier_live_bytes(f) == 0, "release returns the region");
