@@ -13,11 +13,13 @@ export { allocCacheKV } from './cache/kv-alloc.js';
 export { storageSpec, STORAGE_KINDS, STORAGE_DEFAULTS, GROUP_RANGE, RESIDUAL_RANGE, type KVStorage, type StorageKind, type StorageSpec, type StorageCounts } from './cache/storage-spec.js';
 export { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from './cache/quantization/fp8-e4m3.js';
 export { CacheSession } from './cache/cache-session.js';
+export { tierSpec, TIER_DEFAULT_MAX_BYTES, type TierOptions, type TierSpec } from './cache/tier-spec.js';
+export { TierFile } from './cache/tier-file.js';
 export { staticLayerView, type StaticHead, type StaticViewSpec } from './cache/static-view.js';
 export type { CacheSessionApi, CacheSessionOptions, CacheBytes, SessionForkOptions } from './cache/session-types.js';
 
 // Attention backends and statistics
-export type { ComputeBackend, BackendName, KVDType, KVLayout, CodedKV, CodedHeadArrays, AttendArgs, AttendResult, LinearWeight } from './attention/backend.js';
+export type { ComputeBackend, BackendName, KVDType, KVLayout, CodedKV, CodedHeadArrays, TierLayout, AttendArgs, AttendResult, LinearWeight } from './attention/backend.js';
 export { ALL_STAT_NEEDS, mergeNeeds, type StatNeeds, type AttentionStats } from './attention/stats.js';
 export { referenceAttend } from './attention/reference-attention.js';
 export { tsBackend } from './attention/ts-backend.js';

@@ -90,6 +90,17 @@ typedef struct kvp_kv_layout {
   int32_t key_dim;              /* kept channels per head, in [1, head_dim] */
   const int32_t *key_channels;  /* [kvHeads][key_dim] */
   const int32_t *key_split;     /* [kvHeads] packed (oldest) slots, in [0, lengths[h]] */
+  /* DRAM–flash tier (dense dtypes; NULL cold_lengths = no tier, keys/values as above). With a
+   * tier, head h's oldest slots 0..cold_lengths[h]−1 are rows 0.. of its stripe in cold_keys /
+   * cold_values [kvHeads][cold_capacity][headDim] (a file mapping, kvp_tier_*), and slots
+   * cold_lengths[h]..lengths[h]−1 are rows hot_start[h].. of its stripe in keys / values, whose
+   * stripes then hold hot_capacity rows: [kvHeads][hot_capacity][headDim]. */
+  const int32_t *cold_lengths;  /* [kvHeads] */
+  const void *cold_keys;
+  const void *cold_values;
+  int32_t cold_capacity;
+  int32_t hot_capacity;
+  const int32_t *hot_start;     /* [kvHeads] */
 } kvp_kv_layout;
 
 /**
@@ -197,6 +208,30 @@ void kvp_free_kv(void *data, size_t bytes);
 /** Read-only sweep over one array of `mib` MiB on the pool's threads (the traffic of decode
  *  attention, which reads K/V and writes almost nothing); best of `reps` in GB/s, < 0 on error. */
 double kvp_stream_read(int32_t mib, int32_t reps);
+
+/* ---- DRAM–flash tier file ---------------------------------------------------------------- */
+
+/** A scratch file holding cold K/V rows, memory-mapped. Created in `dir` and unlinked at once
+ *  (a killed process leaves nothing behind); `max_bytes` (> 0) of address space are mapped up
+ *  front so regions never move. NULL when the directory is unusable (kvp_last_error says why). */
+typedef struct kvp_tier_file kvp_tier_file;
+kvp_tier_file *kvp_tier_open(const char *dir, uint64_t max_bytes);
+/** Reserves `bytes` of disk for a new region (fallocate: a full disk fails here with an error,
+ *  never later as a fault on a mapped page). Returns its address, or NULL when the disk or
+ *  max_bytes is full (kvp_last_error names the directory and the bytes asked for). */
+void *kvp_tier_alloc(kvp_tier_file *f, uint64_t bytes);
+/** Returns a region's disk space (punches a hole; later reads see zeros). */
+int kvp_tier_release(kvp_tier_file *f, void *region, uint64_t bytes);
+/** Asks the OS to read [data, data + bytes) ahead of use (madvise WILLNEED); advisory. */
+int kvp_tier_prefetch(const void *data, uint64_t bytes);
+/** Writes the file's dirty pages back and asks the OS to drop them from memory (msync, then
+ *  madvise MADV_PAGEOUT): what memory pressure would do, so the next reads come from the device
+ *  (for benchmarks). KVP_EINVAL when the write-back fails. */
+int kvp_tier_evict(kvp_tier_file *f);
+/** Bytes of live regions (allocated, not released). */
+uint64_t kvp_tier_live_bytes(const kvp_tier_file *f);
+/** Returns all disk space; unmaps and closes the file. f is invalid afterwards. */
+void kvp_tier_close(kvp_tier_file *f);
 
 const char *kvp_last_error(void);
 

@@ -59,6 +59,25 @@ export interface CodedKV {
   headArrays?(h: number): CodedHeadArrays;
 }
 
+/**
+ * A layer split by the DRAM–flash tier (src/cache/tiered-kv.ts): head h's oldest slots
+ * 0..coldLengths[h]−1 are rows 0.. of its stripe in coldKeys / coldValues (a memory-mapped
+ * scratch file), the rest are rows hotStart[h].. of its stripe in KVLayout.keys / values,
+ * which then hold [kvHeads][hotCapacity][headDim]. Dense dtypes only.
+ */
+export interface TierLayout {
+  /** [kvHeads][coldCapacity][headDim] of KVLayout.dtype, in the tier file. */
+  coldKeys: KVBuffer;
+  coldValues: KVBuffer;
+  coldCapacity: number;
+  /** [kvHeads] cold slots per head. */
+  coldLengths: Int32Array;
+  /** Rows per head stripe of KVLayout.keys / values. */
+  hotCapacity: number;
+  /** [kvHeads] row of each head's first hot slot in its stripe. */
+  hotStart: Int32Array;
+}
+
 /** Raw view of one layer's cache as the kernels see it. */
 export interface KVLayout {
   kvHeads: number;
@@ -75,6 +94,8 @@ export interface KVLayout {
   values: KVBuffer;
   /** Quantized K/V (then dtype is 'f32' and keys / values are empty); only for backends with readsCoded. */
   coded?: CodedKV;
+  /** DRAM–flash tier: keys / values hold the hot rows only (TierLayout). */
+  tier?: TierLayout;
   /** [kvHeads] valid slots per head. */
   lengths: Int32Array;
   /** [kvHeads][capacity] original position of each slot (the causal mask compares these). */

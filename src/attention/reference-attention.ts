@@ -15,6 +15,7 @@ import { validateAttendArgs } from './attend-validate.js';
 import { StatsAccumulator } from './stats-accumulator.js';
 import { decodeToF32 } from '../util/half.js';
 import { expandPrunedKeys, prunedKeyElements } from './pruned-keys.js';
+import { untieredLayout } from './tier-layout.js';
 
 /**
  * Softmax attention of one query row over one KV head.
@@ -98,7 +99,9 @@ function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number
 }
 
 /** Attention of n query tokens over a KV layout, with the statistics `args.needs` names. */
-export function referenceAttend(args: AttendArgs): AttendResult {
+export function referenceAttend(given: AttendArgs): AttendResult {
+  // A tiered layer (DRAM–flash) is read as the dense layer it stands for.
+  const args = given.kv?.tier ? { ...given, kv: untieredLayout(given.kv) } : given;
   const { n, qHeads, kvHeads, headDim, capacity, group } = validateAttendArgs(args);
   const { kv, q, qPositions, scale } = args;
   const out = args.out ?? new Float32Array(n * qHeads * headDim);

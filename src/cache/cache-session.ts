@@ -19,6 +19,7 @@ import { policyRandom } from '../util/random.js';
 import { resolveBudget } from './budget.js';
 import { rerotationFrequencies, type KeyRerotation } from './key-rerotation.js';
 import { LayerCache } from './layer-cache.js';
+import { TierFile } from './tier-file.js';
 import { compressesDuringDecode, compressionMayFollowStep, shouldCompress } from './schedule.js';
 import { resolveSessionOptions, validateLayerBudgets, type ResolvedSessionOptions } from './session-options.js';
 import type { AttentionBackendStats } from './session-stats.js';
@@ -52,6 +53,8 @@ export class CacheSession implements CacheSessionApi {
   /** What decode steps that no compression follows gather (see idleDecodeNeeds). */
   private readonly idleNeeds: StatNeeds;
   private layers: LayerCache[];
+  /** The DRAM–flash tier's file of this session (options.tier), shared with its clones; a fork opens its own. */
+  readonly tierFile: TierFile | undefined;
   /** Per layer: statistics of the latest attend() and the layer version they describe. */
   private stats: (AttentionStats | undefined)[];
   private statsVersion: number[];
@@ -73,7 +76,10 @@ export class CacheSession implements CacheSessionApi {
     this.idleNeeds = idleDecodeNeeds(this.needs, options.gather ?? {}, this.retention !== undefined, this.resolved.schedule);
     const { numLayers, kvHeads, qHeads, headDim } = options;
     const { storage, initialCapacity } = this.resolved;
-    this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, storage, initialCapacity }));
+    const tierSpec = this.resolved.tier;
+    this.tierFile = tierSpec ? TierFile.open(tierSpec, 'CacheSession options.tier') : undefined;
+    const tier = tierSpec ? { spec: tierSpec, file: this.tierFile! } : undefined;
+    this.layers = Array.from({ length: numLayers }, (_, layer) => new LayerCache({ layer, kvHeads, headDim, groupSize: qHeads / kvHeads, storage, initialCapacity, tier }));
     this.stats = new Array(numLayers).fill(undefined);
     this.statsVersion = new Array(numLayers).fill(-1);
   }
@@ -136,6 +142,8 @@ export class CacheSession implements CacheSessionApi {
     const n = qPositions.length;
     const t0 = performance.now();
     const needs = this.phase === 'decode' && !compressionMayFollowStep(this.resolved.schedule, this.step) ? this.idleNeeds : this.needs;
+    // DRAM–flash tier: the OS reads the next layer's cold slots while this one computes.
+    if (this.resolved.tier) this.layers[(l + 1) % this.layers.length]!.prefetchCold();
     // The layer's previous statistics are replaced by this call: the backend may write into them.
     const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs, out, reuse: this.stats[l] });
     if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
@@ -220,12 +228,14 @@ export class CacheSession implements CacheSessionApi {
   }
 
   bytes(): CacheBytes {
-    const b = { logicalTokens: 0, slots: 0, kvBytes: 0, kvAllocatedBytes: 0, metaBytes: 0, metaAllocatedBytes: 0, retentionBytes: 0, totalBytes: 0 };
+    const b = { logicalTokens: 0, slots: 0, kvBytes: 0, kvDramBytes: 0, kvFileBytes: 0, kvAllocatedBytes: 0, metaBytes: 0, metaAllocatedBytes: 0, retentionBytes: 0, totalBytes: 0 };
     for (const cache of this.layers) {
       const lb = cache.bytes();
       b.logicalTokens += lb.weightSum;
       b.slots += lb.slots;
       b.kvBytes += lb.kvBytes;
+      b.kvFileBytes += lb.kvFileBytes;
+      b.kvDramBytes += lb.kvBytes - lb.kvFileBytes;
       b.kvAllocatedBytes += lb.kvAllocatedBytes;
       b.metaBytes += lb.metaBytes;
       b.metaAllocatedBytes += lb.metaAllocatedBytes;
@@ -234,6 +244,15 @@ export class CacheSession implements CacheSessionApi {
     b.retentionBytes = this.retention?.bytes() ?? 0;
     b.totalBytes = b.kvBytes + b.metaBytes + b.retentionBytes;
     return b;
+  }
+
+  /**
+   * Gives back what this session holds outside the JS heap: its cold slots' disk on the
+   * DRAM–flash tier file (the file itself was unlinked when opened; its mapping goes with the
+   * last buffer). The session must not be used afterwards. Without a tier: nothing to do.
+   */
+  close(): void {
+    for (const cache of this.layers) cache.releaseFile();
   }
 
   timings(): AttentionBackendStats {
@@ -302,7 +321,7 @@ export class CacheSession implements CacheSessionApi {
     const shown = mergeNeeds(c.needs, keepStats);
     const writable = c as unknown as { options: Readonly<CacheSessionOptions> };
     writable.options = Object.freeze(options);
-    c.layers = this.layers.map((x) => x.clone(Boolean(c.needs.cumulative)));
+    c.layers = this.layers.map((x) => x.clone(Boolean(c.needs.cumulative), c.tierFile));
     c.stats = this.stats.map((s) => (s ? projectStats(s, shown) : undefined));
     c.statsVersion = this.statsVersion.map((v, l) => (v === this.layers[l]!.version ? c.layers[l]!.version : -1));
     c.prefillTokens = this.prefillTokens;

@@ -1,11 +1,12 @@
 /**
- * Where a LayerCache keeps its keys and values: dense float stripes (DenseKV) or codes per KV
- * head (CodedKV). LayerCache owns lengths, metadata and capacity; the store owns the K/V bytes
+ * Where a LayerCache keeps its keys and values: dense float stripes (DenseKV), codes per KV
+ * head (CodedKV), or dense stripes split between DRAM and a tier file (TieredKV). LayerCache owns lengths, metadata and capacity; the store owns the K/V bytes
  * and the verbs that move them. Slot indices are per head, oldest first.
  */
-import type { CodedKV, KVBuffer, KVDType } from '../attention/backend.js';
+import type { CodedKV, KVBuffer, KVDType, TierLayout } from '../attention/backend.js';
 import type { StorageSpec } from './storage-spec.js';
 import type { PrunedKeyLayout } from '../attention/pruned-keys.js';
+import type { TierFile } from './tier-file.js';
 
 /** What attention kernels read: dense buffers [kvHeads][capacity][headDim], or codes. */
 export interface StoreLayout {
@@ -15,6 +16,8 @@ export interface StoreLayout {
   coded?: CodedKV;
   /** Keys pruned along headDim (DenseKV after ThinK). */
   prunedKeys?: PrunedKeyLayout;
+  /** The DRAM–flash tier's cold part (TieredKV): keys / values then hold the hot rows. */
+  tier?: TierLayout;
 }
 
 export interface KVStore {
@@ -34,5 +37,14 @@ export interface KVStore {
   /** Exact K+V bytes of the valid slots (codes + scales + dense rows). */
   usedBytes(lengths: Int32Array): number;
   allocatedBytes(): number;
-  clone(): KVStore;
+  /** K+V bytes of the valid slots held on file (the DRAM–flash tier); absent: none. */
+  fileBytes?(): number;
+  /** Head h's oldest slots held on file; absent: none. */
+  coldSlots?(h: number): number;
+  /** Asks the OS to read the slots held on file ahead of use; absent: nothing on file. */
+  prefetch?(): void;
+  /** Returns the disk of the slots on file; the store must not be used afterwards. */
+  release?(): void;
+  /** A deep copy; a store with slots on file puts the copy's in `tierFile` (default its own file). */
+  clone(tierFile?: TierFile): KVStore;
 }

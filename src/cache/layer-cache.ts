@@ -1,7 +1,8 @@
 /**
  * The physical KV cache of one layer. Keys and values live in a KVStore: dense head-major
- * `[kvHeads][capacity][headDim]` stripes in f32, f16 or bf16 (DenseKV), or codes per KV head
- * (QuantizedKV: int8-fp8, KIVI int4/int2; storage-spec.ts); KV head h holds `length(h)` valid
+ * `[kvHeads][capacity][headDim]` stripes in f32, f16 or bf16 (DenseKV), the same split between
+ * DRAM and a tier file (TieredKV), or codes per KV head (QuantizedKV: int8-fp8, KIVI
+ * int4/int2; storage-spec.ts); KV head h holds `length(h)` valid
  * slots. Per-slot metadata (TokenMeta fields) and the accumulated H2O scores are stored
  * `[kvHeads][capacity]` and move with their slots.
  *
@@ -18,6 +19,9 @@ import type { Plan, RetentionStore } from './policy-api.js';
 import { DenseKV } from './dense-kv.js';
 import type { KVStore } from './kv-store.js';
 import { QuantizedKV } from './quantized-kv.js';
+import { TieredKV } from './tiered-kv.js';
+import type { TierFile } from './tier-file.js';
+import type { TierSpec } from './tier-spec.js';
 import { storageSpec, type KVStorage, type StorageSpec } from './storage-spec.js';
 import { LayerCacheView, type LayerViewSource } from './layer-view.js';
 import { computeMerges, type MergedSlots } from './merge-ops.js';
@@ -41,6 +45,8 @@ export interface LayerCacheOptions {
   storage?: KVStorage | StorageSpec;
   /** Initial slots per head stripe (default 256); grows by doubling. */
   initialCapacity?: number;
+  /** DRAM–flash tier: the oldest slots of each head live in this (session's) file (dense storage only). */
+  tier?: { spec: TierSpec; file: TierFile };
 }
 
 /** Exact byte accounting of one layer, measured from its buffers. */
@@ -50,6 +56,8 @@ export interface LayerBytes {
   weightSum: number;
   /** K and V bytes of valid slots. */
   kvBytes: number;
+  /** The part of kvBytes held on file by the DRAM–flash tier (the rest is in DRAM). */
+  kvFileBytes: number;
   /** K and V buffer bytes allocated (capacity). */
   kvAllocatedBytes: number;
   /** Metadata (+ accumulated scores) bytes of valid slots. */
@@ -83,7 +91,14 @@ export class LayerCache implements LayerViewSource {
     if (opts.dtype !== undefined && opts.storage !== undefined) throw new RangeError(`LayerCache options: give dtype or storage, not both`);
     this.storage = storageSpec(opts.storage ?? opts.dtype ?? 'f32', opts.headDim, `LayerCache options.storage`);
     this.cap = opts.initialCapacity ?? 256;
-    this.store = this.storage.quantized ? new QuantizedKV(this.storage, this.kvHeads, this.cap) : new DenseKV(this.storage, this.kvHeads, this.cap);
+    if (opts.tier && this.storage.quantized) {
+      throw new RangeError(`LayerCache options.tier: the DRAM–flash tier holds dense K/V (f32, f16 or bf16); storage "${this.storage.kind}" is quantized`);
+    }
+    this.store = this.storage.quantized
+      ? new QuantizedKV(this.storage, this.kvHeads, this.cap)
+      : opts.tier
+        ? new TieredKV(this.storage, this.kvHeads, this.cap, opts.tier.spec, opts.tier.file)
+        : new DenseKV(this.storage, this.kvHeads, this.cap);
     this.lengths = new Int32Array(this.kvHeads);
     this.meta = allocTokenMeta(this.kvHeads * this.cap);
   }
@@ -144,6 +159,21 @@ export class LayerCache implements LayerViewSource {
     return { kvHeads, headDim, capacity: this.cap, ...s, lengths, positions: this.meta.position, modality: this.meta.modality };
   }
 
+  /** Head h's oldest slots held on the DRAM–flash tier's file (0 without a tier). */
+  coldSlots(h: number): number {
+    return this.store.coldSlots?.(h) ?? 0;
+  }
+
+  /** Asks the OS to read this layer's slots on file (DRAM–flash tier) ahead of their use. */
+  prefetchCold(): void {
+    this.store.prefetch?.();
+  }
+
+  /** Returns the disk of this layer's slots on file (the layer must not be used afterwards). */
+  releaseFile(): void {
+    this.store.release?.();
+  }
+
   /** Read-only view for policies (decoded f32 per head, cached until the next mutation). */
   view(): LayerCacheView {
     return (this.cachedView ??= new LayerCacheView(this));
@@ -197,6 +227,9 @@ export class LayerCache implements LayerViewSource {
     const { kvHeads, headDim, storage } = this;
     const lengthsAfter = Int32Array.from(plan.heads, (hp) => hp.keep.length);
     const prune = plan.keyChannels && resolveKeyPrune(plan.keyChannels, { layer: this.layer, kvHeads, headDim, storage, pruned: this.prunedKeys() !== undefined, lengthsAfter });
+    if (prune && !(this.store instanceof DenseKV)) {
+      throw new RangeError(`plan for layer ${this.layer}: key-channel pruning (ThinK) needs the keys in DRAM, but this layer has a DRAM–flash tier (cache.tier); drop think or the tier`);
+    }
     // Decoded pre-plan rows of the heads that merge or retain (f32 storage: zero-copy views).
     const rows = plan.heads.map((hp, h) =>
       (hp.merges?.length ?? 0) > 0 || (retention && (hp.retain?.length ?? 0) > 0) ? { keys: this.decodeHead('keys', h), values: this.decodeHead('values', h) } : null,
@@ -279,6 +312,7 @@ export class LayerCache implements LayerViewSource {
       slots,
       weightSum,
       kvBytes: this.store.usedBytes(this.lengths),
+      kvFileBytes: this.store.fileBytes?.() ?? 0,
       kvAllocatedBytes: this.store.allocatedBytes(),
       metaBytes: slots * perSlot + pruneBytes,
       metaAllocatedBytes: this.kvHeads * this.cap * perSlot + pruneBytes,
@@ -287,12 +321,13 @@ export class LayerCache implements LayerViewSource {
 
   /**
    * Deep copy (same capacity, contents and, unless `accumulated` is false, accumulated
-   * scores: a fork whose policy never reads them must not carry their bytes).
+   * scores: a fork whose policy never reads them must not carry their bytes). Slots on the
+   * DRAM–flash tier are copied into `tierFile` (default this layer's file).
    */
-  clone(accumulated = true): LayerCache {
+  clone(accumulated = true, tierFile?: TierFile): LayerCache {
     const c = new LayerCache({ layer: this.layer, kvHeads: this.kvHeads, headDim: this.headDim, groupSize: this.groupSize, storage: this.storage, initialCapacity: 0 });
     c.cap = this.cap;
-    c.store = this.store.clone();
+    c.store = this.store.clone(tierFile);
     c.lengths.set(this.lengths);
     c.meta = sliceTokenMeta(this.meta, 0, this.kvHeads * this.cap);
     c.cumulative = accumulated && this.cumulative ? this.cumulative.slice() : null;

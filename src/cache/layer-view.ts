@@ -23,6 +23,8 @@ export interface LayerViewSource {
   headCumulative(h: number): Float32Array | undefined;
   /** Kept key channels of head h when the layer's keys are pruned (ThinK). */
   keyChannels?(h: number): Int32Array | undefined;
+  /** Head h's oldest slots held on the DRAM–flash tier's file. */
+  coldSlots?(h: number): number;
 }
 
 export class LayerCacheView implements LayerView {
@@ -83,6 +85,11 @@ export class LayerCacheView implements LayerView {
   keyChannels(h: number): Int32Array | undefined {
     this.check(h);
     return this.src.keyChannels?.(h);
+  }
+
+  coldSlots(h: number): number {
+    this.check(h);
+    return this.src.coldSlots?.(h) ?? 0;
   }
 
   private check(h: number): void {

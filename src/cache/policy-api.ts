@@ -32,6 +32,8 @@ export interface LayerView {
   accumulated(h: number): { cumulative?: Float32Array };
   /** Kept key channels of KV head h when its keys were pruned (ThinK), else undefined. */
   keyChannels?(h: number): Int32Array | undefined;
+  /** Slots 0..coldSlots(h)−1 of KV head h are on the DRAM–flash tier's file (0 or absent: none). */
+  coldSlots?(h: number): number;
 }
 
 export type Phase = 'prefill' | 'decode';

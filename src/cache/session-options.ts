@@ -5,6 +5,7 @@ import { validateBudget, type BudgetSpec } from './budget.js';
 import { DEFAULT_SCHEDULE, type Schedule } from './schedule.js';
 import type { CacheSessionOptions } from './session-types.js';
 import { storageSpec, type StorageSpec } from './storage-spec.js';
+import { tierSpec, type TierSpec } from './tier-spec.js';
 
 export interface ResolvedSessionOptions {
   storage: StorageSpec;
@@ -14,6 +15,7 @@ export interface ResolvedSessionOptions {
   seed: number;
   scale: number;
   budget: BudgetSpec | undefined;
+  tier: TierSpec | undefined;
 }
 
 const WHERE = 'CacheSession options';
@@ -47,6 +49,8 @@ export function resolveSessionOptions(o: CacheSessionOptions): ResolvedSessionOp
   if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new RangeError(`${WHERE}.dtype must be 'f32', 'f16' or 'bf16'; got ${String(dtype)}`);
   if (o.dtype !== undefined && o.storage !== undefined) throw new RangeError(`${WHERE}: give dtype or storage, not both (storage: '${o.dtype}' is the same as dtype: '${o.dtype}')`);
   const storage = storageSpec(o.storage ?? dtype, o.headDim, `${WHERE}.storage`);
+  const tier = o.tier === undefined ? undefined : tierSpec(o.tier, `${WHERE}.tier`);
+  if (tier && storage.quantized) throw new RangeError(`${WHERE}.tier: the DRAM–flash tier holds dense K/V (f32, f16 or bf16); storage "${storage.kind}" is quantized`);
   const initialCapacity = o.initialCapacity ?? 256;
   int('initialCapacity', initialCapacity, 0);
   if (!o.backend || typeof o.backend.attend !== 'function') throw new TypeError(`${WHERE}.backend must be a ComputeBackend (e.g. tsBackend)`);
@@ -60,7 +64,7 @@ export function resolveSessionOptions(o: CacheSessionOptions): ResolvedSessionOp
   if (!Number.isInteger(seed)) throw new RangeError(`${WHERE}.seed must be an integer; got ${seed}`);
   const scale = o.scale ?? 1 / Math.sqrt(o.headDim);
   if (!Number.isFinite(scale) || scale <= 0) throw new RangeError(`${WHERE}.scale must be a finite number > 0; got ${scale}`);
-  return { storage, initialCapacity, schedule, queryAware: o.queryAware ?? true, seed, scale, budget: o.budget };
+  return { storage, initialCapacity, schedule, queryAware: o.queryAware ?? true, seed, scale, budget: o.budget, tier };
 }
 
 /** Checks a layer allocator's answer: numLayers integers ≥ 0. */

@@ -13,6 +13,7 @@ import type { BackendName, ComputeBackend, KVDType } from '../attention/backend.
 import type { StatNeeds } from '../attention/stats.js';
 import type { BudgetSpec } from './budget.js';
 import type { KVStorage } from './storage-spec.js';
+import type { TierOptions } from './tier-spec.js';
 import type { Schedule } from './schedule.js';
 import type { TokenMeta } from './token-meta.js';
 import type { PolicyInstance } from './policy-api.js';
@@ -31,6 +32,12 @@ export interface CacheSessionOptions {
   storage?: KVStorage;
   /** Initial slots per head stripe (grows by doubling when exceeded); default 256. */
   initialCapacity?: number;
+  /**
+   * DRAM–flash tier (dense storage only): each head's oldest slots — a fraction of them, or all
+   * but the newest `window` — live in a memory-mapped scratch file in `dir` (default the OS temp
+   * directory), unlinked at creation; docs/kv-storage.md.
+   */
+  tier?: TierOptions;
   backend: ComputeBackend;
   /** Absent / null = full cache (no compression). */
   policy?: PolicyInstance | null;
@@ -58,6 +65,10 @@ export interface CacheBytes {
   slots: number;
   /** Exact bytes of K and V held for valid slots: codes + scales + dense rows (StorageSpec.bytes). */
   kvBytes: number;
+  /** The part of kvBytes in memory (all of it without a tier). */
+  kvDramBytes: number;
+  /** The part of kvBytes on the DRAM–flash tier's file. */
+  kvFileBytes: number;
   /** Bytes of K/V buffers allocated (capacity, including free room). */
   kvAllocatedBytes: number;
   /** Per-slot metadata (TokenMeta fields + accumulated scores) of valid slots. */

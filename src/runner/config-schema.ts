@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { GROUP_RANGE, RESIDUAL_RANGE, STORAGE_DEFAULTS, STORAGE_KINDS, misplacedOption, type StorageKind } from '../cache/storage-spec.js';
+import { TIER_MAX_BYTES_LIMIT } from '../cache/tier-spec.js';
 
 /** The reserved policy name for the uncompressed reference (no policy, no budget). */
 export const FULL_CACHE = 'full';
@@ -29,6 +30,16 @@ const kvStorage = z
     if (why) ctx.addIssue({ code: 'custom', message: why });
   })
   .describe('K/V storage: f32, f16, bf16, int8-fp8 (MNN-LLM), int4 or int2 (KIVI), or {kind, group, residual}; see docs/kv-storage.md');
+
+const kvTier = z
+  .strictObject({
+    coldFraction: z.number().min(0).max(1).optional().describe("Fraction of each KV head's slots (its oldest) held on the tier file"),
+    window: z.number().int().min(0).optional().describe('Newest slots per KV head kept in DRAM; older ones go to the tier file'),
+    dir: z.string().min(1).optional().describe('Directory of the scratch file (default the OS temp directory); the file is unlinked as soon as it is made'),
+    maxBytes: z.number().int().min(1).max(TIER_MAX_BYTES_LIMIT).optional().describe('Most bytes the file may hold (default 64 GiB); past it the trial fails with a "no space" error'),
+  })
+  .refine((t) => (t.coldFraction === undefined) !== (t.window === undefined), { message: 'give exactly one of coldFraction or window' })
+  .describe("DRAM–flash tier (dense storage only): each KV head's oldest slots live in a memory-mapped scratch file; see docs/kv-storage.md");
 
 const schedule = z
   .union([
@@ -133,6 +144,7 @@ export const experimentConfigSchema = z
           .union([kvStorage, z.array(kvStorage).min(1)])
           .optional()
           .describe('K/V storage (see docs/kv-storage.md), or a list of storages to sweep: every trial runs once per storage, each prefilling its own cache'),
+        tier: kvTier.optional(),
         queryAware: z.boolean().default(true).describe('Superseded by `protocol`: false means protocol query-agnostic (when `protocol` is not given)'),
         prefillChunk: z
           .union([z.number().int().min(1), z.literal('frame')])
@@ -140,6 +152,10 @@ export const experimentConfigSchema = z
           .describe('Prefill in chunks of this many tokens, or "frame" (one video frame with the audio that came with it); the policy compresses between chunks under the streaming protocol and under an over-budget / every-N schedule. Default: one pass (streaming: "frame")'),
       })
       .refine((c) => c.storage === undefined || c.dtype === 'f32', { message: 'give cache.dtype or cache.storage, not both', path: ['storage'] })
+      .refine((c) => c.tier === undefined || [c.storage ?? c.dtype].flat().every((s) => ['f32', 'f16', 'bf16'].includes(typeof s === 'object' ? s.kind : s)), {
+        message: 'cache.tier holds dense K/V: use cache.dtype or a float cache.storage (f32, f16, bf16)',
+        path: ['tier'],
+      })
       .prefault({})
       .describe('Cache settings shared by every trial'),
     protocol: z

@@ -25,7 +25,7 @@ export interface TrialMetrics {
   top1Agreement: number | null;
   families: Record<string, { n: number; accuracy: number }>;
   promptTokens: number;
-  bytes: { logicalTokens: number; slots: number; kvBytes: number; metaBytes: number; retentionBytes: number; totalBytes: number } | null;
+  bytes: { logicalTokens: number; slots: number; kvBytes: number; kvDramBytes: number; kvFileBytes: number; metaBytes: number; retentionBytes: number; totalBytes: number } | null;
   /** Mean over samples of the most KV bytes the cache held during the prefill; null when an outcome does not say. */
   peakKvBytes: number | null;
   prefillMs: number;
@@ -70,7 +70,7 @@ export function aggregate(samples: QASample[], outcomes: SampleOutcome[], refere
     .map((o, i) => [o, references[i]] as const)
     .filter((x): x is readonly [SampleOutcome, ReferenceAnswer] => x[1] !== null && !x[0].generated);
   const haveBytes = outcomes.every((o) => o.bytes !== null);
-  const meanOf = (k: 'logicalTokens' | 'slots' | 'kvBytes' | 'metaBytes' | 'retentionBytes' | 'totalBytes'): number =>
+  const meanOf = (k: 'logicalTokens' | 'slots' | 'kvBytes' | 'kvDramBytes' | 'kvFileBytes' | 'metaBytes' | 'retentionBytes' | 'totalBytes'): number =>
     mean(outcomes.map((o) => o.bytes![k]));
   const decodeTokens = outcomes.reduce((a, o) => a + o.decodeTokens, 0);
   return {
@@ -84,6 +84,8 @@ export function aggregate(samples: QASample[], outcomes: SampleOutcome[], refere
           logicalTokens: meanOf('logicalTokens'),
           slots: meanOf('slots'),
           kvBytes: meanOf('kvBytes'),
+          kvDramBytes: meanOf('kvDramBytes'),
+          kvFileBytes: meanOf('kvFileBytes'),
           metaBytes: meanOf('metaBytes'),
           retentionBytes: meanOf('retentionBytes'),
           totalBytes: meanOf('totalBytes'),

@@ -162,7 +162,7 @@ export class ModelExecutor implements TrialExecutor {
     const prepared = streamedHead(prepareAny(model, await this.media.resolve(sample), trial.cache.queryAware), sample, trial);
     const encodeMs = performance.now() - e0;
     const decoder = new Decoder(model);
-    const sequence = decoder.open({ storage: trial.cache.storage ?? trial.cache.dtype, gather });
+    const sequence = decoder.open({ storage: trial.cache.storage ?? trial.cache.dtype, tier: trial.cache.tier, gather });
     capture?.begin();
     const t0 = performance.now();
     // Chunked like the trials' own prefills (forks never hold between chunks: holdsDuringPrefill).
@@ -222,7 +222,7 @@ export class ModelExecutor implements TrialExecutor {
   private forkOf(p: ModelPrefill, sample: QASample, trial: Trial): { decoder: MeasuringDecoder; seq: Sequence; logits: Float32Array; mass: number[][] | undefined } {
     if (p.sampleId !== sample.id || !p.sequence) throw new Error(`runFork: the shared prefill is of sample ${p.sampleId}, not ${sample.id}`);
     const decoder = new MeasuringDecoder(this.model, null);
-    const { storage: _fixedByPrefill, ...opts } = this.sessionOptions(trial);
+    const { storage: _fixedByPrefill, tier: _tierToo, ...opts } = this.sessionOptions(trial);
     const seq = p.sequence.fork({ ...opts, backend: this.model.backend }, p.keepStats);
     // A second pass (KVzip's repeat) runs on the fork, over the shared uncompressed prefill.
     const t0 = performance.now();
@@ -291,7 +291,7 @@ export class ModelExecutor implements TrialExecutor {
   }
 
   private sessionOptions(trial: Trial): RuntimeSessionOptions {
-    const base: RuntimeSessionOptions = { storage: trial.cache.storage ?? trial.cache.dtype, queryAware: trial.cache.queryAware, seed: trial.seed };
+    const base: RuntimeSessionOptions = { storage: trial.cache.storage ?? trial.cache.dtype, tier: trial.cache.tier, queryAware: trial.cache.queryAware, seed: trial.seed };
     if (trial.policy === FULL_CACHE) return { ...base, policy: null };
     return {
       ...base,

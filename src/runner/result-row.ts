@@ -42,6 +42,9 @@ export interface ResultRow {
   logical_tokens: number | null;
   slots: number | null;
   kv_bytes: number | null;
+  /** The parts of kv_bytes in DRAM and on the DRAM–flash tier's file (cache.tier; absent in older rows). */
+  kv_dram_bytes?: number | null;
+  kv_file_bytes?: number | null;
   meta_bytes: number | null;
   retention_bytes: number | null;
   total_bytes: number | null;
@@ -92,7 +95,7 @@ export const CSV_COLUMNS = [
   'backend', 'threads', 'model', 'dataset', 'samples', 'accuracy', 'kl', 'top1_agreement', 'prompt_tokens',
   'logical_tokens', 'slots', 'kv_bytes', 'meta_bytes', 'retention_bytes', 'total_bytes', 'peak_rss_bytes',
   'prefill_ms', 'compression_ms', 'decode_ms_per_token', 'wall_ms', 'shard', 'finished_at', 'evidence_kept',
-  'protocol', 'kv_peak_bytes', 'decode_ms_median', 'storage',
+  'protocol', 'kv_peak_bytes', 'decode_ms_median', 'storage', 'kv_dram_bytes', 'kv_file_bytes',
 ] as const satisfies readonly (keyof ResultRow)[];
 
 function csvField(v: unknown): string {

@@ -118,6 +118,8 @@ export function buildRow(trial: Trial, ctx: TrialContext, samples: QASample[], o
     logical_tokens: b?.logicalTokens ?? null,
     slots: b?.slots ?? null,
     kv_bytes: b?.kvBytes ?? null,
+    kv_dram_bytes: b?.kvDramBytes ?? null,
+    kv_file_bytes: b?.kvFileBytes ?? null,
     meta_bytes: b?.metaBytes ?? null,
     retention_bytes: b?.retentionBytes ?? null,
     total_bytes: b?.totalBytes ?? null,

@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "kernel_table.h"
 #include "thread_pool.h"
+#include "tier.h"
 
 namespace kvp {
 
@@ -127,12 +128,14 @@ int validate_attend(const kvp_attend_args *a, const kvp_kv_layout *kv, const kvp
       return fail("kvp_attend: kv.lengths[" + str(h) + "] = " + str(kv->lengths[h]) + " is outside [0, capacity = " + str(kv->capacity) + "]");
     total += kv->lengths[h];
   }
-  if (total > 0 && !coded && (!kv->keys || !kv->values))
+  if (int rc = validate_tier(kv)) return rc;
+  if (total > 0 && !coded && !kv->cold_lengths && (!kv->keys || !kv->values))
     return fail("kvp_attend: kv.keys and kv.values must not be null");
   if (total > 0 && (!kv->positions || !kv->modality))
     return fail("kvp_attend: kv.positions and kv.modality must not be null");
   if (coded)
     if (int rc = validate_coded(kv)) return rc;
+  if (kv->key_channels && kv->cold_lengths) return fail("kvp_attend: kv.key_channels (pruned keys) and kv.cold_lengths (a DRAM–flash tier) cannot be combined in one layout");
   if (kv->key_channels)
     if (int rc = validate_pruned_keys(kv, coded)) return rc;
   const bool needMod = st && (st->text_column || st->flows);

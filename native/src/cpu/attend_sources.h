@@ -2,9 +2,11 @@
 // source for a block's scores (Q·K of the GQA group) and its P·V, and stay storage-agnostic.
 // DenseSource reads f32 / f16 / bf16 rows (with the decode prefetch and row-order choices);
 // PrunedKeySource the same when the oldest key rows are packed to fewer channels (ThinK);
-// Int8Fp8Source and KiviSource read codes, dequantised inside the loads (coded_ops.h).
+// Int8Fp8Source and KiviSource read codes, dequantised inside the loads (coded_ops.h);
+// TieredSource (tier_source.h) reads a DRAM–flash tiered head as two dense sources.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <vector>
 #include "attend_plan.h"
 #include "coded_ops.h"
@@ -39,24 +41,32 @@ template <class S, class Ld> struct DenseSource {
   const float *touchBase = nullptr;
   const char *nextK = nullptr, *nextV = nullptr;
 
+  /** Where head h's rows lie: buffers [kvHeads][stripe][D]; slot j is row firstRow + j − firstSlot. */
+  const void *keys, *values;
+  const int stripe, firstRow, firstSlot;
+
   /** tokens: query tokens of the task (1 = decode); j1: end of the task's KV split. */
   DenseSource(const AttendPlan &plan, int head, int tokens, int splitEnd)
+      : DenseSource(plan, head, tokens, splitEnd, plan.kv->keys, plan.kv->values, plan.cap, 0, 0) {}
+
+  /** The same over other buffers: the DRAM–flash tier's cold (file) and hot parts (tier_source.h). */
+  DenseSource(const AttendPlan &plan, int head, int tokens, int splitEnd, const void *k, const void *v, int rows, int row0, int slot0)
       : p(plan), h(head), j1(splitEnd), single(tokens == 1),
         rowOrder(g_rowOrder && plan.kv->dtype == KVP_F32 && tokens == 1 && O::row_order_fits(plan.D)),
-        rowBytes(plan.D * (plan.kv->dtype == KVP_F32 ? 4 : 2)) {}
+        rowBytes(plan.D * (plan.kv->dtype == KVP_F32 ? 4 : 2)), keys(k), values(v), stripe(rows), firstRow(row0), firstSlot(slot0) {}
 
   void block(int b0, int n) {
     nb = n;
-    const size_t off = (size_t(h) * p.cap + b0) * p.D;
-    K = static_cast<const T *>(p.kv->keys) + off;
-    V = static_cast<const T *>(p.kv->values) + off;
+    const size_t off = (size_t(h) * stripe + firstRow + (b0 - firstSlot)) * p.D;
+    K = static_cast<const T *>(keys) + off;
+    V = static_cast<const T *>(values) + off;
     // Decode with the interleaved kernels: the next block's K and V are prefetched while this
     // one computes. The row-order kernels need no software prefetch.
     pfNext = !rowOrder && g_prefetchNext && single && b0 + p.bk < j1;
     const size_t es = p.kv->dtype == KVP_F32 ? 4 : 2;
-    nextK = pfNext ? static_cast<const char *>(p.kv->keys) + (off + size_t(p.bk) * p.D) * es : nullptr;
-    nextV = pfNext ? static_cast<const char *>(p.kv->values) + (off + size_t(p.bk) * p.D) * es : nullptr;
-    touchBase = !pfNext && p.kv->dtype == KVP_F32 ? static_cast<const float *>(p.kv->values) + off : nullptr;
+    nextK = pfNext ? static_cast<const char *>(keys) + (off + size_t(p.bk) * p.D) * es : nullptr;
+    nextV = pfNext ? static_cast<const char *>(values) + (off + size_t(p.bk) * p.D) * es : nullptr;
+    touchBase = !pfNext && p.kv->dtype == KVP_F32 ? static_cast<const float *>(values) + off : nullptr;
   }
 
   /** Scores of rows g0..g0+rn−1 of the group (qs, ss) against the block; lead: the task's
@@ -224,6 +234,12 @@ template <class S, int BITS, bool UNIFORM> struct KiviSource {
   }
 };
 
+}  // namespace kvp
+
+#include "tier_source.h"
+
+namespace kvp {
+
 /** Calls fn(source) with the source of head h's storage (tokens, splitEnd: see DenseSource). */
 template <class S, class F> inline void with_source(const AttendPlan &p, int h, int tokens, int splitEnd, F &&fn) {
   const bool uniform = p.kv->group > 0 && p.kv->group % S::W == 0;
@@ -240,18 +256,9 @@ template <class S, class F> inline void with_source(const AttendPlan &p, int h, 
       if (uniform) { KiviSource<S, 2, true> s(p, h, tokens, splitEnd); fn(s); }
       else { KiviSource<S, 2, false> s(p, h, tokens, splitEnd); fn(s); }
       break;
-    case KVP_F16:
-      if (p.kv->key_channels) { PrunedKeySource<S, LoadF16<S>> s(p, h, tokens, splitEnd); fn(s); }
-      else { DenseSource<S, LoadF16<S>> s(p, h, tokens, splitEnd); fn(s); }
-      break;
-    case KVP_BF16:
-      if (p.kv->key_channels) { PrunedKeySource<S, LoadBF16<S>> s(p, h, tokens, splitEnd); fn(s); }
-      else { DenseSource<S, LoadBF16<S>> s(p, h, tokens, splitEnd); fn(s); }
-      break;
-    default:
-      if (p.kv->key_channels) { PrunedKeySource<S, LoadF32<S>> s(p, h, tokens, splitEnd); fn(s); }
-      else { DenseSource<S, LoadF32<S>> s(p, h, tokens, splitEnd); fn(s); }
-      break;
+    case KVP_F16: with_dense<S, LoadF16<S>>(p, h, tokens, splitEnd, fn); break;
+    case KVP_BF16: with_dense<S, LoadBF16<S>>(p, h, tokens, splitEnd, fn); break;
+    default: with_dense<S, LoadF32<S>>(p, h, tokens, splitEnd, fn); break;
   }
 }
 

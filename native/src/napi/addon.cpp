@@ -110,6 +110,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("streamRead", Napi::Function::New(env, StreamRead, "streamRead"));
   exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages, "adviseHugePages"));
   exports.Set("allocKV", Napi::Function::New(env, AllocKV, "allocKV"));
+  register_tier(env, exports);
   return exports;
 }
 

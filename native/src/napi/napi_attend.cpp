@@ -46,11 +46,17 @@ void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::str
   const bool isCoded = !codedV.IsUndefined() && !codedV.IsNull();
   if (isCoded && !coded) throw_range(env, where + ".coded: quantized K/V are not accepted here");
   const int64_t slots = checked_product(env, where + " kvHeads×capacity", {kv.kv_heads, kv.capacity});
-  const int64_t elems = checked_product(env, where + " kvHeads×capacity×headDim", {kv.kv_heads, kv.capacity, kv.head_dim});
+  // A DRAM–flash tier (napi_tier.cpp): keys / values hold the hot rows, [kvHeads][hotCapacity][headDim].
+  const Napi::Value tierV = o.Get("tier");
+  const bool isTier = !tierV.IsUndefined() && !tierV.IsNull();
+  if (isTier && (isCoded || !coded)) throw_range(env, where + ".tier: a tier is accepted with dense K/V in attention only");
   if (!isCoded) {
     kv.dtype = dtype_arg(env, o.Get("dtype"), where + ".dtype");
-    kv.keys = kv_buffer(env, o.Get("keys"), where + ".keys ([kvHeads][capacity][headDim])", kv.dtype, elems);
-    kv.values = kv_buffer(env, o.Get("values"), where + ".values ([kvHeads][capacity][headDim])", kv.dtype, elems);
+    const int64_t rows = isTier ? int_arg(env, object_arg(env, tierV, where + ".tier").Get("hotCapacity"), where + ".tier.hotCapacity", 0, kMaxI32) : kv.capacity;
+    const std::string shape = isTier ? "([kvHeads][tier.hotCapacity][headDim])" : "([kvHeads][capacity][headDim])";
+    const int64_t elems = checked_product(env, where + " kvHeads×rows×headDim", {kv.kv_heads, rows, kv.head_dim});
+    kv.keys = kv_buffer(env, o.Get("keys"), where + ".keys " + shape, kv.dtype, elems);
+    kv.values = kv_buffer(env, o.Get("values"), where + ".values " + shape, kv.dtype, elems);
   }
   int32_t *lengths = typed_arg<int32_t>(env, o.Get("lengths"), where + ".lengths ([kvHeads])", napi_int32_array, kv.kv_heads);
   for (int h = 0; h < kv.kv_heads; h++)
@@ -69,6 +75,8 @@ void read_layout(Napi::Env env, Napi::Value v, kvp_kv_layout &kv, const std::str
     if (isCoded) throw_range(env, where + ".prunedKeys applies to dense keys only; this layout is coded");
     read_pruned_keys(env, prunedV, kv, where + ".prunedKeys");
   }
+  if (isTier) read_tier(env, tierV, kv, where + ".tier", coded->regions);
+  if (kv.key_channels && kv.cold_lengths) throw_range(env, where + ": pruned keys (prunedKeys, ThinK) and a DRAM–flash tier cannot be combined in one layout");
 }
 
 /** args.kv.prunedKeys { keyDim, channels [kvHeads][keyDim] Int32Array, split [kvHeads] } (ThinK):
@@ -108,6 +116,7 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   read_layout(env, o.Get("kv"), kv, "attend: args.kv", &coded);
   if (cuda && kv.coded) throw_range(env, "attendCuda: CUDA attention reads dense f32 / f16 / bf16 K/V only; quantized storage runs on the CPU kernels");
   if (cuda && kv.key_channels) throw_range(env, "attendCuda: CUDA attention reads whole key rows only; pruned keys (args.kv.prunedKeys, ThinK) run on the CPU kernels");
+  if (cuda && kv.cold_lengths) throw_range(env, "attendCuda: CUDA attention reads DRAM K/V only; a tiered layer runs on the CPU kernels");
   kvp_attend_args a{};
   a.n = int32_t(int_arg(env, o.Get("n"), "attend: args.n", 0, kMaxI32));
   a.q_heads = int32_t(int_arg(env, o.Get("qHeads"), "attend: args.qHeads", 1, 1 << 20));
@@ -151,10 +160,10 @@ Napi::Value attend_on(const Napi::CallbackInfo &info, bool cuda) {
   Napi::Object into = haveInto ? object_arg(env, intoV, "attend: args.statsInto") : Napi::Object();
   // A reused array must not alias what the kernels read or write elsewhere.
   std::vector<std::pair<const void *, size_t>> taken = {{a.q, size_t(qLen) * 4}, {a.out, size_t(qLen) * 4}};
-  if (kv.coded) {
-    taken.insert(taken.end(), coded.regions.begin(), coded.regions.end());
-  } else {
-    const size_t kvBytes = slots * size_t(kv.head_dim) * (kv.dtype == KVP_F32 ? 4 : 2);
+  taken.insert(taken.end(), coded.regions.begin(), coded.regions.end());  // codes, or a tier's cold rows
+  if (!kv.coded) {
+    const size_t rows = size_t(kv.kv_heads) * (kv.cold_lengths ? kv.hot_capacity : kv.capacity);
+    const size_t kvBytes = rows * size_t(kv.head_dim) * (kv.dtype == KVP_F32 ? 4 : 2);
     taken.push_back({kv.keys, kvBytes});
     taken.push_back({kv.values, kvBytes});
   }

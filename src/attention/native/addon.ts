@@ -69,6 +69,28 @@ export interface NativeAddon {
    * or memory is short.
    */
   allocKV(bytes: number): ArrayBuffer;
+  /**
+   * DRAM–flash tier (kvprism.h kvp_tier_*): a scratch file created in `dir` and unlinked at once,
+   * mapped over maxBytes of address space. Throws a RangeError naming dir when it cannot be made.
+   */
+  tierOpen(dir: string, maxBytes: number): TierHandle;
+  /** A new region of the file (disk reserved now: a full disk throws here) as an ArrayBuffer over the mapping. */
+  tierAlloc(file: TierHandle, bytes: number): ArrayBuffer;
+  /** Returns a region's disk (later reads see zeros). */
+  tierRelease(file: TierHandle, buffer: ArrayBuffer): void;
+  /** madvise(WILLNEED) over the view's bytes: the OS reads them ahead of use. */
+  tierPrefetch(view: ArrayBufferView): void;
+  /** Bytes of the file's live regions. */
+  tierLiveBytes(file: TierHandle): number;
+  /** Writes the file's pages back and drops them from memory, so later reads come from the device (benchmarks). */
+  tierEvict(file: TierHandle): void;
+  /** Returns all the file's disk; the mapping goes when the handle and its buffers are collected. */
+  tierClose(file: TierHandle): void;
+}
+
+/** An open tier file of the addon (opaque). */
+export interface TierHandle {
+  readonly __tierFile: unique symbol;
 }
 
 let cached: NativeAddon | undefined;

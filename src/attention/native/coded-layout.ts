@@ -9,6 +9,7 @@
  */
 import type { CodedHeadArrays, KVLayout } from '../backend.js';
 import { widenPrunedKeys } from '../pruned-keys.js';
+import { untieredLayout } from '../tier-layout.js';
 
 /** Storage kinds the native CPU kernels read as codes (kvprism.h KVP_INT8_FP8 / INT4 / INT2). */
 export const NATIVE_CODED_KINDS: readonly string[] = ['int8-fp8', 'int4', 'int2'];
@@ -26,6 +27,11 @@ export type RawKVLayout = Omit<KVLayout, 'coded'> & { coded?: RawCodedKV };
 
 /** The layout to hand the addon; `readsCodes`: the kernels that will run read codes (CPU). */
 export function kernelLayout(kv: KVLayout, readsCodes: boolean): RawKVLayout {
+  // The CPU kernels read a DRAM–flash tier in place; CUDA reads DRAM K/V only.
+  if (kv.tier && !readsCodes) {
+    const { coded: _none, ...dense } = untieredLayout(kv); // a tier holds dense K/V only
+    return dense;
+  }
   const { coded, ...dense } = kv;
   if (!coded && kv.prunedKeys && !readsCodes) return widenedLayout(kv);
   if (!coded) return dense;
