@@ -3,7 +3,8 @@
  * not a dependency of kvprism: `npm run bench:setup` installs it (pinned in
  * bench/llama-cpp/package.json) with only this platform's CPU binary package. It is loaded
  * with `build: 'never'` and `skipDownload`, so a run never compiles or downloads: without the
- * prebuilt binary it fails with a message saying so.
+ * prebuilt binary it fails with a message saying so. KVPRISM_LLAMA_CPP_DIR names another folder
+ * holding node_modules/node-llama-cpp (default bench/llama-cpp).
  *
  * Decode is timed as ours is: a random prompt of `context` ids (no BOS), then greedy decoding
  * one token per call, tok/s = 1000 / the median step time. K/V are stored as F32 (as our
@@ -11,11 +12,15 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mulberry32 } from '../src/util/random.js';
 
 export const LLAMA_CPP_SETUP = 'npm run bench:setup';
-const ENTRY = fileURLToPath(new URL('./llama-cpp/node_modules/node-llama-cpp/dist/index.js', import.meta.url));
+/** node-llama-cpp's entry file (read at each call, so the env var can change between runs). */
+function entry(): string {
+  return join(process.env.KVPRISM_LLAMA_CPP_DIR ?? fileURLToPath(new URL('./llama-cpp', import.meta.url)), 'node_modules', 'node-llama-cpp', 'dist', 'index.js');
+}
 
 /** The part of node-llama-cpp's API this bench uses. */
 interface ControlledOutput {
@@ -44,13 +49,13 @@ interface NodeLlamaCpp {
 
 /** Whether `npm run bench:setup` has installed node-llama-cpp. */
 export function llamaCppInstalled(): boolean {
-  return existsSync(ENTRY);
+  return existsSync(entry());
 }
 
 /** llama.cpp's CPU backend at `threads` threads (0 = every core); never builds or downloads. */
 export async function openLlamaCpp(threads: number): Promise<{ llama: Llama; version: string; threads: number }> {
-  if (!llamaCppInstalled()) throw new Error(`node-llama-cpp is not installed (${ENTRY} is missing); run \`${LLAMA_CPP_SETUP}\``);
-  const nlc = (await import(pathToFileURL(ENTRY).href)) as NodeLlamaCpp;
+  if (!llamaCppInstalled()) throw new Error(`node-llama-cpp is not installed (${entry()} is missing); run \`${LLAMA_CPP_SETUP}\``);
+  const nlc = (await import(pathToFileURL(entry()).href)) as NodeLlamaCpp;
   const n = threads > 0 ? threads : availableParallelism();
   let llama: Llama;
   try {
