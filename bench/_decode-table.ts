@@ -46,7 +46,7 @@ export function printDecodeTable(rows: DecodeRow[]): void {
     );
   }
   console.log(
-    '\nvs llama.cpp: decode tok/s ÷ llama.cpp\'s full-cache decode at the same weights and depth, measured in this run (same GGUF weights, prompt ids, threads; its K/V F32). ' +
+    '\nvs llama.cpp: decode tok/s ÷ llama.cpp\'s full-cache decode at the same weights and depth, measured in this run (same GGUF weights, prompt ids, threads; its K/V type per --llama-cpp-kv, default F32). ' +
       'of byte limit: decode tok/s × bytes / token ÷ read GB/s (native read-only sweep on the decode\'s threads, mean of the sweeps before and after the row).',
   );
 }

@@ -7,8 +7,8 @@
  * holding node_modules/node-llama-cpp (default bench/llama-cpp).
  *
  * Decode is timed as ours is: a random prompt of `context` ids (no BOS), then greedy decoding
- * one token per call, tok/s = 1000 / the median step time. K/V are stored as F32 (as our
- * cache's default) and flash attention is off (node-llama-cpp's default).
+ * one token per call, tok/s = 1000 / the median step time. K/V are stored as F32 (our cache's
+ * default) or F16 (llama.cpp's default); flash attention is off (node-llama-cpp's default).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -66,7 +66,9 @@ export async function openLlamaCpp(threads: number): Promise<{ llama: Llama; ver
   return { llama, version: (await nlc.getModuleVersion?.()) ?? 'unknown', threads: n };
 }
 
-async function withContext<T>(gguf: string, threads: number, contextSize: number, body: (seq: Sequence) => Promise<T>): Promise<T> {
+export type LlamaCppKv = 'f32' | 'f16';
+
+async function withContext<T>(gguf: string, threads: number, contextSize: number, kv: LlamaCppKv, body: (seq: Sequence) => Promise<T>): Promise<T> {
   const { llama, threads: n } = await openLlamaCpp(threads);
   const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
   const context = await model.createContext({
@@ -75,8 +77,8 @@ async function withContext<T>(gguf: string, threads: number, contextSize: number
     sequences: 1,
     threads: { ideal: n, min: n },
     flashAttention: false,
-    experimentalKvCacheKeyType: 'F32',
-    experimentalKvCacheValueType: 'F32',
+    experimentalKvCacheKeyType: kv.toUpperCase(),
+    experimentalKvCacheValueType: kv.toUpperCase(),
   });
   try {
     return await body(context.getSequence());
@@ -93,10 +95,10 @@ export interface LlamaCppDecode {
 }
 
 /** Prefills `context` random ids (the same ids our case uses) and decodes `decode` tokens greedily. */
-export async function llamaCppDecode(gguf: string, opts: { context: number; decode: number; threads: number; vocabSize: number }): Promise<LlamaCppDecode> {
+export async function llamaCppDecode(gguf: string, opts: { context: number; decode: number; threads: number; vocabSize: number; kv?: LlamaCppKv }): Promise<LlamaCppDecode> {
   const rand = mulberry32(opts.context);
   const ids = Array.from({ length: opts.context }, () => Math.floor(rand() * opts.vocabSize));
-  return withContext(gguf, opts.threads, opts.context + opts.decode + 1, async (seq) => {
+  return withContext(gguf, opts.threads, opts.context + opts.decode + 1, opts.kv ?? 'f32', async (seq) => {
     const t0 = performance.now();
     const prompt: ControlledItem[] = ids.slice(0, -1);
     prompt.push([ids[ids.length - 1]!, { generateNext: { token: true } }]);
@@ -115,7 +117,7 @@ export async function llamaCppDecode(gguf: string, opts: { context: number; deco
 
 /** llama.cpp's next-token probabilities (softmax of the logits, temperature 1) after `ids`. */
 export async function llamaCppNextProbs(gguf: string, ids: number[], threads = 1): Promise<Map<number, number>> {
-  return withContext(gguf, threads, ids.length + 8, async (seq) => {
+  return withContext(gguf, threads, ids.length + 8, 'f32', async (seq) => {
     const items: ControlledItem[] = ids.slice(0, -1);
     items.push([ids[ids.length - 1]!, { generateNext: { probabilities: true } }]);
     const out = await seq.controlledEvaluate(items);

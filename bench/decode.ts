@@ -15,7 +15,8 @@
  * Flags: --quick (2 layers, 512 context, 8 decode tokens: < 1 minute), --contexts 1024,4096,
  * --dtypes f32,bf16, --decode N, --budget 0.2, --backend auto|ts|cpu|cuda, --threads N|auto,
  * --layers N, --models DIR (where preset folders are cached; default $TMPDIR/kvprism-bench),
- * --preset NAME (a llama preset; default smollm2-135m), --llama-cpp on|off (default on).
+ * --preset NAME (a llama preset; default smollm2-135m), --llama-cpp on|off (default on),
+ * --llama-cpp-kv f32|f16 (llama.cpp's K/V type; default f32, as our cache).
  * --threads auto: per weight dtype, a child measures decode tok/s at 1, 2, 4, … threads
  * (src/model/decode-threads.ts, the runner's `threads: auto`), prints them and the count it
  * kept, and every case of that dtype runs with that count.
@@ -42,7 +43,7 @@ import { PRESETS, type PresetName } from '../src/model/presets.js';
 import { mulberry32 } from '../src/util/random.js';
 import { readBandwidth } from './_byte-limit.js';
 import { printDecodeTable, type DecodeRow } from './_decode-table.js';
-import { LLAMA_CPP_SETUP, llamaCppDecode, llamaCppInstalled, type LlamaCppDecode } from './_llama-cpp.js';
+import { LLAMA_CPP_SETUP, llamaCppDecode, llamaCppInstalled, type LlamaCppDecode, type LlamaCppKv } from './_llama-cpp.js';
 import { fmt } from './_timing.js';
 
 interface Case {
@@ -70,6 +71,7 @@ interface LlamaCase {
   decode: number;
   threads: number;
   vocabSize: number;
+  kv: LlamaCppKv;
 }
 
 /** One case, in this process: load, prefill a random prompt, decode greedily. */
@@ -160,6 +162,7 @@ export async function main(argv: string[]): Promise<void> {
       layers: { type: 'string' },
       preset: { type: 'string', default: 'smollm2-135m' },
       'llama-cpp': { type: 'string', default: 'on' },
+      'llama-cpp-kv': { type: 'string', default: 'f32' },
       models: { type: 'string', default: join(tmpdir(), 'kvprism-bench') },
     },
   });
@@ -190,6 +193,8 @@ export async function main(argv: string[]): Promise<void> {
     throw new Error(`--preset: "${values.preset}" is not a llama preset; expected one of ${llamas.join(', ')}`);
   }
   if (values['llama-cpp'] !== 'on' && values['llama-cpp'] !== 'off') throw new Error(`--llama-cpp: expected on or off; got ${values['llama-cpp']}`);
+  const llamaKv = values['llama-cpp-kv'] as LlamaCppKv;
+  if (llamaKv !== 'f32' && llamaKv !== 'f16') throw new Error(`--llama-cpp-kv: expected f32 or f16; got ${llamaKv}`);
   const autoThreads = values.threads === 'auto';
   if (!autoThreads && !(Number.isInteger(Number(values.threads)) && Number(values.threads) >= 0)) {
     throw new Error(`--threads: expected an integer ≥ 0 (0 = every core) or auto; got ${values.threads}`);
@@ -235,10 +240,10 @@ export async function main(argv: string[]): Promise<void> {
         );
       }
       if (gguf) {
-        const l = runChild<LlamaCppDecode & { peakRssBytes: number }>('--child-llama', { gguf, context, decode, threads: n, vocabSize: config.vocabSize } satisfies LlamaCase);
-        // llama.cpp's F32 K/V hold the whole prompt, as our full cache does.
-        const kvBytes = 2 * config.numLayers * config.kvHeads * config.headDim * 4 * context;
-        rows.push({ engine: 'llama.cpp', config, dtype, context, policy: 'full', budget, backendName: `llama.cpp ${n} threads`, ...l, kvBytes, gbPerS: measured() });
+        const l = runChild<LlamaCppDecode & { peakRssBytes: number }>('--child-llama', { gguf, context, decode, threads: n, vocabSize: config.vocabSize, kv: llamaKv } satisfies LlamaCase);
+        // llama.cpp's K/V hold the whole prompt, as our full cache does.
+        const kvBytes = 2 * config.numLayers * config.kvHeads * config.headDim * (llamaKv === 'f32' ? 4 : 2) * context;
+        rows.push({ engine: 'llama.cpp', config, dtype, context, policy: 'full', budget, backendName: `llama.cpp ${n} threads, K/V ${llamaKv}`, ...l, kvBytes, gbPerS: measured() });
         console.log(`  [llama.cpp] ${dtype} ctx ${context} full  : prefill ${fmt(l.prefillTokS, 1)} tok/s, decode ${fmt(l.decodeTokS, 2)} tok/s, peak RSS ${fmtBytes(l.peakRssBytes)}`);
       }
     }

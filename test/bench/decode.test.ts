@@ -67,6 +67,7 @@ describe('decode bench (smoke size)', () => {
   it('names the flag it cannot use', async () => {
     await expect(runBench(['--preset', 'tiny-qwen2'])).rejects.toThrow(/--preset: "tiny-qwen2" is not a llama preset; expected one of smollm2-135m, tiny-llama/);
     await expect(runBench(['--llama-cpp', 'maybe'])).rejects.toThrow(/--llama-cpp: expected on or off; got maybe/);
+    await expect(runBench(['--llama-cpp-kv', 'q8_0'])).rejects.toThrow(/--llama-cpp-kv: expected f32 or f16; got q8_0/);
   });
 });
 
