@@ -19,6 +19,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeToF32 } from '../util/half.js';
 import { bytesToUnicode } from './byte-tokenizer.js';
 import { loadModelConfig, type ModelConfig } from './config.js';
 import { writeGguf, type GgmlTensorType, type GgufTensorSpec, type GgufValue } from './gguf-write.js';
@@ -59,7 +60,7 @@ export function writeLlamaGguf(modelDir: string, outFile: string): LlamaGgufSumm
     writeGguf(outFile, metadata, specs, (spec) => {
       const src = sources.get(spec.name)!;
       const t = ckpt.read(src.from);
-      const data = spec.type === 'F32' && t.dtype !== 'F32' ? halfToF32(t.data as Uint16Array, t.dtype) : t.data;
+      const data = spec.type === 'F32' && t.dtype !== 'F32' ? halfToF32(t.data as Uint16Array, t.dtype as 'F16' | 'BF16') : t.data;
       tensorBytes += data.byteLength;
       return src.permuteHeads ? permuteRopeRows(data, src.permuteHeads, t.shape[1]!) : data;
     });
@@ -126,11 +127,9 @@ export function permuteRopeRows<T extends Float32Array | Uint16Array>(w: T, head
   return out;
 }
 
-function halfToF32(bits: Uint16Array, dtype: string): Float32Array {
-  if (dtype !== 'BF16') throw new Error(`GGUF writer: 1-D ${dtype} tensors are not supported (norm scales are F32 or BF16 in our checkpoints)`);
-  const u = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) u[i] = bits[i]! << 16;
-  return new Float32Array(u.buffer);
+/** 16-bit norm scales widened to F32 (llama.cpp keeps 1-D tensors in F32). */
+function halfToF32(bits: Uint16Array, dtype: 'F16' | 'BF16'): Float32Array {
+  return decodeToF32(bits, dtype === 'BF16' ? 'bf16' : 'f16', 0, bits.length);
 }
 
 interface Vocab {

@@ -101,6 +101,15 @@ describe('writeLlamaGguf', () => {
     for (let i = 0; i < 32; i++) expect(widened[i]).toBe(1 + i / 128);
   });
 
+  it('writes f16 matrices as F16 (file type MOSTLY_F16) with their bits unchanged', () => {
+    const model = join(dir, 'tiny-f16');
+    initModel({ preset: 'tiny-llama', out: model, dtype: 'f16' });
+    const g = readGguf(writeLlamaGguf(model, join(model, 'model.gguf')).file);
+    expect(g.metadata.get('general.file_type')).toBe(1);
+    expect(g.tensors.find((t) => t.name === 'blk.1.attn_output.weight')!.type).toBe(1);
+    expect(tensorData(g, 'blk.1.attn_output.weight')).toEqual(readAll(model).get('model.layers.1.self_attn.o_proj.weight')!.data);
+  });
+
   it('names the file and field it cannot write', () => {
     const qwen = join(dir, 'tiny-qwen2');
     initModel({ preset: 'tiny-qwen2', out: qwen });
