@@ -22,7 +22,7 @@
  * kept, and every case of that dtype runs with that count.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,7 +141,11 @@ function ensureModel(dir: string, preset: PresetName, dtype: 'f32' | 'bf16', lay
 
 function ensureGguf(modelDir: string): string {
   const out = join(modelDir, 'model.gguf');
-  if (!existsSync(out)) writeLlamaGguf(modelDir, out);
+  if (!existsSync(out)) {
+    // Written aside and renamed, so an interrupted write never leaves a truncated GGUF to reuse.
+    writeLlamaGguf(modelDir, `${out}.partial`);
+    renameSync(`${out}.partial`, out);
+  }
   return out;
 }
 
