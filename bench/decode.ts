@@ -22,7 +22,7 @@
  * kept, and every case of that dtype runs with that count.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,8 +135,19 @@ function ensureModel(dir: string, preset: PresetName, dtype: 'f32' | 'bf16', lay
   if (!existsSync(join(out, 'model.safetensors'))) {
     console.log(`writing ${out} (random weights, ${preset} shape)…`);
     initModel({ preset, out, dtype, layers });
+    flushToDisk(join(out, 'model.safetensors'));
   }
   return out;
+}
+
+/** Waits for a freshly written file to reach the disk, so its write-back does not run during the first timed case. */
+function flushToDisk(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function ensureGguf(modelDir: string): string {
@@ -145,6 +156,7 @@ function ensureGguf(modelDir: string): string {
     // Written aside and renamed, so an interrupted write never leaves a truncated GGUF to reuse.
     writeLlamaGguf(modelDir, `${out}.partial`);
     renameSync(`${out}.partial`, out);
+    flushToDisk(out);
   }
   return out;
 }
