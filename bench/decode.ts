@@ -1,37 +1,50 @@
 /**
  * `npm run bench -- decode [--quick]`: prefill and decode tokens/s of the SmolLM2-135M preset
  * (random weights at the published shape, f32 and bf16) at 1k / 4k / 16k context, full cache
- * vs SnapKV at 20 %, with KV bytes and peak RSS. Each case runs in its own child process so
- * peak RSS is that case's alone. Ratios are measured side by side (SnapKV vs full at the same
- * depth); llama.cpp figures from BENCHMARKS.md (same shape, this machine kind) are printed
- * beside ours for reference, not re-measured here.
+ * vs SnapKV at 20 %, with KV bytes and peak RSS, and llama.cpp's full-cache decode measured in
+ * the same run on the same weights (a GGUF written from the bench's model folder, the same
+ * prompt ids, context, thread count, batch 1; K/V stored F32 as ours). Each case runs in its
+ * own child process so peak RSS is that case's alone. llama.cpp comes from node-llama-cpp's
+ * prebuilt binary, installed by `npm run bench:setup` (bench/_llama-cpp.ts); without it the
+ * bench says so and prints our rows only.
  *
- * Decode tok/s is 1000 / the median step time over the decoded tokens.
+ * Decode tok/s is 1000 / the median step time over the decoded tokens. Each row's fraction of
+ * the byte limit = tok/s × bytes read per token (weight matrices + the K/V the row attends
+ * over) ÷ the read bandwidth measured around that row (bench/_byte-limit.ts).
  *
  * Flags: --quick (2 layers, 512 context, 8 decode tokens: < 1 minute), --contexts 1024,4096,
  * --dtypes f32,bf16, --decode N, --budget 0.2, --backend auto|ts|cpu|cuda, --threads N|auto,
- * --layers N, --models DIR (where preset folders are cached; default $TMPDIR/kvprism-bench).
+ * --layers N, --models DIR (where preset folders are cached; default $TMPDIR/kvprism-bench),
+ * --preset NAME (a llama preset; default smollm2-135m), --llama-cpp on|off (default on),
+ * --llama-cpp-kv f32|f16 (llama.cpp's K/V type; default f32, as our cache).
  * --threads auto: per weight dtype, a child measures decode tok/s at 1, 2, 4, … threads
  * (src/model/decode-threads.ts, the runner's `threads: auto`), prints them and the count it
  * kept, and every case of that dtype runs with that count.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadAddon } from '../src/attention/native/addon.js';
 import { resolveBackend, settleThreads } from '../src/runner/backend-choice.js';
 import type { ThreadChoice } from '../src/model/decode-threads.js';
 import type { BackendChoice } from '../src/runner/config-schema.js';
+import { loadModelConfig } from '../src/model/config.js';
 import { fmtBytes } from '../src/model/describe.js';
 import { Decoder } from '../src/model/decoder.js';
 import { embedPrompt } from '../src/model/embed-prompt.js';
+import { writeLlamaGguf } from '../src/model/gguf-llama.js';
 import { initModel } from '../src/model/init-model.js';
 import { loadModel } from '../src/model/model.js';
 import { createPolicy } from '../src/model/policy-for-model.js';
+import { PRESETS, type PresetName } from '../src/model/presets.js';
 import { mulberry32 } from '../src/util/random.js';
-import { fmt, ratio } from './_timing.js';
+import { readBandwidth } from './_byte-limit.js';
+import { printDecodeTable, type DecodeRow } from './_decode-table.js';
+import { LLAMA_CPP_SETUP, llamaCppDecode, llamaCppInstalled, type LlamaCppDecode, type LlamaCppKv } from './_llama-cpp.js';
+import { fmt } from './_timing.js';
 
 interface Case {
   modelDir: string;
@@ -48,16 +61,18 @@ interface CaseResult extends Case {
   backendName: string;
   prefillTokS: number;
   decodeTokS: number;
-  compressMs: number;
   kvBytes: number;
   peakRssBytes: number;
 }
 
-/** llama.cpp tokens/s at SmolLM2-135M shape, 2 threads (BENCHMARKS.md): decode at depth. */
-const LLAMA_CPP_DECODE: Record<string, Record<number, number>> = {
-  f32: { 1024: 31.6, 4096: 17.0, 16384: 6.1 },
-  f16: { 1024: 39.7, 4096: 19.6, 16384: 6.4 },
-};
+interface LlamaCase {
+  gguf: string;
+  context: number;
+  decode: number;
+  threads: number;
+  vocabSize: number;
+  kv: LlamaCppKv;
+}
 
 /** One case, in this process: load, prefill a random prompt, decode greedily. */
 async function runCase(c: Case): Promise<CaseResult> {
@@ -89,10 +104,15 @@ async function runCase(c: Case): Promise<CaseResult> {
     backendName: backend.name,
     prefillTokS: c.context / (prefillMs / 1000),
     decodeTokS: 1000 / medianStepMs,
-    compressMs: seq.session.timings().compressionMs,
     kvBytes,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
+}
+
+/** llama.cpp on the same model's GGUF, in this process. */
+async function runLlamaCase(c: LlamaCase): Promise<LlamaCppDecode & { peakRssBytes: number }> {
+  const r = await llamaCppDecode(c.gguf, c);
+  return { ...r, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 /** `threads: auto` on one model, in this process: the calibration decode's choice. */
@@ -102,7 +122,7 @@ function chooseThreads(modelDir: string, backend: BackendChoice): ThreadChoice {
 }
 
 /** Runs this bench in a child with `flag value` and returns the JSON it printed after RESULT. */
-function runChild<T>(flag: '--child' | '--child-threads', arg: unknown): T {
+function runChild<T>(flag: '--child' | '--child-threads' | '--child-llama', arg: unknown): T {
   const mainTs = fileURLToPath(new URL('./main.ts', import.meta.url));
   const r = spawnSync(process.execPath, ['--import', 'tsx', mainTs, 'decode', flag, JSON.stringify(arg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -110,11 +130,33 @@ function runChild<T>(flag: '--child' | '--child-threads', arg: unknown): T {
   return JSON.parse(line.slice(7)) as T;
 }
 
-function ensureModel(dir: string, dtype: 'f32' | 'bf16', layers: number | undefined): string {
-  const out = join(dir, `smollm2-135m-${dtype}${layers ? `-l${layers}` : ''}`);
+function ensureModel(dir: string, preset: PresetName, dtype: 'f32' | 'bf16', layers: number | undefined): string {
+  const out = join(dir, `${preset}-${dtype}${layers ? `-l${layers}` : ''}`);
   if (!existsSync(join(out, 'model.safetensors'))) {
-    console.log(`writing ${out} (random weights, SmolLM2-135M shape)…`);
-    initModel({ preset: 'smollm2-135m', out, dtype, layers });
+    console.log(`writing ${out} (random weights, ${preset} shape)…`);
+    initModel({ preset, out, dtype, layers });
+    flushToDisk(join(out, 'model.safetensors'));
+  }
+  return out;
+}
+
+/** Waits for a freshly written file to reach the disk, so its write-back does not run during the first timed case. */
+function flushToDisk(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function ensureGguf(modelDir: string): string {
+  const out = join(modelDir, 'model.gguf');
+  if (!existsSync(out)) {
+    // Written aside and renamed, so an interrupted write never leaves a truncated GGUF to reuse.
+    writeLlamaGguf(modelDir, `${out}.partial`);
+    renameSync(`${out}.partial`, out);
+    flushToDisk(out);
   }
   return out;
 }
@@ -125,6 +167,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       child: { type: 'string' },
       'child-threads': { type: 'string' },
+      'child-llama': { type: 'string' },
       quick: { type: 'boolean', default: false },
       contexts: { type: 'string' },
       dtypes: { type: 'string', default: 'f32,bf16' },
@@ -133,11 +176,18 @@ export async function main(argv: string[]): Promise<void> {
       backend: { type: 'string', default: 'auto' },
       threads: { type: 'string', default: '0' },
       layers: { type: 'string' },
+      preset: { type: 'string', default: 'smollm2-135m' },
+      'llama-cpp': { type: 'string', default: 'on' },
+      'llama-cpp-kv': { type: 'string', default: 'f32' },
       models: { type: 'string', default: join(tmpdir(), 'kvprism-bench') },
     },
   });
   if (values.child) {
     console.log(`RESULT ${JSON.stringify(await runCase(JSON.parse(values.child) as Case))}`);
+    return;
+  }
+  if (values['child-llama']) {
+    console.log(`RESULT ${JSON.stringify(await runLlamaCase(JSON.parse(values['child-llama']) as LlamaCase))}`);
     return;
   }
   if (values['child-threads']) {
@@ -153,16 +203,30 @@ export async function main(argv: string[]): Promise<void> {
   const budget = Number(values.budget);
   for (const x of [...contexts, decode, budget]) if (!Number.isFinite(x) || x <= 0) throw new Error(`decode bench: bad number in flags (${x})`);
   for (const d of dtypes) if (d !== 'f32' && d !== 'bf16') throw new Error(`--dtypes: "${d}" is not f32 or bf16`);
+  const preset = values.preset as PresetName;
+  if (!(preset in PRESETS) || PRESETS[preset].model_type !== 'llama') {
+    const llamas = Object.keys(PRESETS).filter((k) => PRESETS[k as PresetName].model_type === 'llama');
+    throw new Error(`--preset: "${values.preset}" is not a llama preset; expected one of ${llamas.join(', ')}`);
+  }
+  if (values['llama-cpp'] !== 'on' && values['llama-cpp'] !== 'off') throw new Error(`--llama-cpp: expected on or off; got ${values['llama-cpp']}`);
+  const llamaKv = values['llama-cpp-kv'] as LlamaCppKv;
+  if (llamaKv !== 'f32' && llamaKv !== 'f16') throw new Error(`--llama-cpp-kv: expected f32 or f16; got ${llamaKv}`);
   const autoThreads = values.threads === 'auto';
   if (!autoThreads && !(Number.isInteger(Number(values.threads)) && Number(values.threads) >= 0)) {
     throw new Error(`--threads: expected an integer ≥ 0 (0 = every core) or auto; got ${values.threads}`);
   }
-  console.log(`decode bench: SmolLM2-135M shape${layers ? ` (${layers} layers)` : ''}, contexts ${contexts.join('/')}, ${decode} decode tokens, SnapKV ${budget * 100} %`);
+  let withLlama = values['llama-cpp'] === 'on';
+  console.log(`decode bench: ${preset} shape${layers ? ` (${layers} layers)` : ''}, contexts ${contexts.join('/')}, ${decode} decode tokens, SnapKV ${budget * 100} %`);
+  if (withLlama && !llamaCppInstalled()) {
+    console.log(`llama.cpp: not installed; run \`${LLAMA_CPP_SETUP}\` (≈ 83 MB, node-llama-cpp's prebuilt CPU binary) to measure it side by side. Printing kvprism's rows only.`);
+    withLlama = false;
+  }
   // Shared machines skew absolute numbers; the load average says how much else was running.
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
-  const rows: CaseResult[] = [];
+  const rows: DecodeRow[] = [];
   for (const dtype of dtypes) {
-    const modelDir = ensureModel(values.models, dtype, layers);
+    const modelDir = ensureModel(values.models, preset, dtype, layers);
+    const config = loadModelConfig(modelDir);
     const backend = values.backend as BackendChoice;
     let threads = Number(values.threads);
     if (autoThreads) {
@@ -171,31 +235,35 @@ export async function main(argv: string[]): Promise<void> {
       console.log(`  threads auto (${dtype}): tok/s per thread count ${speeds || '–'}; chose ${choice.chosen} (fewest within ${choice.slowdown * 100} % of the best; ${choice.measuredOn})`);
       threads = choice.chosen;
     }
+    // The count both engines and the bandwidth probe use (0 = the native pool's default: every core).
+    const n = threads > 0 ? threads : (loadAddon()?.info().threads ?? availableParallelism());
+    const gguf = withLlama ? ensureGguf(modelDir) : undefined;
+    let gbBefore = readBandwidth(n);
+    const measured = (): number | undefined => {
+      const after = readBandwidth(n);
+      const mean = gbBefore !== undefined && after !== undefined ? (gbBefore + after) / 2 : undefined;
+      gbBefore = after;
+      return mean;
+    };
     for (const context of contexts) {
       for (const policy of ['full', 'snapkv'] as const) {
-        const r = runChild<CaseResult>('--child', { modelDir, dtype, context, decode, policy, budget, backend, threads });
-        rows.push(r);
+        const r = runChild<CaseResult>('--child', { modelDir, dtype, context, decode, policy, budget, backend, threads: n });
+        const row: DecodeRow = { ...r, engine: 'kvprism', config, gbPerS: measured() };
+        rows.push(row);
         console.log(
           `  [${r.backendName}] ${dtype} ctx ${context} ${policy === 'full' ? 'full  ' : `snapkv`}: prefill ${fmt(r.prefillTokS, 1)} tok/s, ` +
             `decode ${fmt(r.decodeTokS, 2)} tok/s, KV ${fmtBytes(r.kvBytes)}, peak RSS ${fmtBytes(r.peakRssBytes)}`,
         );
       }
+      if (gguf) {
+        const l = runChild<LlamaCppDecode & { peakRssBytes: number }>('--child-llama', { gguf, context, decode, threads: n, vocabSize: config.vocabSize, kv: llamaKv } satisfies LlamaCase);
+        // llama.cpp's K/V hold the whole prompt, as our full cache does.
+        const kvBytes = 2 * config.numLayers * config.kvHeads * config.headDim * (llamaKv === 'f32' ? 4 : 2) * context;
+        rows.push({ engine: 'llama.cpp', config, dtype, context, policy: 'full', budget, backendName: `llama.cpp ${n} threads, K/V ${llamaKv}`, ...l, kvBytes, gbPerS: measured() });
+        console.log(`  [llama.cpp] ${dtype} ctx ${context} full  : prefill ${fmt(l.prefillTokS, 1)} tok/s, decode ${fmt(l.decodeTokS, 2)} tok/s, peak RSS ${fmtBytes(l.peakRssBytes)}`);
+      }
     }
   }
-  printTable(rows, layers);
+  printDecodeTable(rows);
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
-}
-
-function printTable(rows: CaseResult[], layers: number | undefined): void {
-  console.log('\n| weights | context | cache | prefill tok/s | decode tok/s | decode vs full | KV bytes | peak RSS | llama.cpp decode (ref) | ours / llama.cpp |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    const full = rows.find((x) => x.dtype === r.dtype && x.context === r.context && x.policy === 'full')!;
-    const ref = layers ? undefined : LLAMA_CPP_DECODE[r.dtype === 'bf16' ? 'f16' : 'f32']?.[r.context];
-    console.log(
-      `| ${r.dtype} | ${r.context} | ${r.policy === 'full' ? 'full' : `SnapKV ${r.budget * 100}%`} | ${fmt(r.prefillTokS, 1)} | ${fmt(r.decodeTokS, 2)} | ` +
-        `${fmt(ratio(r.decodeTokS, full.decodeTokS), 2)}× | ${fmtBytes(r.kvBytes)} | ${fmtBytes(r.peakRssBytes)} | ${ref ?? '–'} | ${ref ? `${fmt(r.decodeTokS / ref, 2)}×` : '–'} |`,
-    );
-  }
-  console.log('\nllama.cpp column: BENCHMARKS.md figures (2 threads; its bf16 row is F16), not measured in this run.');
 }

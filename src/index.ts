@@ -65,6 +65,8 @@ export { loadTokenizer, type TextTokenizer } from './model/tokenizer.js';
 export { OnnxEncoder } from './model/onnx-encoder.js';
 export { SafetensorsFile, Checkpoint } from './model/safetensors.js';
 export { initModel, type InitModelOptions } from './model/init-model.js';
+export { writeLlamaGguf, permuteRopeRows, type LlamaGgufSummary } from './model/gguf-llama.js';
+export { writeGguf, buildGgufHeader, type GgufValue, type GgufTensorSpec, type GgmlTensorType } from './model/gguf-write.js';
 export { VisionTower } from './model/towers/vision-tower.js';
 export { AudioTower } from './model/towers/audio-tower.js';
 export { towerParameterCount, type Towers } from './model/towers/load-towers.js';

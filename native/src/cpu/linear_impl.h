@@ -37,8 +37,23 @@ template <class S> struct LinearKernels {
       }
   }
 
+  /** Fewer rows of x than a tile (decode's GEMVs): each 16-bit weight row is widened inside
+   *  its dot product. Widening the block to a scratch f32 copy first, as the tiled path does,
+   *  writes and re-reads twice the weight bytes, and a GEMV reads each weight only once. */
+  template <class Ld> static void rows16(const LinearPlan &p, int o0, int nb) {
+    const auto *w = static_cast<const uint16_t *>(p.w) + size_t(o0) * p.K;
+    for (int r = 0; r < p.m; r++)
+      for (int o = 0; o < nb; o++)
+        p.y[size_t(r) * p.N + o0 + o] = O::template dot_ld<Ld>(p.x + size_t(r) * p.K, w + size_t(o) * p.K, p.K) + (p.bias ? p.bias[o0 + o] : 0.f);
+  }
+
   static void task(const LinearPlan &p, int t) {
     const int o0 = t * p.rowsPerTask, o1 = std::min(p.N, o0 + p.rowsPerTask), nb = o1 - o0, K = p.K;
+    if (p.dtype != KVP_F32 && p.m < MR) {
+      if (p.dtype == KVP_BF16) rows16<LoadBF16<S>>(p, o0, nb);
+      else rows16<LoadF16<S>>(p, o0, nb);
+      return;
+    }
     thread_local std::vector<float> tmp;
     const float *wb;
     if (p.dtype == KVP_F32) {
