@@ -162,7 +162,8 @@ describe.skipIf(!loadAddon())('tiered sessions: fork and clone', () => {
 const env = policyEnv(5, 900);
 
 describe.skipIf(!loadAddon())('every policy over a tiered session', () => {
-  it.each(policies.names())('%s: same plans, slots and statistics as untiered, part of them on file', (name) => {
+  // ThinK packs key rows in DRAM, which a tiered layer refuses by name (tested above).
+  it.each(policies.names().filter((n) => n !== 'think'))('%s: same plans, slots and statistics as untiered, part of them on file', (name) => {
     const run = (tier: TierOptions | undefined): CacheSession => {
       const policy = policies.create(name, SMALL_OPTIONS[name] ?? {}, env);
       const s = new CacheSession({ ...SHAPE, backend: tsBackend, policy, budget: { tokens: 10 }, schedule: { kind: 'every', steps: 2 }, seed: 1, tier });
