@@ -25,6 +25,7 @@ import type { HeadPlan, Plan, PolicyContext, PolicyInstance } from '../cache/pol
 import { mergeNeeds } from '../attention/stats.js';
 import { definePolicy, parsePolicyOptions, type PolicyDefinition, type PolicyEnv, type PolicyRegistry } from './registry.js';
 import { KEY_REROTATION } from './compose/key-rerotation.js';
+import { refineWrapped, wrapInstance } from './compose/wrapper.js';
 import { allSlots } from './parts/select.js';
 import { channelScores, keptChannelCount, topChannels } from './think-channels.js';
 
@@ -66,38 +67,15 @@ export function thinkPlan(ctx: PolicyContext, inner: Plan, o: Pick<ThinkOptions,
 
 /** Adds ThinK's channel pruning to a bound policy (its clone keeps it). */
 export function withThink(inner: PolicyInstance, o: ThinkOptions, env: PolicyEnv): PolicyInstance {
-  const wrap = (p: PolicyInstance): PolicyInstance => {
-    const out: PolicyInstance = {
-      name: `think(${p.name})`,
-      needs: mergeNeeds(p.needs, { recentQueries: o.window }),
-      plan: (ctx) => thinkPlan(ctx, p.plan(ctx), o, env.qHeads),
-      ...(p.allocateLayers ? { allocateLayers: (a) => p.allocateLayers!(a) } : {}),
-      ...(p.retention ? { retention: p.retention } : {}),
-      ...(p.secondPass ? { secondPass: p.secondPass } : {}),
-    };
+  return wrapInstance(inner, (p) => {
     if (p.rerotateKeys) throw new Error(`${THINK}: policy "${p.name}" re-rotates keys, which pruned key channels cannot follow`);
-    const innerClone = p.clone;
-    return innerClone ? { ...out, clone: () => wrap(innerClone.call(p)) } : out;
-  };
-  return wrap(inner);
+    return { name: `think(${p.name})`, needs: mergeNeeds(p.needs, { recentQueries: o.window }), plan: (ctx) => thinkPlan(ctx, p.plan(ctx), o, env.qHeads) };
+  });
 }
 
 /** The definition, over the registry it looks the wrapped policy up in (the catalogue's). */
 export function thinkPolicy(registry: () => PolicyRegistry): PolicyDefinition<typeof thinkOptions> {
-  const checked = thinkOptions.superRefine((o, ctx) => {
-    let def: PolicyDefinition;
-    try {
-      def = innerDefinition(registry(), o.policy);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', path: ['policy'], message: (e as Error).message });
-      return;
-    }
-    try {
-      parsePolicyOptions(def, o.options);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', path: ['options'], message: (e as Error).message });
-    }
-  });
+  const checked = thinkOptions.superRefine(refineWrapped((name) => innerDefinition(registry(), name)));
   return definePolicy({
     name: THINK,
     title: 'ThinK',

@@ -19,6 +19,7 @@
 import { z } from 'zod';
 import type { PolicyInstance } from '../../cache/policy-api.js';
 import { definePolicy, parsePolicyOptions, type PolicyDefinition, type PolicyEnv, type PolicyRegistry } from '../registry.js';
+import { refineWrapped, wrapInstance } from './wrapper.js';
 
 export const KEY_REROTATION = 'key-rerotation';
 
@@ -42,38 +43,12 @@ export function withKeyRerotation(inner: PolicyInstance, env: PolicyEnv): Policy
     throw new Error(`${KEY_REROTATION}: only 1-D RoPE is supported; this model uses sectioned multimodal RoPE (${rope.axes} position axes), where a slot has no single position to move to`);
   }
   const rerotateKeys = { rotaryDim: rope.rotaryDim, inverseFrequencies: rope.inverseFrequencies };
-  const wrap = (p: PolicyInstance): PolicyInstance => {
-    const out: PolicyInstance = {
-      name: `rerotate(${p.name})`,
-      needs: p.needs,
-      plan: (ctx) => p.plan(ctx),
-      rerotateKeys,
-      ...(p.allocateLayers ? { allocateLayers: (a) => p.allocateLayers!(a) } : {}),
-      ...(p.retention ? { retention: p.retention } : {}),
-      ...(p.secondPass ? { secondPass: p.secondPass } : {}),
-    };
-    const innerClone = p.clone;
-    return innerClone ? { ...out, clone: () => wrap(innerClone.call(p)) } : out;
-  };
-  return wrap(inner);
+  return wrapInstance(inner, (p) => ({ name: `rerotate(${p.name})`, needs: p.needs, plan: (ctx) => p.plan(ctx), rerotateKeys }));
 }
 
 /** The definition, over the registry it looks the wrapped policy up in (the catalogue's). */
 export function keyRerotationPolicy(registry: () => PolicyRegistry): PolicyDefinition<typeof keyRerotationOptions> {
-  const checked = keyRerotationOptions.superRefine((o, ctx) => {
-    let def: PolicyDefinition;
-    try {
-      def = innerDefinition(registry(), o.policy);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', path: ['policy'], message: (e as Error).message });
-      return;
-    }
-    try {
-      parsePolicyOptions(def, o.options);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', path: ['options'], message: (e as Error).message });
-    }
-  });
+  const checked = keyRerotationOptions.superRefine(refineWrapped((name) => innerDefinition(registry(), name)));
   return definePolicy({
     name: KEY_REROTATION,
     title: 'KeyRerotation',
