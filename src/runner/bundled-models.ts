@@ -7,6 +7,8 @@ export const BUNDLED_MODELS: Readonly<Record<string, string>> = {
   organism: 'av-organism',
   /** The same recipe without attention supervision or readout probes (recipe-plain.yaml). */
   'organism-plain': 'av-organism-plain',
+  /** The bundled organism with a fourth stage on clips up to the long preset's 160 frames (its recipe.yaml). */
+  'organism-long': 'av-organism-long',
 };
 
 export const isBundledModel = (name: string): boolean => Object.hasOwn(BUNDLED_MODELS, name);
