@@ -49,6 +49,8 @@ export interface PolicyResult {
   kvBytes: number;
   /** The child's peak RSS when this row finished (in `shared` mode it includes the shared prefill and earlier forks). */
   peakRssBytes: number;
+  /** The greedy tokens decoded (what a shared and an own prefill must agree on). */
+  tokens: number[];
 }
 
 /** The bench's prompt: `context` ids drawn from a generator seeded by the context, as llama.cpp's case draws them. */
@@ -66,8 +68,9 @@ export function runPrefillCase(c: PrefillCase): PolicyResult[] {
   const row = (policy: DecodePolicy, seq: Sequence, prefillMs: number, logits: Float32Array): PolicyResult => {
     // Before decoding: the bytes the decode attends over (it appends a slot per step).
     const kvBytes = seq.session.bytes().kvBytes;
-    const decodeTokS = 1000 / medianDecodeStepMs(dec, seq, logits, c.decode);
-    return { policy, backendName: backend.name, prefillTokS: c.context / (prefillMs / 1000), decodeTokS, kvBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+    const { medianStepMs, tokens } = decodeGreedy(dec, seq, logits, c.decode);
+    const decodeTokS = 1000 / medianStepMs;
+    return { policy, backendName: backend.name, prefillTokS: c.context / (prefillMs / 1000), decodeTokS, kvBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024, tokens };
   };
   if (c.prefill === 'own') {
     const policy = c.policies[0]!;
@@ -95,17 +98,22 @@ function policyOptions(model: Model, policy: DecodePolicy, budget: number): Pick
   return policy === 'snapkv' ? { policy: createPolicy(model, 'snapkv'), budget: { ratio: budget } } : { policy: null };
 }
 
-/** Greedy decode of `n` tokens after `logits` [vocab] f32; the median step time (ms), robust to other processes stealing the CPU for a few steps. */
-function medianDecodeStepMs(dec: Decoder, seq: Sequence, logits: Float32Array, n: number): number {
+/**
+ * Greedy decode of `n` tokens after `logits` [vocab] f32: the tokens fed and the median step
+ * time (ms), robust to other processes stealing the CPU for a few steps.
+ */
+function decodeGreedy(dec: Decoder, seq: Sequence, logits: Float32Array, n: number): { medianStepMs: number; tokens: number[] } {
   const stepMs: number[] = [];
+  const tokens: number[] = [];
   let next = logits;
   for (let i = 0; i < n; i++) {
     let best = 0;
     for (let v = 1; v < next.length; v++) if (next[v]! > next[best]!) best = v;
+    tokens.push(best);
     const t = performance.now();
     next = dec.decodeOne(seq, best);
     stepMs.push(performance.now() - t);
   }
   stepMs.sort((a, b) => a - b);
-  return stepMs[Math.floor(stepMs.length / 2)]!;
+  return { medianStepMs: stepMs[Math.floor(stepMs.length / 2)]!, tokens };
 }

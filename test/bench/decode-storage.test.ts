@@ -74,9 +74,9 @@ describe('a decode case on the real runtime (tiny-llama, 300-token prompt)', () 
     modelDir = join(dir, 'tiny');
     initModel({ preset: 'tiny-llama', out: modelDir });
   });
-  const base = (storage: StorageKind): PrefillCase => ({ modelDir, dtype: 'f32', context, decode: 3, storage, policies: ['full', 'snapkv'], budget: 0.2, backend: 'auto', threads: 1, prefill: 'shared' });
+  const base = (storage: StorageKind): PrefillCase => ({ modelDir, dtype: 'f32', context, decode: 8, storage, policies: ['full', 'snapkv'], budget: 0.2, backend: 'auto', threads: 1, prefill: 'shared' });
 
-  it('reports the storage\'s exact bytes, and a shared prefill gives each policy the cache its own prefill gives', () => {
+  it('reports the storage\'s exact bytes, and a shared prefill gives each policy the cache and greedy tokens its own prefill gives', () => {
     const c = loadModelConfig(modelDir);
     const heads = c.numLayers * c.kvHeads;
     const exact = (kind: StorageKind, counts: StorageCounts): number => heads * storageSpec(kind, c.headDim).bytes(counts);
@@ -97,6 +97,8 @@ describe('a decode case on the real runtime (tiny-llama, 300-token prompt)', () 
       expect(shared.map((r) => r.policy)).toEqual(['full', 'snapkv']);
       const own = (['full', 'snapkv'] as const).map((p) => runPrefillCase({ ...base(storage), policies: [p], prefill: 'own' })[0]!);
       expect(shared.map((r) => r.kvBytes), storage).toEqual(own.map((r) => r.kvBytes));
+      expect(shared.map((r) => r.tokens), storage).toEqual(own.map((r) => r.tokens));
+      expect(shared[0]!.tokens).toHaveLength(8);
       expect(shared[0]!.kvBytes, storage).toBe(fullBytes[storage]);
       if (snapBytes[storage] !== undefined) expect(shared[1]!.kvBytes, storage).toBe(snapBytes[storage]);
       expect(shared[1]!.kvBytes).toBeLessThan(shared[0]!.kvBytes);
