@@ -1,69 +1,53 @@
 /**
  * `npm run bench -- decode [--quick]`: prefill and decode tokens/s of the SmolLM2-135M preset
  * (random weights at the published shape, f32 and bf16) at 1k / 4k / 16k context, full cache
- * vs SnapKV at 20 %, with KV bytes and peak RSS, and llama.cpp's full-cache decode measured in
- * the same run on the same weights (a GGUF written from the bench's model folder, the same
- * prompt ids, context, thread count, batch 1; K/V stored F32 as ours). Each case runs in its
- * own child process so peak RSS is that case's alone. llama.cpp comes from node-llama-cpp's
- * prebuilt binary, installed by `npm run bench:setup` (bench/_llama-cpp.ts); without it the
- * bench says so and prints our rows only.
+ * vs SnapKV at 20 %, per K/V storage type of our cache (f32 by default; int8-fp8, int4, int2,
+ * f16, bf16 on request), with the exact KV bytes and peak RSS, and llama.cpp's full-cache
+ * decode measured in the same run on the same weights (a GGUF written from the bench's model
+ * folder, the same prompt ids, context, thread count, batch 1; its K/V F32 as our default, or
+ * per --llama-cpp-kv). Cases run in child processes so peak RSS is theirs alone: by default one
+ * child per (weights, context, storage) prefills once and forks the cache for each policy
+ * (bench/_decode-case.ts); `--prefill own` runs a child and a prefill per row instead.
+ * llama.cpp comes from node-llama-cpp's prebuilt binary, installed by `npm run bench:setup`
+ * (bench/_llama-cpp.ts); without it the bench says so and prints our rows only.
  *
  * Decode tok/s is 1000 / the median step time over the decoded tokens. Each row's fraction of
- * the byte limit = tok/s × bytes read per token (weight matrices + the K/V the row attends
- * over) ÷ the read bandwidth measured around that row (bench/_byte-limit.ts).
+ * the byte limit = tok/s × bytes read per token (weight matrices + the exact K/V bytes the row
+ * attends over: codes, scales and f32 residual for the coded storages) ÷ the read bandwidth
+ * measured around that row's child (bench/_byte-limit.ts).
  *
- * Flags: --quick (2 layers, 512 context, 8 decode tokens: < 1 minute), --contexts 1024,4096,
- * --dtypes f32,bf16, --decode N, --budget 0.2, --backend auto|ts|cpu|cuda, --threads N|auto,
- * --layers N, --models DIR (where preset folders are cached; default $TMPDIR/kvprism-bench),
- * --preset NAME (a llama preset; default smollm2-135m), --llama-cpp on|off (default on),
- * --llama-cpp-kv f32|f16 (llama.cpp's K/V type; default f32, as our cache).
- * --threads auto: per weight dtype, a child measures decode tok/s at 1, 2, 4, … threads
- * (src/model/decode-threads.ts, the runner's `threads: auto`), prints them and the count it
- * kept, and every case of that dtype runs with that count.
+ * Flags (bench/_decode-flags.ts): --quick (2 layers, 512 context, 8 decode tokens: < 1 minute),
+ * --contexts 1024,4096, --dtypes f32,bf16, --storages f32,int8-fp8,int4,int2 (our cache's K/V
+ * storage kinds, default G = 32 and R = 128; default f32), --cases full,snapkv,llama.cpp (which
+ * rows to run; default all three), --prefill shared|own (default shared), --decode N,
+ * --budget 0.2, --backend auto|ts|cpu|cuda, --threads N|auto, --layers N, --models DIR (where
+ * preset folders are cached; default $TMPDIR/kvprism-bench), --preset NAME (a llama preset;
+ * default smollm2-135m), --llama-cpp on|off (default on), --llama-cpp-kv f32|f16 (llama.cpp's
+ * K/V type; default f32). --threads auto: per weight dtype, a child measures decode tok/s at
+ * 1, 2, 4, … threads (src/model/decode-threads.ts, the runner's `threads: auto`), prints them
+ * and the count it kept, and every case of that dtype runs with that count.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadAddon } from '../src/attention/native/addon.js';
 import { resolveBackend, settleThreads } from '../src/runner/backend-choice.js';
 import type { ThreadChoice } from '../src/model/decode-threads.js';
 import type { BackendChoice } from '../src/runner/config-schema.js';
 import { loadModelConfig } from '../src/model/config.js';
 import { fmtBytes } from '../src/model/describe.js';
-import { Decoder } from '../src/model/decoder.js';
-import { embedPrompt } from '../src/model/embed-prompt.js';
 import { writeLlamaGguf } from '../src/model/gguf-llama.js';
 import { initModel } from '../src/model/init-model.js';
 import { loadModel } from '../src/model/model.js';
-import { createPolicy } from '../src/model/policy-for-model.js';
-import { PRESETS, type PresetName } from '../src/model/presets.js';
-import { mulberry32 } from '../src/util/random.js';
+import type { PresetName } from '../src/model/presets.js';
 import { readBandwidth } from './_byte-limit.js';
+import { runPrefillCase, type PolicyResult, type PrefillCase } from './_decode-case.js';
+import { parseDecodeFlags, type DecodeFlags, type WeightDType } from './_decode-flags.js';
 import { printDecodeTable, type DecodeRow } from './_decode-table.js';
 import { LLAMA_CPP_SETUP, llamaCppDecode, llamaCppInstalled, type LlamaCppDecode, type LlamaCppKv } from './_llama-cpp.js';
 import { fmt } from './_timing.js';
-
-interface Case {
-  modelDir: string;
-  dtype: 'f32' | 'bf16';
-  context: number;
-  decode: number;
-  policy: 'full' | 'snapkv';
-  budget: number;
-  backend: BackendChoice;
-  threads: number;
-}
-
-interface CaseResult extends Case {
-  backendName: string;
-  prefillTokS: number;
-  decodeTokS: number;
-  kvBytes: number;
-  peakRssBytes: number;
-}
 
 interface LlamaCase {
   gguf: string;
@@ -72,41 +56,6 @@ interface LlamaCase {
   threads: number;
   vocabSize: number;
   kv: LlamaCppKv;
-}
-
-/** One case, in this process: load, prefill a random prompt, decode greedily. */
-async function runCase(c: Case): Promise<CaseResult> {
-  const backend = await resolveBackend(c.backend, c.threads);
-  const model = loadModel(c.modelDir, { backend });
-  const rand = mulberry32(c.context);
-  const ids = Array.from({ length: c.context }, () => Math.floor(rand() * model.config.vocabSize));
-  const policy = c.policy === 'snapkv' ? createPolicy(model, 'snapkv') : null;
-  const dec = new Decoder(model);
-  const seq = dec.open({ policy, budget: policy ? { ratio: c.budget } : undefined });
-  const prompt = embedPrompt(model, { segments: [{ kind: 'tokens', ids }], addBos: false });
-  const t0 = performance.now();
-  let logits = dec.prefill(seq, prompt);
-  const prefillMs = performance.now() - t0;
-  const kvBytes = seq.session.bytes().kvBytes;
-  // Median per-token time: robust to other processes stealing the CPU for a few steps.
-  const stepMs: number[] = [];
-  for (let i = 0; i < c.decode; i++) {
-    let best = 0;
-    for (let v = 1; v < logits.length; v++) if (logits[v]! > logits[best]!) best = v;
-    const t1 = performance.now();
-    logits = dec.decodeOne(seq, best);
-    stepMs.push(performance.now() - t1);
-  }
-  stepMs.sort((a, b) => a - b);
-  const medianStepMs = stepMs[Math.floor(stepMs.length / 2)]!;
-  return {
-    ...c,
-    backendName: backend.name,
-    prefillTokS: c.context / (prefillMs / 1000),
-    decodeTokS: 1000 / medianStepMs,
-    kvBytes,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  };
 }
 
 /** llama.cpp on the same model's GGUF, in this process. */
@@ -130,7 +79,7 @@ function runChild<T>(flag: '--child' | '--child-threads' | '--child-llama', arg:
   return JSON.parse(line.slice(7)) as T;
 }
 
-function ensureModel(dir: string, preset: PresetName, dtype: 'f32' | 'bf16', layers: number | undefined): string {
+function ensureModel(dir: string, preset: PresetName, dtype: WeightDType, layers: number | undefined): string {
   const out = join(dir, `${preset}-${dtype}${layers ? `-l${layers}` : ''}`);
   if (!existsSync(join(out, 'model.safetensors'))) {
     console.log(`writing ${out} (random weights, ${preset} shape)…`);
@@ -162,61 +111,26 @@ function ensureGguf(modelDir: string): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      child: { type: 'string' },
-      'child-threads': { type: 'string' },
-      'child-llama': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      contexts: { type: 'string' },
-      dtypes: { type: 'string', default: 'f32,bf16' },
-      decode: { type: 'string' },
-      budget: { type: 'string', default: '0.2' },
-      backend: { type: 'string', default: 'auto' },
-      threads: { type: 'string', default: '0' },
-      layers: { type: 'string' },
-      preset: { type: 'string', default: 'smollm2-135m' },
-      'llama-cpp': { type: 'string', default: 'on' },
-      'llama-cpp-kv': { type: 'string', default: 'f32' },
-      models: { type: 'string', default: join(tmpdir(), 'kvprism-bench') },
-    },
-  });
-  if (values.child) {
-    console.log(`RESULT ${JSON.stringify(await runCase(JSON.parse(values.child) as Case))}`);
+  const { flags, children } = parseDecodeFlags(argv);
+  if (children.child) {
+    console.log(`RESULT ${JSON.stringify(runPrefillCase(JSON.parse(children.child) as PrefillCase))}`);
     return;
   }
-  if (values['child-llama']) {
-    console.log(`RESULT ${JSON.stringify(await runLlamaCase(JSON.parse(values['child-llama']) as LlamaCase))}`);
+  if (children.childLlama) {
+    console.log(`RESULT ${JSON.stringify(await runLlamaCase(JSON.parse(children.childLlama) as LlamaCase))}`);
     return;
   }
-  if (values['child-threads']) {
-    const { modelDir, backend } = JSON.parse(values['child-threads']) as { modelDir: string; backend: BackendChoice };
+  if (children.childThreads) {
+    const { modelDir, backend } = JSON.parse(children.childThreads) as { modelDir: string; backend: BackendChoice };
     console.log(`RESULT ${JSON.stringify(chooseThreads(modelDir, backend))}`);
     return;
   }
-  const quick = values.quick;
-  const contexts = (values.contexts ?? (quick ? '512' : '1024,4096,16384')).split(',').map(Number);
-  const dtypes = values.dtypes.split(',') as ('f32' | 'bf16')[];
-  const layers = values.layers ? Number(values.layers) : quick ? 2 : undefined;
-  const decode = Number(values.decode ?? (quick ? 8 : 32));
-  const budget = Number(values.budget);
-  for (const x of [...contexts, decode, budget]) if (!Number.isFinite(x) || x <= 0) throw new Error(`decode bench: bad number in flags (${x})`);
-  for (const d of dtypes) if (d !== 'f32' && d !== 'bf16') throw new Error(`--dtypes: "${d}" is not f32 or bf16`);
-  const preset = values.preset as PresetName;
-  if (!(preset in PRESETS) || PRESETS[preset].model_type !== 'llama') {
-    const llamas = Object.keys(PRESETS).filter((k) => PRESETS[k as PresetName].model_type === 'llama');
-    throw new Error(`--preset: "${values.preset}" is not a llama preset; expected one of ${llamas.join(', ')}`);
-  }
-  if (values['llama-cpp'] !== 'on' && values['llama-cpp'] !== 'off') throw new Error(`--llama-cpp: expected on or off; got ${values['llama-cpp']}`);
-  const llamaKv = values['llama-cpp-kv'] as LlamaCppKv;
-  if (llamaKv !== 'f32' && llamaKv !== 'f16') throw new Error(`--llama-cpp-kv: expected f32 or f16; got ${llamaKv}`);
-  const autoThreads = values.threads === 'auto';
-  if (!autoThreads && !(Number.isInteger(Number(values.threads)) && Number(values.threads) >= 0)) {
-    throw new Error(`--threads: expected an integer ≥ 0 (0 = every core) or auto; got ${values.threads}`);
-  }
-  let withLlama = values['llama-cpp'] === 'on';
-  console.log(`decode bench: ${preset} shape${layers ? ` (${layers} layers)` : ''}, contexts ${contexts.join('/')}, ${decode} decode tokens, SnapKV ${budget * 100} %`);
+  const { preset, layers, contexts, decode, budget, storages, policies } = flags;
+  console.log(
+    `decode bench: ${preset} shape${layers ? ` (${layers} layers)` : ''}, contexts ${contexts.join('/')}, ${decode} decode tokens, ` +
+      `cases ${[...policies, ...(flags.llamaCpp ? ['llama.cpp'] : [])].join(', ') || 'none'}, SnapKV ${budget * 100} %, K/V storages ${storages.join(', ')}, prefill ${flags.prefill}`,
+  );
+  let withLlama = flags.llamaCpp;
   if (withLlama && !llamaCppInstalled()) {
     console.log(`llama.cpp: not installed; run \`${LLAMA_CPP_SETUP}\` (≈ 83 MB, node-llama-cpp's prebuilt CPU binary) to measure it side by side. Printing kvprism's rows only.`);
     withLlama = false;
@@ -224,17 +138,10 @@ export async function main(argv: string[]): Promise<void> {
   // Shared machines skew absolute numbers; the load average says how much else was running.
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
   const rows: DecodeRow[] = [];
-  for (const dtype of dtypes) {
-    const modelDir = ensureModel(values.models, preset, dtype, layers);
+  for (const dtype of flags.dtypes) {
+    const modelDir = ensureModel(flags.models, preset, dtype, layers);
     const config = loadModelConfig(modelDir);
-    const backend = values.backend as BackendChoice;
-    let threads = Number(values.threads);
-    if (autoThreads) {
-      const choice = runChild<ThreadChoice>('--child-threads', { modelDir, backend });
-      const speeds = choice.speeds.map((s) => `${s.threads}: ${fmt(s.tokPerSec, 1)}`).join(', ');
-      console.log(`  threads auto (${dtype}): tok/s per thread count ${speeds || '–'}; chose ${choice.chosen} (fewest within ${choice.slowdown * 100} % of the best; ${choice.measuredOn})`);
-      threads = choice.chosen;
-    }
+    const threads = flags.threads === 'auto' ? autoThreads(modelDir, flags.backend, dtype) : flags.threads;
     // The count both engines and the bandwidth probe use (0 = the native pool's default: every core).
     const n = threads > 0 ? threads : (loadAddon()?.info().threads ?? availableParallelism());
     const gguf = withLlama ? ensureGguf(modelDir) : undefined;
@@ -246,24 +153,42 @@ export async function main(argv: string[]): Promise<void> {
       return mean;
     };
     for (const context of contexts) {
-      for (const policy of ['full', 'snapkv'] as const) {
-        const r = runChild<CaseResult>('--child', { modelDir, dtype, context, decode, policy, budget, backend, threads: n });
-        const row: DecodeRow = { ...r, engine: 'kvprism', config, gbPerS: measured() };
-        rows.push(row);
-        console.log(
-          `  [${r.backendName}] ${dtype} ctx ${context} ${policy === 'full' ? 'full  ' : `snapkv`}: prefill ${fmt(r.prefillTokS, 1)} tok/s, ` +
-            `decode ${fmt(r.decodeTokS, 2)} tok/s, KV ${fmtBytes(r.kvBytes)}, peak RSS ${fmtBytes(r.peakRssBytes)}`,
-        );
+      for (const storage of storages) {
+        // Shared: one child prefills once for every policy; own: a child (and a prefill) per policy.
+        const groups = flags.prefill === 'shared' ? [policies] : policies.map((p) => [p]);
+        for (const group of groups.filter((g) => g.length > 0)) {
+          const c: PrefillCase = { modelDir, dtype, context, decode, storage, policies: group, budget, backend: flags.backend, threads: n, prefill: flags.prefill };
+          const results = runChild<PolicyResult[]>('--child', c);
+          const gbPerS = measured();
+          for (const r of results) {
+            rows.push({ ...r, engine: 'kvprism', config, dtype, context, storage, budget, gbPerS });
+            console.log(
+              `  [${r.backendName}] ${dtype} ctx ${context} ${storage} ${r.policy === 'full' ? 'full  ' : 'snapkv'}: prefill ${fmt(r.prefillTokS, 1)} tok/s, ` +
+                `decode ${fmt(r.decodeTokS, 2)} tok/s, KV ${fmtBytes(r.kvBytes)}, peak RSS ${fmtBytes(r.peakRssBytes)}`,
+            );
+          }
+        }
       }
-      if (gguf) {
-        const l = runChild<LlamaCppDecode & { peakRssBytes: number }>('--child-llama', { gguf, context, decode, threads: n, vocabSize: config.vocabSize, kv: llamaKv } satisfies LlamaCase);
-        // llama.cpp's K/V hold the whole prompt, as our full cache does.
-        const kvBytes = 2 * config.numLayers * config.kvHeads * config.headDim * (llamaKv === 'f32' ? 4 : 2) * context;
-        rows.push({ engine: 'llama.cpp', config, dtype, context, policy: 'full', budget, backendName: `llama.cpp ${n} threads, K/V ${llamaKv}`, ...l, kvBytes, gbPerS: measured() });
-        console.log(`  [llama.cpp] ${dtype} ctx ${context} full  : prefill ${fmt(l.prefillTokS, 1)} tok/s, decode ${fmt(l.decodeTokS, 2)} tok/s, peak RSS ${fmtBytes(l.peakRssBytes)}`);
-      }
+      if (gguf) rows.push(llamaRow(flags, { gguf, context, decode, threads: n, vocabSize: config.vocabSize, kv: flags.llamaKv }, dtype, config, measured));
     }
   }
   printDecodeTable(rows);
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+}
+
+/** `--threads auto` for one weight dtype: a child measures tok/s per thread count; prints them and returns the count it kept. */
+function autoThreads(modelDir: string, backend: BackendChoice, dtype: WeightDType): number {
+  const choice = runChild<ThreadChoice>('--child-threads', { modelDir, backend });
+  const speeds = choice.speeds.map((s) => `${s.threads}: ${fmt(s.tokPerSec, 1)}`).join(', ');
+  console.log(`  threads auto (${dtype}): tok/s per thread count ${speeds || '–'}; chose ${choice.chosen} (fewest within ${choice.slowdown * 100} % of the best; ${choice.measuredOn})`);
+  return choice.chosen;
+}
+
+/** llama.cpp's full-cache row at one depth, run in its own child. */
+function llamaRow(flags: DecodeFlags, c: LlamaCase, dtype: WeightDType, config: DecodeRow['config'], measured: () => number | undefined): DecodeRow {
+  const l = runChild<LlamaCppDecode & { peakRssBytes: number }>('--child-llama', c);
+  // llama.cpp's K/V hold the whole prompt, as our full cache does.
+  const kvBytes = 2 * config.numLayers * config.kvHeads * config.headDim * (c.kv === 'f32' ? 4 : 2) * c.context;
+  console.log(`  [llama.cpp] ${dtype} ctx ${c.context} ${c.kv} full  : prefill ${fmt(l.prefillTokS, 1)} tok/s, decode ${fmt(l.decodeTokS, 2)} tok/s, peak RSS ${fmtBytes(l.peakRssBytes)}`);
+  return { engine: 'llama.cpp', config, dtype, context: c.context, storage: c.kv, policy: 'full', budget: flags.budget, backendName: `llama.cpp ${c.threads} threads, K/V ${c.kv}`, ...l, kvBytes, gbPerS: measured() };
 }

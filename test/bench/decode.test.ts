@@ -40,11 +40,11 @@ describe('decode bench (smoke size)', () => {
     const lines = await runBench([...TINY, '--models', join(dir, 'models')]);
     const rows = lines.filter((l) => /^\| f32 \| 48 /.test(l)).map(cells);
     const withLlama = llamaCppInstalled();
-    expect(rows.map((r) => `${r[2]} ${r[3]}`)).toEqual(['kvprism full', 'kvprism SnapKV 20%', ...(withLlama ? ['llama.cpp full'] : [])]);
+    expect(rows.map((r) => `${r[2]} ${r[3]} ${r[4]}`)).toEqual(['kvprism f32 full', 'kvprism f32 SnapKV 20%', ...(withLlama ? ['llama.cpp f32 full'] : [])]);
     for (const r of rows) {
-      expect(Number(r[5])).toBeGreaterThan(0);
+      expect(Number(r[6])).toBeGreaterThan(0);
       if (loadAddon()) {
-        const [gb, fraction] = [Number(r[10]), Number(r[11])];
+        const [gb, fraction] = [Number(r[11]), Number(r[12])];
         expect(gb).toBeGreaterThan(0);
         // At this size the step is all fixed cost, far below the byte limit — but measured.
         expect(fraction).toBeGreaterThanOrEqual(0);
@@ -52,8 +52,8 @@ describe('decode bench (smoke size)', () => {
       }
     }
     if (withLlama) {
-      expect(rows[2]![7]).toBe('1.00×');
-      expect(Number(rows[0]![7]!.replace('×', ''))).toBeCloseTo(Number(rows[0]![5]) / Number(rows[2]![5]), 1);
+      expect(rows[2]![8]).toBe('1.00×');
+      expect(Number(rows[0]![8]!.replace('×', ''))).toBeCloseTo(Number(rows[0]![6]) / Number(rows[2]![6]), 1);
     }
   });
 
