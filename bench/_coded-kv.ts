@@ -13,7 +13,7 @@ import { channelGroups, codeRowBytes, storageSpec, type StorageKind } from '../s
 import { mulberry32 } from '../src/util/random.js';
 
 export type CodedKind = Extract<StorageKind, 'int8-fp8' | 'int4' | 'int2'>;
-export const G = 32;
+/** KIVI's residual window in the bench's caches. */
 export const R = 128;
 
 /** One aligned allocation from the addon (as allocCacheKV gives dense K/V) cut into kvHeads
@@ -23,8 +23,9 @@ function stripes<T extends Uint8Array | Float32Array>(addon: NativeAddon, make: 
   return Array.from({ length: kvHeads }, (_, h) => make(buffer, h * count * bytesPer, count));
 }
 
-/** A layer of `len` tokens per KV head in `kind` storage; bytes = K+V bytes the kernels read. */
-export function codedLayer(addon: NativeAddon, kind: CodedKind, len: number, kvHeads: number, headDim: number, seed: number): { kv: RawKVLayout; bytes: number } {
+/** A layer of `len` tokens per KV head in `kind` storage with group size G; bytes = K+V bytes the
+ *  kernels read. */
+export function codedLayer(addon: NativeAddon, kind: CodedKind, G: number, len: number, kvHeads: number, headDim: number, seed: number): { kv: RawKVLayout; bytes: number } {
   const rand = mulberry32(seed);
   const spec = storageSpec(kind === 'int8-fp8' ? { kind, group: G } : { kind, group: G, residual: R }, headDim);
   const d = headDim;

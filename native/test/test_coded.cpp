@@ -202,6 +202,10 @@ std::vector<CodedShape> coded_shapes(kt::Rng &rng) {
   out.push_back({2, 4, 128, 3000, 1, 32, KVP_INT4, true, 1, {3000, 1999}});
   out.push_back({1, 7, 64, 2100, 1, 16, KVP_INT2, true, 3, {2099}});
   out.push_back({2, 2, 64, 700, 70, 32, KVP_INT4, false, 1, {700, 513}});
+  // The kernel bench's G = 64 (bench/kernels.ts) at its head dim.
+  out.push_back({2, 4, 128, 1500, 1, 64, KVP_INT8_FP8, true, 0, {1500, 777}});
+  out.push_back({2, 4, 128, 1500, 1, 64, KVP_INT4, true, 1, {1500, 1301}});
+  out.push_back({1, 4, 128, 1100, 1, 64, KVP_INT2, true, 2, {1100}});
   return out;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The native CPU kernels reading quantized storage (int8-fp8, KIVI int4 / int2) as codes
  * against the TS reference on the same LayerCache: every ISA this CPU runs × GQA 1, 3, 4, 7 ×
- * head dims 7, 16, 63, 64, 128 × group sizes that fill whole vectors (16, 32) and that do not
+ * head dims 7, 16, 63, 64, 128 × group sizes that fill whole vectors (16, 32, the bench's 64) and that do not
  * (3, 5) × lengths 0 / 1 / odd / several KV splits × KIVI residual windows empty, partial and
  * whole × budgets after compaction (KIVI key groups shortened or gone) × decode and prefill ×
  * all statistics. Both sides read the same codes, so the tolerance is the float one
@@ -98,6 +98,10 @@ function cases(): Case[] {
   out.push({ storage: { kind: 'int8-fp8', group: 32 }, kvHeads: 2, group: 4, headDim: 128, tokens: 1500, keep: 1, n: 1, decode: true });
   out.push({ storage: { kind: 'int4', group: 32, residual: 128 }, kvHeads: 2, group: 4, headDim: 128, tokens: 1400, keep: 0.7, n: 1, decode: true });
   out.push({ storage: { kind: 'int2', group: 32, residual: 64 }, kvHeads: 1, group: 7, headDim: 64, tokens: 1100, keep: 1, n: 5, decode: false });
+  // The kernel bench's G = 64 (bench/kernels.ts) at its head dim.
+  out.push({ storage: { kind: 'int8-fp8', group: 64 }, kvHeads: 2, group: 4, headDim: 128, tokens: 700, keep: 1, n: 1, decode: true });
+  out.push({ storage: { kind: 'int4', group: 64, residual: 128 }, kvHeads: 2, group: 4, headDim: 128, tokens: 900, keep: 0.7, n: 1, decode: true });
+  out.push({ storage: { kind: 'int2', group: 64, residual: 128 }, kvHeads: 1, group: 4, headDim: 128, tokens: 800, keep: 1, n: 1, decode: true });
   return out;
 }
 

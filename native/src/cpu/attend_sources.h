@@ -168,22 +168,31 @@ template <class S, int BITS, bool UNIFORM> struct KiviSource {
   KiviValueRows<S, BITS, UNIFORM> values;
   /** [key_groups + 1] first slot of each key group. */
   std::vector<int32_t> &groupStart;
-  /** Planar scale [D] and min [D] of key group `planarGroup` (the layout holds (scale, min) pairs). */
+  /** Planar scale [D] and min [D] of key group `planarGroup` (the layout holds (scale, min)
+   *  pairs), in KiviKeyFold's unpacked channel order. */
   std::vector<float> &planar;
+  /** The block's query rows in unpacked order [4][D], folded into a key group's scales [4][D],
+   *  and their biases Σ q·min [4] (KiviKeyFold). */
+  std::vector<float> &fold;
   int planarGroup = -1;
+  /** The query rows `fold` holds permuted (the passes ask for the same rows block after block). */
+  const float *permuted[4] = {};
   int b0 = 0, nb = 0;
 
   static std::vector<int32_t> &starts_scratch() { thread_local std::vector<int32_t> v; return v; }
   static std::vector<float> &planar_scratch() { thread_local std::vector<float> v; return v; }
+  static std::vector<float> &fold_scratch() { thread_local std::vector<float> v; return v; }
 
   KiviSource(const AttendPlan &plan, int h, int, int)
-      : p(plan), c(plan.kv->coded[h]), rowBytes((plan.D * BITS + 7) / 8), groupStart(starts_scratch()), planar(planar_scratch()) {
+      : p(plan), c(plan.kv->coded[h]), rowBytes((plan.D * BITS + 7) / 8), groupStart(starts_scratch()), planar(planar_scratch()),
+        fold(fold_scratch()) {
     const int G = plan.kv->group, ng = (plan.D + G - 1) / G;
     values = {c.value_codes, c.value_scale, rowBytes, ng, GroupOf<S>(G)};
     groupStart.resize(size_t(c.key_groups) + 1);
     groupStart[0] = 0;
     for (int g = 0; g < c.key_groups; g++) groupStart[g + 1] = groupStart[g] + c.group_len[g];
     planar.resize(size_t(2) * plan.D);
+    fold.resize(size_t(8) * plan.D + 4);
   }
 
   void block(int begin, int n) { b0 = begin; nb = n; }
@@ -194,12 +203,21 @@ template <class S, int BITS, bool UNIFORM> struct KiviSource {
     float *sh[4];
     int j = b0;
     if (j < codedEnd) {
+      float *qperm = fold.data(), *qf = qperm + 4 * size_t(D), *bias = qf + 4 * size_t(D);
+      const float *qfr[4];
+      for (int r = 0; r < rn; r++) {
+        if (permuted[r] != qs[r]) KiviKeyFold<S, BITS>::permute(qs[r], 1, qperm + size_t(r) * D, D);
+        permuted[r] = qs[r];
+        qfr[r] = qf + size_t(r) * D;
+      }
       int g = int(std::upper_bound(groupStart.begin(), groupStart.end(), j) - groupStart.begin()) - 1;
       for (; j < codedEnd; g++) {
         const int runEnd = std::min(codedEnd, groupStart[g + 1]);
-        const KiviKeyRows<S, BITS> keys = key_rows(g);
+        fold_group(g, rn, qperm, qf, bias);
         for (int r = 0; r < rn; r++) sh[r] = ss[r] + (j - b0);
-        rows_dispatch(rn, [&](auto R) { CV::template qk<decltype(R)::value>(qs, keys, j, runEnd - j, D, p.a->scale, sh); });
+        rows_dispatch(rn, [&](auto R) {
+          CV::template qk_folded<decltype(R)::value, BITS>(qfr, bias, c.key_codes, rowBytes, j, runEnd - j, D, p.a->scale, sh);
+        });
         j = runEnd;
       }
     }
@@ -222,15 +240,22 @@ template <class S, int BITS, bool UNIFORM> struct KiviSource {
     }
   }
 
-  /** Key rows of group g (its per-channel scales made planar once per group). */
-  KiviKeyRows<S, BITS> key_rows(int g) {
+  /** qf[r] = qperm[r] ⊙ scale and bias[r] = qperm[r]·min over key group g's channel scales
+   *  and minima (made planar in unpacked order once per group), r < rn. */
+  void fold_group(int g, int rn, const float *qperm, float *qf, float *bias) {
     const int D = p.D;
     if (planarGroup != g) {
       const float *sm = c.key_scale_min + size_t(g) * D * 2;
-      for (int ch = 0; ch < D; ch++) { planar[ch] = sm[2 * ch]; planar[D + ch] = sm[2 * ch + 1]; }
+      KiviKeyFold<S, BITS>::permute(sm, 2, planar.data(), D);
+      KiviKeyFold<S, BITS>::permute(sm + 1, 2, planar.data() + D, D);
       planarGroup = g;
     }
-    return {c.key_codes, planar.data(), planar.data() + D, rowBytes};
+    for (int r = 0; r < rn; r++) {
+      const float *q = qperm + size_t(r) * D;
+      float *o = qf + size_t(r) * D;
+      for (int ch = 0; ch < D; ch++) o[ch] = q[ch] * planar[ch];
+      bias[r] = O::dot(q, planar.data() + D, D);
+    }
   }
 };
 

@@ -81,6 +81,11 @@ template <class S, bool UNIFORM> struct Fp8ValueRows {
     float one(int c) const { return scale[group(c)] * e4m3_to_f32(codes[c]); }
   };
   Row at(int j) const { return {codes + size_t(j) * D, scale + size_t(j) * ng, group}; }
+  /** Brings row j (codes and scales) into L1. */
+  void touch(int j) const {
+    Vec<S>::prefetch_l1(codes + size_t(j) * D, D);
+    Vec<S>::prefetch_l1(scale + size_t(j) * ng, 4 * ng);
+  }
 };
 
 template <class S, int BITS> inline typename S::V load_packed(const uint8_t *row, int c) {
@@ -110,21 +115,32 @@ template <class S, int BITS, bool UNIFORM> struct KiviValueRows {
     }
   };
   Row at(int j) const { return {codes + size_t(j) * rowBytes, sm + size_t(j) * ng * 2, group}; }
+  /** Brings row j (codes and scales) into L1. */
+  void touch(int j) const {
+    Vec<S>::prefetch_l1(codes + size_t(j) * rowBytes, rowBytes);
+    Vec<S>::prefetch_l1(sm + size_t(j) * ng * 2, 8 * ng);
+  }
 };
 
-/** KIVI keys of one key group: packed rows, per-channel scale and minimum of the group held
- *  planar (scale [D], min [D]) so a vector of W channels loads its W scales at once. */
-template <class S, int BITS> struct KiviKeyRows {
-  const uint8_t *codes;
-  const float *scale, *min;
-  int rowBytes;
-  struct Row {
-    const uint8_t *codes;
-    const float *scale, *min;
-    typename S::V vec(int c) const { return S::fma(load_packed<S, BITS>(codes, c), S::load(scale + c), S::load(min + c)); }
-    float one(int c) const { return min[c] + scale[c] * float(packed_code<S, BITS>(codes, c)); }
-  };
-  Row at(int j) const { return {codes + size_t(j) * rowBytes, scale, min}; }
+/** KIVI keys with the key group's per-channel scales folded into the queries: k_c = min_c +
+ *  scale_c·code_c, so q·k = Σ_c (q_c·scale_c)·code_c + Σ_c q_c·min_c, and the inner loop is a
+ *  code → f32 dot with no dequantisation. Channels are taken in unpacked order: a span of
+ *  W·P channels (P = 8 / BITS codes per byte) is W bytes, and sub-vector k holds in lane i the
+ *  code of channel span + P·i + k (byte i's field k), so one byte load feeds P vectors with no
+ *  cross-lane shuffle. The sum does not depend on the order; the queries and the group's scales
+ *  are laid out in it instead. Channels past the last whole span stay in channel order. */
+template <class S, int BITS> struct KiviKeyFold {
+  static constexpr int P = 8 / BITS, SPAN = S::W * P;
+  /** Channels in whole spans (the unpacked part). */
+  static int spans(int D) { return D / SPAN * SPAN; }
+  /** out[unpacked position of c] = in[c·stride], c < D. */
+  static void permute(const float *in, int stride, float *out, int D) {
+    const int Df = spans(D);
+    for (int sp = 0; sp < Df; sp += SPAN)
+      for (int i = 0; i < S::W; i++)
+        for (int k = 0; k < P; k++) out[sp + k * S::W + i] = in[size_t(sp + P * i + k) * stride];
+    for (int c = Df; c < D; c++) out[c] = in[size_t(c) * stride];
+  }
 };
 
 template <class S> struct CodedVec {
@@ -151,10 +167,10 @@ template <class S> struct CodedVec {
           for (int r = 0; r < R; r++) a[r][t] = S::fma(qv[r], kv, a[r][t]);
         }
       }
-      if constexpr (W == 16 && R * NS == 16) {
+      if constexpr (R * NS == W && (W == 8 || W == 16)) {
         if (d == D) {
-          alignas(64) float sums[16];
-          S::hsum16(&a[0][0], sums);
+          alignas(64) float sums[W];
+          Vec<S>::hsum_lanes(&a[0][0], sums);
           for (int r = 0; r < R; r++)
             for (int t = 0; t < NS; t++) s[r][j + t] = scale * sums[r * NS + t];
           continue;
@@ -184,63 +200,68 @@ template <class S> struct CodedVec {
     }
   }
 
-  /** acc[r][d] += Σ_j p[r][j]·V(j0 + j)[d] for r < R rows: each dequantised V vector feeds R
-   *  FMAs as soon as it is made (as Vec::pv_rows); slots no row attends to are skipped. */
-  template <int R, class Rows>
-  static void pv(const float *const *p, const Rows &Vr, int j0, int nb, int D, float *const *acc) {
-    constexpr int kPiece = 256;
-    for (int b = 0; b < nb; b += kPiece) {
-      const float *pp[R];
-      for (int r = 0; r < R; r++) pp[r] = p[r] + b;
-      pv_piece<R>(pp, Vr, j0 + b, nb - b < kPiece ? nb - b : kPiece, D, acc);
+  /** s[r][j] = scale·(qf[r]·codes(j0 + j) + bias[r]) for r < R rows, j < nb slots of packed
+   *  BITS-bit KIVI key rows (rowBytes each): qf[r] [D] are the queries times the group's
+   *  channel scales in unpacked order, bias[r] = Σ q·min (KiviKeyFold). */
+  template <int R, int BITS>
+  static void qk_folded(const float *const *qf, const float *bias, const uint8_t *codes, int rowBytes, int j0, int nb, int D,
+                        float scale, float *const *s) {
+    using F = KiviKeyFold<S, BITS>;
+    constexpr int NS = W == 16 ? 4 : 2, P = F::P;
+    const int Df = F::spans(D);
+    int j = 0;
+    for (; j + NS <= nb; j += NS) {
+      const uint8_t *row[NS];
+      for (int t = 0; t < NS; t++) row[t] = codes + size_t(j0 + j + t) * rowBytes;
+      V a[R][NS];
+      for (int r = 0; r < R; r++) for (int t = 0; t < NS; t++) a[r][t] = S::zero();
+      for (int sp = 0; sp < Df; sp += F::SPAN)
+        for (int k = 0; k < P; k++) {
+          V kv[NS];
+          for (int t = 0; t < NS; t++) kv[t] = S::template unpack<BITS>(row[t] + sp / P, k);
+          for (int r = 0; r < R; r++) {
+            const V qv = S::load(qf[r] + sp + k * W);
+            for (int t = 0; t < NS; t++) a[r][t] = S::fma(qv, kv[t], a[r][t]);
+          }
+        }
+      if constexpr (R * NS == W && (W == 8 || W == 16)) {
+        if (Df == D) {
+          alignas(64) float sums[W];
+          Vec<S>::hsum_lanes(&a[0][0], sums);
+          for (int r = 0; r < R; r++)
+            for (int t = 0; t < NS; t++) s[r][j + t] = scale * (sums[r * NS + t] + bias[r]);
+          continue;
+        }
+      }
+      for (int r = 0; r < R; r++)
+        for (int t = 0; t < NS; t++) {
+          float v = S::hsum(a[r][t]);
+          for (int c = Df; c < D; c++) v += qf[r][c] * float(packed_code<S, BITS>(row[t], c));
+          s[r][j + t] = scale * (v + bias[r]);
+        }
+    }
+    for (; j < nb; j++) {
+      const uint8_t *row = codes + size_t(j0 + j) * rowBytes;
+      V a[R];
+      for (int r = 0; r < R; r++) a[r] = S::zero();
+      for (int sp = 0; sp < Df; sp += F::SPAN)
+        for (int k = 0; k < P; k++) {
+          const V kv = S::template unpack<BITS>(row + sp / P, k);
+          for (int r = 0; r < R; r++) a[r] = S::fma(S::load(qf[r] + sp + k * W), kv, a[r]);
+        }
+      for (int r = 0; r < R; r++) {
+        float v = S::hsum(a[r]);
+        for (int c = Df; c < D; c++) v += qf[r][c] * float(packed_code<S, BITS>(row, c));
+        s[r][j] = scale * (v + bias[r]);
+      }
     }
   }
 
-  /** pv over ≤ 256 slots. The slots some row attends to are listed once, not tested again for
-   *  every chunk of channels. */
+  /** acc[r][d] += Σ_j p[r][j]·V(j0 + j)[d] for r < R rows: each dequantised V vector feeds R
+   *  FMAs as soon as it is made; slots no row attends to are skipped (Vec::pv_slots). */
   template <int R, class Rows>
-  static void pv_piece(const float *const *p, const Rows &Vr, int j0, int nb, int D, float *const *acc) {
-    int16_t live[256];
-    int nl = 0;
-    for (int j = 0; j < nb; j++) {
-      bool any = false;
-      for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
-      live[nl] = int16_t(j);
-      nl += any ? 1 : 0;
-    }
-    constexpr int C = W == 8 ? 2 : 4;  // vectors of D per pass (as pv_rows)
-    int d = 0;
-    for (; d + C * W <= D; d += C * W) {
-      V a[R][C];
-      for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + d + c * W);
-      for (int k = 0; k < nl; k++) {
-        const int j = live[k];
-        const typename Rows::Row row = Vr.at(j0 + j);
-        V pr[R];
-        for (int r = 0; r < R; r++) pr[r] = S::set1(p[r][j]);
-        for (int c = 0; c < C; c++) {
-          const V vv = row.vec(d + c * W);
-          for (int r = 0; r < R; r++) a[r][c] = S::fma(pr[r], vv, a[r][c]);
-        }
-      }
-      for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) S::store(acc[r] + d + c * W, a[r][c]);
-    }
-    for (; d + W <= D; d += W) {
-      V a[R];
-      for (int r = 0; r < R; r++) a[r] = S::load(acc[r] + d);
-      for (int k = 0; k < nl; k++) {
-        const int j = live[k];
-        const V vv = Vr.at(j0 + j).vec(d);
-        for (int r = 0; r < R; r++) a[r] = S::fma(S::set1(p[r][j]), vv, a[r]);
-      }
-      for (int r = 0; r < R; r++) S::store(acc[r] + d, a[r]);
-    }
-    for (; d < D; d++)
-      for (int r = 0; r < R; r++) {
-        float a = acc[r][d];
-        for (int k = 0; k < nl; k++) a += p[r][live[k]] * Vr.at(j0 + live[k]).one(d);
-        acc[r][d] = a;
-      }
+  static void pv(const float *const *p, const Rows &Vr, int j0, int nb, int D, float *const *acc) {
+    Vec<S>::template pv_slots<R>(p, Vr, j0, nb, D, acc);
   }
 };
 

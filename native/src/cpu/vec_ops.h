@@ -56,6 +56,13 @@ template <class S> struct Vec {
   using V = typename S::V;
   static constexpr int W = S::W;
 
+  /** Prefetches [p, p + bytes) into L1, one hint per 64-byte line (a member, like everything
+   *  here, so no copy compiled for one ISA is shared with another). */
+  static void prefetch_l1(const void *p, int bytes) {
+    const char *c = static_cast<const char *>(p);
+    for (int x = 0; x < bytes; x += 64) __builtin_prefetch(c + x, 0, 3);
+  }
+
   /** Σ a[i]·b[i], i < n, with b read through loader Ld (any K/V storage dtype). Four
    *  accumulators hide FMA latency. */
   template <class Ld> static float dot_ld(const float *a, const typename Ld::T *b, int n) {
@@ -71,6 +78,12 @@ template <class S> struct Vec {
     float r = S::hsum(S::add(S::add(s0, s1), S::add(s2, s3)));
     for (; i < n; i++) r += a[i] * Ld::one(b + i);
     return r;
+  }
+
+  /** out[i] = Σ lanes of v[i], i < W (W = 8 or 16): the ISA's transpose-add tree. */
+  static void hsum_lanes(const V *v, float *out) {
+    if constexpr (W == 16) S::hsum16(v, out);
+    else S::hsum8(v, out);
   }
 
   /** Σ a[i]·b[i], i < n. */
@@ -120,32 +133,6 @@ template <class S> struct Vec {
       r += e;
     }
     return r;
-  }
-
-  /** acc[d] += Σ_j p[j]·V[j·ld + d] for j < nb, d < D: the P·V product of one block, with the
-   *  accumulator held in registers C vectors at a time (no store→load chain per slot). */
-  template <int C, class Ld = LoadF32<S>> static void pv_chunk(const float *p, const typename Ld::T *Vb, int nb, int ld, float *acc) {
-    V a[C];
-    for (int c = 0; c < C; c++) a[c] = S::load(acc + c * W);
-    for (int j = 0; j < nb; j++) {
-      if (p[j] == 0.f) continue;
-      const V pj = S::set1(p[j]);
-      const typename Ld::T *v = Vb + size_t(j) * ld;
-      for (int c = 0; c < C; c++) a[c] = S::fma(pj, Ld::vec(v + c * W), a[c]);
-    }
-    for (int c = 0; c < C; c++) S::store(acc + c * W, a[c]);
-  }
-
-  /** As pv_chunk over `width` columns of V rows with stride ld. */
-  template <class Ld = LoadF32<S>> static void pv(const float *p, const typename Ld::T *Vb, int nb, int ld, float *acc, int width) {
-    int d = 0;
-    for (; d + 4 * W <= width; d += 4 * W) pv_chunk<4, Ld>(p, Vb + d, nb, ld, acc + d);
-    for (; d + W <= width; d += W) pv_chunk<1, Ld>(p, Vb + d, nb, ld, acc + d);
-    for (; d < width; d++) {
-      float a = acc[d];
-      for (int j = 0; j < nb; j++) a += p[j] * Ld::one(Vb + size_t(j) * ld + d);
-      acc[d] = a;
-    }
   }
 
   /** s[j] = scale · q·K[j] for j < nb (K rows of stride D), four slots per pass over q. */
@@ -203,10 +190,10 @@ template <class S> struct Vec {
           for (int t = 0; t < NS; t++) a[r][t] = S::fma(qv, kv[t], a[r][t]);
         }
       }
-      if constexpr (W == 16 && R * NS == 16) {
+      if constexpr (R * NS == W && (W == 8 || W == 16)) {
         if (d == D) {
-          alignas(64) float sums[16];
-          S::hsum16(&a[0][0], sums);
+          alignas(64) float sums[W];
+          Vec<S>::hsum_lanes(&a[0][0], sums);
           for (int r = 0; r < R; r++)
             for (int t = 0; t < NS; t++) s[r][j + t] = scale * sums[r * NS + t];
           continue;
@@ -306,32 +293,101 @@ template <class S> struct Vec {
     else fn(std::integral_constant<int, 16>{});
   }
 
-  /** acc[r][d] += Σ_j p[r][j]·V[j][d] for r < R rows: each V vector load feeds R FMAs. */
+  /** acc[r][d] += Σ_j p[r][j]·V[j][d] for r < R rows: each V vector load feeds R FMAs.
+   *  nextV / rowBytes: the next block's V rows, prefetched into L2 while this block computes. */
   template <int R, class Ld = LoadF32<S>>
   static void pv_rows(const float *const *p, const typename Ld::T *Vb, int nb, int D, float *const *acc,
                       const char *nextV = nullptr, int rowBytes = 0) {
-    constexpr int C = W == 8 ? 2 : 4;  // vectors of D per pass
-    int d = 0;
-    for (; d + C * W <= D; d += C * W) {
-      V a[R][C];
-      for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + d + c * W);
-      for (int j = 0; j < nb; j++) {
-        if (nextV && d == 0)
-          for (int b = 0; b < rowBytes; b += 64) __builtin_prefetch(nextV + size_t(j) * rowBytes + b, 0, PFL);
+    pv_slots<R>(p, DenseRows<Ld>{Vb, D}, 0, nb, D, acc, nextV, rowBytes);
+  }
+
+  /** Rows of stride ld read through loader Ld: the dense case of pv_slots' row sets. */
+  template <class Ld> struct DenseRows {
+    const typename Ld::T *base;
+    int ld;
+    struct Row {
+      const typename Ld::T *v;
+      V vec(int c) const { return Ld::vec(v + c); }
+      float one(int c) const { return Ld::one(v + c); }
+    };
+    Row at(int j) const { return {base + size_t(j) * ld}; }
+    /** Brings row j into L1. */
+    void touch(int j) const { prefetch_l1(base + size_t(j) * ld, int(sizeof(typename Ld::T)) * ld); }
+  };
+
+  /** Slots per P·V piece: the piece's rows (≤ 16 KiB for f32 rows of 128) stay in L1 while
+   *  every channel chunk passes over them. */
+  static constexpr int kPvPiece = 32;
+
+  /** acc[r][d] += Σ_j p[r][j]·V_j[d] for r < R rows, j < nb, d < D, where V_j = Vr.at(j0 + j)
+   *  (a row set: dense rows through a loader, DenseRows, or codes dequantised in the loads,
+   *  coded_ops.h). Slots no row attends to are listed out once per 256; the live ones are
+   *  taken kPvPiece at a time, each channel chunk of C vectors × R rows accumulating in
+   *  registers over the piece. One chunk pass over all 256 rows missed L1 on every pass (f16
+   *  decode stalled a third of its P·V time on those loads). next / nextRowBytes: rows of the
+   *  next block, prefetched into L2 as the pieces advance (decode). */
+  template <int R, class Rows>
+  static void pv_slots(const float *const *p, const Rows &Vr, int j0, int nb, int D, float *const *acc,
+                       const char *next = nullptr, int nextRowBytes = 0) {
+    constexpr int kList = 256, C = W == 8 ? 2 : 4;  // C vectors of D per pass: R·C accumulators
+    int16_t live[kList];
+    for (int b = 0; b < nb; b += kList) {
+      const int n = nb - b < kList ? nb - b : kList;
+      int nl = 0;
+      for (int j = 0; j < n; j++) {
         bool any = false;
-        for (int r = 0; r < R; r++) any |= p[r][j] != 0.f;
-        if (!any) continue;
-        V vv[C];
-        for (int c = 0; c < C; c++) vv[c] = Ld::vec(Vb + size_t(j) * D + d + c * W);
-        for (int r = 0; r < R; r++) {
-          const V pr = S::set1(p[r][j]);
-          for (int c = 0; c < C; c++) a[r][c] = S::fma(pr, vv[c], a[r][c]);
-        }
+        for (int r = 0; r < R; r++) any |= p[r][b + j] != 0.f;
+        live[nl] = int16_t(j);
+        nl += any ? 1 : 0;
       }
-      for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) S::store(acc[r] + d + c * W, a[r][c]);
+      int pf = 0;  // next-block rows prefetched so far
+      for (int k0 = 0; k0 < nl; k0 += kPvPiece) {
+        const int k1 = k0 + kPvPiece < nl ? k0 + kPvPiece : nl;
+        if (next)
+          for (const int pfEnd = k1 == nl ? n : live[k1 - 1] + 1; pf < pfEnd; pf++)
+            for (int x = 0; x < nextRowBytes; x += 64) __builtin_prefetch(next + size_t(b + pf) * nextRowBytes + x, 0, PFL);
+        // The next piece's rows into L1 while this one computes: each chunk pass touches one
+        // line per row, a stride no hardware prefetcher followed.
+        for (int k = k1; k < k1 + kPvPiece && k < nl; k++) Vr.touch(j0 + b + live[k]);
+        if (k0 == 0)
+          for (int k = 0; k < k1; k++) Vr.touch(j0 + b + live[k]);
+        int d = 0;
+        for (; d + C * W <= D; d += C * W) {
+          V a[R][C];
+          for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) a[r][c] = S::load(acc[r] + d + c * W);
+          for (int k = k0; k < k1; k++) {
+            const int j = b + live[k];
+            const typename Rows::Row row = Vr.at(j0 + j);
+            V vv[C];
+            for (int c = 0; c < C; c++) vv[c] = row.vec(d + c * W);
+            for (int r = 0; r < R; r++) {
+              const V pr = S::set1(p[r][j]);
+              for (int c = 0; c < C; c++) a[r][c] = S::fma(pr, vv[c], a[r][c]);
+            }
+          }
+          for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) S::store(acc[r] + d + c * W, a[r][c]);
+        }
+        for (; d + W <= D; d += W) {
+          V a[R];
+          for (int r = 0; r < R; r++) a[r] = S::load(acc[r] + d);
+          for (int k = k0; k < k1; k++) {
+            const int j = b + live[k];
+            const V vv = Vr.at(j0 + j).vec(d);
+            for (int r = 0; r < R; r++) a[r] = S::fma(S::set1(p[r][j]), vv, a[r]);
+          }
+          for (int r = 0; r < R; r++) S::store(acc[r] + d, a[r]);
+        }
+        for (; d < D; d++)
+          for (int r = 0; r < R; r++) {
+            float a = acc[r][d];
+            for (int k = k0; k < k1; k++) a += p[r][b + live[k]] * Vr.at(j0 + b + live[k]).one(d);
+            acc[r][d] = a;
+          }
+      }
+      if (next)
+        for (; pf < n; pf++)
+          for (int x = 0; x < nextRowBytes; x += 64) __builtin_prefetch(next + size_t(b + pf) * nextRowBytes + x, 0, PFL);
     }
-    if (d < D)
-      for (int r = 0; r < R; r++) pv<Ld>(p[r], Vb + d, nb, D, acc[r] + d, D - d);
   }
 
   /** out[i] = silu(g[i]) · u[i]. */

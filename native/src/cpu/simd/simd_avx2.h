@@ -40,6 +40,12 @@ struct SimdAvx2 {
     const __m256i x = _mm256_srlv_epi32(_mm256_set1_epi32(u), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
     return _mm256_cvtepi32_ps(_mm256_and_si256(x, _mm256_set1_epi32(3)));
   }
+  /** Lane i = field k of byte p[i] (BITS-bit fields, little-endian): W codes of a packed row
+   *  in unpacked order (coded_ops.h KiviKeyFold), one byte load per field. */
+  template <int BITS> static V unpack(const uint8_t *p, int k) {
+    const __m256i x = _mm256_srl_epi32(u8x8(p), _mm_cvtsi32_si128(k * BITS));
+    return _mm256_cvtepi32_ps(_mm256_and_si256(x, _mm256_set1_epi32((1 << BITS) - 1)));
+  }
   static __m256i u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(p))); }
   static void store(float *p, V v) { _mm256_storeu_ps(p, v); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
@@ -52,6 +58,14 @@ struct SimdAvx2 {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  /** out[i] = Σ lanes of v[i], i < 8: one transpose-add tree instead of 8 reductions. */
+  static void hsum8(const V *v, float *out) {
+    V x[4];
+    for (int i = 0; i < 4; i++) x[i] = add(_mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    const V y0 = add(_mm256_shuffle_ps(x[0], x[1], 0x44), _mm256_shuffle_ps(x[0], x[1], 0xEE));
+    const V y1 = add(_mm256_shuffle_ps(x[2], x[3], 0x44), _mm256_shuffle_ps(x[2], x[3], 0xEE));
+    store(out, add(_mm256_permute2f128_ps(y0, y1, 0x20), _mm256_permute2f128_ps(y0, y1, 0x31)));
   }
   static float hmax(V v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

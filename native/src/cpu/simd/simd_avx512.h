@@ -36,6 +36,12 @@ struct SimdAvx512 {
     const __m512i x = _mm512_srlv_epi32(_mm512_set1_epi32(int(u)), _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
     return _mm512_cvtepi32_ps(_mm512_and_si512(x, _mm512_set1_epi32(3)));
   }
+  /** Lane i = field k of byte p[i] (BITS-bit fields, little-endian): W codes of a packed row
+   *  in unpacked order (coded_ops.h KiviKeyFold), one byte load per field. */
+  template <int BITS> static V unpack(const uint8_t *p, int k) {
+    const __m512i x = _mm512_srl_epi32(u8x16(p), _mm_cvtsi32_si128(k * BITS));
+    return _mm512_cvtepi32_ps(_mm512_and_si512(x, _mm512_set1_epi32((1 << BITS) - 1)));
+  }
   static __m512i u8x16(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p))); }
   /** W f16 / bf16 values widened to f32 in the load (no round trip through a buffer). */
   static V load_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p))); }

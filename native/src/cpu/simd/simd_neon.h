@@ -36,6 +36,12 @@ struct SimdNeon {
     const int32x4_t shifts = {0, -2, -4, -6};
     return vcvtq_f32_u32(vandq_u32(vshlq_u32(vdupq_n_u32(row[c / 4]), shifts), vdupq_n_u32(3)));
   }
+  /** Lane i = field k of byte p[i] (BITS-bit fields, little-endian): W codes of a packed row
+   *  in unpacked order (coded_ops.h KiviKeyFold), one byte load per field. */
+  template <int BITS> static V unpack(const uint8_t *p, int k) {
+    const uint32x4_t x = vshlq_u32(u8x4(p), vdupq_n_s32(-k * BITS));
+    return vcvtq_f32_u32(vandq_u32(x, vdupq_n_u32((1u << BITS) - 1)));
+  }
   static uint32x4_t u8x4(const uint8_t *p) {
     uint32_t u;
     __builtin_memcpy(&u, p, 4);

@@ -19,6 +19,8 @@ struct SimdScalar {
   static V load_e4m3_raw(const uint8_t *row, int c) { return kvp::e4m3_raw(row[c]); }
   static V load_u4(const uint8_t *row, int c) { return float((row[c >> 1] >> ((c & 1) * 4)) & 15); }
   static V load_u2(const uint8_t *row, int c) { return float((row[c >> 2] >> ((c & 3) * 2)) & 3); }
+  /** Field k of byte p[0] (BITS-bit fields, little-endian). */
+  template <int BITS> static V unpack(const uint8_t *p, int k) { return float((p[0] >> (k * BITS)) & ((1 << BITS) - 1)); }
   static void store(float *p, V v) { *p = v; }
   static V add(V a, V b) { return a + b; }
   static V mul(V a, V b) { return a * b; }
