@@ -180,13 +180,10 @@ export class ScoreTieredKV extends TieredKV {
   /** Rows r (cold) and q (hot) of head h trade contents and slots. */
   private swapRows(h: number, r: number, q: number): void {
     const d = this.spec.headDim;
-    const c = h * this.coldCap + r;
-    const t = this.hotRow(h, q, this.coldLen[h]!);
-    for (const [cold, hot] of [[this.coldKeys, this.hotKeys], [this.coldValues, this.hotValues]] as [KVBuffer, KVBuffer][]) {
-      const tmp = cold.slice(c * d, (c + 1) * d);
-      (cold as Float32Array).set((hot as Float32Array).subarray(t * d, (t + 1) * d), c * d);
-      (hot as Float32Array).set(tmp as Float32Array, t * d);
-    }
+    const c = (h * this.coldCap + r) * d;
+    const t = this.hotRow(h, q, this.coldLen[h]!) * d;
+    swapSpan(this.coldKeys, c, this.hotKeys, t, d);
+    swapSpan(this.coldValues, c, this.hotValues, t, d);
     this.map.swap(h, r, q);
   }
 
@@ -200,5 +197,14 @@ export class ScoreTieredKV extends TieredKV {
     const cold = this.coldLen[h]!;
     if (r < cold) return [which === 'keys' ? this.coldKeys : this.coldValues, h * this.coldCap + r];
     return [which === 'keys' ? this.hotKeys : this.hotValues, this.hotRow(h, r, cold)];
+  }
+}
+
+/** Exchanges a[i..i+n) and b[j..j+n) (raw elements of the same dtype; no allocation: rebalances swap rows every step). */
+function swapSpan(a: KVBuffer, i: number, b: KVBuffer, j: number, n: number): void {
+  for (let x = 0; x < n; x++) {
+    const t = a[i + x]!;
+    a[i + x] = b[j + x]!;
+    b[j + x] = t;
   }
 }
