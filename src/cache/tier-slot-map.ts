@@ -152,16 +152,17 @@ export class TierSlotMap {
 
 /** Reorders cand[0..n) so its first k entries are the k lowest by (score, slot) (quickselect). */
 function selectLowest(cand: Int32Array, n: number, k: number, score: Float32Array): void {
-  const less = (a: number, b: number) => score[a]! < score[b]! || (score[a] === score[b] && a < b);
   let lo = 0;
   let hi = n - 1;
   while (lo < hi) {
-    const pivot = cand[(lo + hi) >> 1]!;
+    const p = cand[(lo + hi) >> 1]!;
+    const ps = score[p]!;
     let i = lo;
     let j = hi;
     while (i <= j) {
-      while (less(cand[i]!, pivot)) i++;
-      while (less(pivot, cand[j]!)) j--;
+      // (score, slot) order, written out: this loop runs over every slot of a head per rebalance.
+      for (let a = cand[i]!, sa = score[a]!; sa < ps || (sa === ps && a < p); a = cand[++i]!, sa = score[a]!);
+      for (let b = cand[j]!, sb = score[b]!; ps < sb || (sb === ps && p < b); b = cand[--j]!, sb = score[b]!);
       if (i <= j) {
         const t = cand[i]!;
         cand[i] = cand[j]!;
