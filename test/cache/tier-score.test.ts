@@ -10,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/attention/native/addon.js';
+import { NativeBackend } from '../../src/attention/native/native-backend.js';
+import { CacheSession } from '../../src/cache/cache-session.js';
 import { LayerCache } from '../../src/cache/layer-cache.js';
 import { TierFile } from '../../src/cache/tier-file.js';
 import { tierSpec, type TierOptions, type TierSpec } from '../../src/cache/tier-spec.js';
 import { textMeta } from '../../src/cache/token-meta.js';
-import { mulberry32 } from '../../src/util/random.js';
+import { mulberry32, randomNormalArray } from '../../src/util/random.js';
+import { worstRatio } from '../native/fixtures.js';
 import { randomKV } from './storage-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvprism-tier-score-'));
@@ -76,6 +79,41 @@ function expectConsistent(tiered: LayerCache, plain: LayerCache, spec: TierSpec)
 }
 
 describe.skipIf(!loadAddon())('tier by score', () => {
+  it('a session on the native kernels attends as an untiered one, and ranks by the column sums it gathers for the tier only', () => {
+    const shape = { numLayers: 2, kvHeads: 2, qHeads: 6, headDim: 16 };
+    const backend = new NativeBackend(loadAddon()!);
+    const tiered = new CacheSession({ ...shape, backend, tier: { coldFraction: 0.7, by: 'score', sinks: 2, recent: 4, dir } });
+    // The untiered twin gathers the column sums itself: its accumulated scores are what the tier ranks by.
+    const plain = new CacheSession({ ...shape, backend, gather: { cumulative: true } });
+    const step = (start: number, n: number, seed: number): void => {
+      const qPos = Int32Array.from({ length: n }, (_, i) => start + i);
+      const mod = new Uint8Array(n);
+      for (let l = 0; l < shape.numLayers; l++) {
+        const k = randomNormalArray(n * shape.kvHeads * shape.headDim, seed + l);
+        const v = randomNormalArray(n * shape.kvHeads * shape.headDim, seed + l + 50);
+        const q = randomNormalArray(n * shape.qHeads * shape.headDim, seed + l + 99);
+        for (const s of [tiered, plain]) s.append(l, k, v, textMeta(n, start));
+        const a = tiered.attend(l, q, qPos, mod);
+        const b = plain.attend(l, q, qPos, mod);
+        expect(worstRatio(a, b, 2e-5, 1e-3), `tokens ${start}.., layer ${l}: out`).toBeLessThanOrEqual(1);
+        expect(tiered.lastStats(l)?.cumulative).toBeUndefined();
+      }
+    };
+    step(0, 40, 1);
+    for (let t = 0; t < 6; t++) step(40 + t, 1, 10 + t);
+    for (let l = 0; l < shape.numLayers; l++) {
+      for (let h = 0; h < shape.kvHeads; h++) {
+        const want = plain.layer(l).headCumulative(h)!;
+        expect(worstRatio(tiered.layer(l).tierScores(h)!, want, 2e-5, 1e-3), `layer ${l} head ${h}: scores`).toBeLessThanOrEqual(1);
+        expect(tiered.layer(l).headCumulative(h)).toBeUndefined(); // the policy-facing scores stay unallocated
+      }
+    }
+    const b = tiered.bytes();
+    expect(b.kvFileBytes).toBeGreaterThan(0);
+    expect(b.kvDramBytes + b.kvFileBytes).toBe(plain.bytes().kvBytes);
+    tiered.close();
+  });
+
   it('puts exactly the lowest-scored unprotected slots on file through appends, evictions and merges', () => {
     const { tiered, plain, spec } = pair({ coldFraction: 0.5, by: 'score', sinks: 2, recent: 3 });
     appendTokens([tiered, plain], 0, 30, 1);
