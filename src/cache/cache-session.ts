@@ -57,6 +57,8 @@ export class CacheSession implements CacheSessionApi {
   readonly tierFile: TierFile | undefined;
   /** Per layer: the column sums a tier by score gathered beyond the policy's needs (reused by the next attend). */
   private tierColumns: (Float32Array[] | undefined)[] = [];
+  /** Per layer: attends so far (a tier by score gathers its column sums on every scoreEvery-th). */
+  private tierAttends: number[] = [];
   /** Per layer: statistics of the latest attend() and the layer version they describe. */
   private stats: (AttentionStats | undefined)[];
   private statsVersion: number[];
@@ -148,13 +150,19 @@ export class CacheSession implements CacheSessionApi {
     if (this.resolved.tier) this.layers[(l + 1) % this.layers.length]!.prefetchCold();
     // A tier by score gathers the column sums it ranks slots by, also when the policy does not
     // (then they go to the tier only: the policy's statistics stay what it asked for).
-    const tierOnly = this.resolved.tier?.by === 'score' && !needs.cumulative;
+    let scoring = false;
+    if (this.resolved.tier?.by === 'score') {
+      const seen = this.tierAttends[l] ?? 0;
+      this.tierAttends[l] = seen + 1;
+      scoring = seen % this.resolved.tier.scoreEvery === 0;
+    }
+    const tierOnly = scoring && !needs.cumulative;
     const prev = this.stats[l];
     const reuse = tierOnly && prev ? { ...prev, cumulative: this.tierColumns[l] } : prev;
     // The layer's previous statistics are replaced by this call: the backend may write into them.
     const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs: tierOnly ? { ...needs, cumulative: true } : needs, out, reuse });
     if (res.stats.cumulative) {
-      if (this.resolved.tier?.by === 'score') cache.addTierScores(res.stats.cumulative);
+      if (scoring) cache.addTierScores(res.stats.cumulative);
       if (tierOnly) {
         this.tierColumns[l] = res.stats.cumulative;
         delete res.stats.cumulative;
@@ -283,6 +291,7 @@ export class CacheSession implements CacheSessionApi {
     c.layers = this.layers.map((x) => x.clone());
     c.stats = this.stats.slice();
     c.tierColumns = []; // scratch the backend writes into: never shared
+    c.tierAttends = this.tierAttends.slice();
     c.statsVersion = this.statsVersion.slice();
     c.layerBudgets = this.layerBudgets?.slice() ?? null;
     c.time = { ...this.time };

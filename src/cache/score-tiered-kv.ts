@@ -21,11 +21,14 @@ export class ScoreTieredKV extends TieredKV {
   private map: TierSlotMap;
   /** [slots] 1 = the slot belongs on file (scratch of rebalance). */
   private coldMark: Uint8Array;
+  /** [kvHeads] slots a head held when its cold rows were last made exact; −1 once scores or slots changed otherwise. */
+  private rankedLen: Int32Array;
 
   constructor(spec: StorageSpec, kvHeads: number, cap: number, tier: TierSpec, file: TierFile) {
     super(spec, kvHeads, cap, tier, file);
     this.map = new TierSlotMap(kvHeads, cap);
     this.coldMark = new Uint8Array(cap);
+    this.rankedLen = new Int32Array(kvHeads).fill(-1);
   }
 
   /** Head h's slot scores [len] (accumulated attention mass), by slot. */
@@ -41,6 +44,7 @@ export class ScoreTieredKV extends TieredKV {
   /** Adds an attend's column sums (cum[h]: [lengths[h]] f32) to the slots' scores; rows move at the next verb. */
   addScores(cum: readonly Float32Array[]): void {
     this.map.addScores(cum);
+    this.rankedLen.fill(-1);
   }
 
   override appendHead(h: number, at: number, k: Float32Array, v: Float32Array, n: number, kvHeads: number): void {
@@ -87,6 +91,7 @@ export class ScoreTieredKV extends TieredKV {
     this.coldLen[h] = keptCold;
     this.len[h] = keep.length;
     this.map.reindex(h, keep.length);
+    this.rankedLen[h] = -1;
     this.rebalance(h);
   }
 
@@ -115,7 +120,53 @@ export class ScoreTieredKV extends TieredKV {
     const c = super.clone(file) as ScoreTieredKV;
     c.map = this.map.clone();
     c.coldMark = new Uint8Array(this.coldMark.length);
+    c.rankedLen = this.rankedLen.slice();
     return c;
+  }
+
+  /** Makes head h's cold rows exactly its chosen slots: one step from the last ranking when it can, else all over. */
+  protected override rebalance(h: number): void {
+    const len = this.len[h]!;
+    const grew = this.tier.coldTarget(len) - this.coldLen[h]!;
+    if (this.rankedLen[h] === len - 1 && (grew === 0 || grew === 1)) this.rankOneMore(h);
+    else this.rankAll(h);
+    this.rankedLen[h] = len;
+  }
+
+  /**
+   * The head gained one slot since its cold rows were exact and no score changed (scores
+   * gathered every scoreEvery-th attend): at most one slot became eligible — the one leaving
+   * the recent window — and the target grew by at most one, so one walk over the rows finds
+   * the at most two rows to move, without a selection. Keys are (score, slot).
+   */
+  private rankOneMore(h: number): void {
+    const len = this.len[h]!;
+    const { sinks, recent } = this.tier;
+    const target = this.tier.coldTarget(len);
+    this.ensureColdRows(target); // a full disk fails here, before any row moved
+    const cold = this.coldLen[h]!;
+    const end = len - recent; // eligible slots: [sinks, end)
+    const fresh = end - 1 >= sinks ? end - 1 : -1;
+    const score = this.map.scores(h, len);
+    const below = (a: number, b: number) => score[a]! < score[b]! || (score[a] === score[b] && a < b);
+    if (target === cold) {
+      if (fresh < 0 || cold === 0) return;
+      // Still the lowest `cold` of the eligible slots: the fresh slot replaces the highest cold one if it ranks below it.
+      let top = this.map.slotAt(h, 0);
+      for (let r = 1; r < cold; r++) {
+        const s = this.map.slotAt(h, r);
+        if (below(top, s)) top = s;
+      }
+      if (below(fresh, top)) this.swapRows(h, this.map.rowOf(h, top), this.map.rowOf(h, fresh));
+      return;
+    }
+    // One more cold slot: the lowest eligible hot one (the fresh slot is hot: it was protected).
+    let low = -1;
+    for (let r = cold; r < len; r++) {
+      const s = this.map.slotAt(h, r);
+      if (s >= sinks && s < end && (low < 0 || below(s, low))) low = s;
+    }
+    if (low >= 0) this.spill(h, low);
   }
 
   /**
@@ -124,7 +175,7 @@ export class ScoreTieredKV extends TieredKV {
    * (the first hot row fills the gap) or come back in front of the hot rows (the last cold row
    * fills the gap).
    */
-  protected override rebalance(h: number): void {
+  private rankAll(h: number): void {
     const len = this.len[h]!;
     const target = this.tier.coldTarget(len);
     this.map.chooseCold(h, len, target, this.tier.sinks, this.tier.recent, this.coldMark);

@@ -21,6 +21,12 @@ export interface TierOptions {
   sinks?: number;
   /** by 'score': a head's newest slots that stay in DRAM (default 64). */
   recent?: number;
+  /**
+   * by 'score': gather the column sums that score the slots on every scoreEvery-th attend of a
+   * layer (default 1: every one). Fewer: less attention work, and between them the rows move
+   * without a new ranking; the score then sums the sampled attends only.
+   */
+  scoreEvery?: number;
   /** Directory of the scratch file (default os.tmpdir()). */
   dir?: string;
   /** Most bytes the session's file may hold (default 64 GiB); past it the cache reports no space. */
@@ -34,6 +40,8 @@ export interface TierSpec {
   /** Slots by 'score' never makes cold: the first `sinks` and the newest `recent` of a head (0 by 'age'). */
   readonly sinks: number;
   readonly recent: number;
+  /** Attends of a layer per gathering of its column sums (by 'score'; 1 by 'age'). */
+  readonly scoreEvery: number;
   readonly dir: string;
   readonly maxBytes: number;
   /** Cold slots of a head holding len slots (by 'score' at most the len − sinks − recent unprotected ones). */
@@ -47,7 +55,7 @@ export const TIER_MAX_BYTES_LIMIT = 2 ** 46;
 export const TIER_DEFAULT_SINKS = 4;
 export const TIER_DEFAULT_RECENT = 64;
 
-const FORM = '{ coldFraction | window, by?: age | score, sinks?, recent?, dir?, maxBytes? }';
+const FORM = '{ coldFraction | window, by?: age | score, sinks?, recent?, scoreEvery?, dir?, maxBytes? }';
 
 /** Validates tier options (`where` names the field in errors) and freezes them. */
 export function tierSpec(o: TierOptions, where = 'tier'): TierSpec {
@@ -62,14 +70,16 @@ export function tierSpec(o: TierOptions, where = 'tier'): TierSpec {
   if (window !== undefined && (!Number.isInteger(window) || window < 0)) throw new RangeError(`${where}.window must be an integer ≥ 0; got ${String(window)}`);
   const by = o.by ?? 'age';
   if (by !== 'age' && by !== 'score') throw new RangeError(`${where}.by must be "age" or "score"; got ${String(by)}`);
-  if (by === 'age' && (o.sinks !== undefined || o.recent !== undefined)) {
-    throw new RangeError(`${where}: sinks and recent choose which slots by "score" keeps in DRAM; by "age" (the default) the newest are hot anyway`);
+  if (by === 'age' && (o.sinks !== undefined || o.recent !== undefined || o.scoreEvery !== undefined)) {
+    throw new RangeError(`${where}: sinks, recent and scoreEvery shape the choice by "score"; by "age" (the default) the newest slots are hot anyway`);
   }
   const sinks = by === 'score' ? (o.sinks ?? TIER_DEFAULT_SINKS) : 0;
   const recent = by === 'score' ? (o.recent ?? TIER_DEFAULT_RECENT) : 0;
   for (const [f, x] of [['sinks', sinks], ['recent', recent]] as const) {
     if (!Number.isInteger(x) || x < 0) throw new RangeError(`${where}.${f} must be an integer ≥ 0; got ${String(x)}`);
   }
+  const scoreEvery = o.scoreEvery ?? 1;
+  if (!Number.isInteger(scoreEvery) || scoreEvery < 1) throw new RangeError(`${where}.scoreEvery must be an integer ≥ 1; got ${String(scoreEvery)}`);
   const dir = o.dir ?? tmpdir();
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`${where}.dir must be a directory path; got ${String(dir)}`);
   const maxBytes = o.maxBytes ?? TIER_DEFAULT_MAX_BYTES;
@@ -78,5 +88,5 @@ export function tierSpec(o: TierOptions, where = 'tier'): TierSpec {
   }
   const wanted = coldFraction !== undefined ? (len: number) => Math.floor(coldFraction * len) : (len: number) => Math.max(0, len - window!);
   const coldTarget = (len: number) => Math.max(0, Math.min(wanted(len), len - sinks - recent));
-  return Object.freeze({ coldFraction, window, by, sinks, recent, dir, maxBytes, coldTarget });
+  return Object.freeze({ coldFraction, window, by, sinks, recent, scoreEvery, dir, maxBytes, coldTarget });
 }

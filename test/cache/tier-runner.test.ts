@@ -39,7 +39,7 @@ describe('runner trials with cache.tier', () => {
     expect(badBy.success).toBe(false);
     expect(badBy.success ? '' : badBy.error.issues[0]!.path.join('.')).toBe('cache.tier.by');
     const stray = experimentConfigSchema.safeParse(config({ tier: { coldFraction: 0.5, recent: 8 } }));
-    expect(stray.success || stray.error.issues[0]!.message).toMatch(/sinks and recent apply with by: score only/);
+    expect(stray.success || stray.error.issues[0]!.message).toMatch(/sinks, recent and scoreEvery apply with by: score only/);
   });
 
   it.skipIf(!loadAddon())('puts the configured share on file and splits the row bytes', async () => {

@@ -114,6 +114,38 @@ describe.skipIf(!loadAddon())('tier by score', () => {
     tiered.close();
   });
 
+  it('scoreEvery: only every n-th attend of a layer adds to the scores', () => {
+    const shape = { numLayers: 2, kvHeads: 2, qHeads: 4, headDim: 8 };
+    const backend = new NativeBackend(loadAddon()!);
+    const tiered = new CacheSession({ ...shape, backend, tier: { coldFraction: 0.5, by: 'score', sinks: 1, recent: 2, scoreEvery: 3, dir } });
+    const plain = new CacheSession({ ...shape, backend, gather: { cumulative: true } });
+    const want: Float32Array[][] = [[], []];
+    for (let t = 0; t < 7; t++) {
+      const n = t === 0 ? 12 : 1;
+      const start = t === 0 ? 0 : 11 + t;
+      for (let l = 0; l < shape.numLayers; l++) {
+        const k = randomNormalArray(n * shape.kvHeads * shape.headDim, 3 * t + l);
+        const q = randomNormalArray(n * shape.qHeads * shape.headDim, 7 * t + l);
+        for (const s of [tiered, plain]) s.append(l, k, k, textMeta(n, start));
+        tiered.attend(l, q, Int32Array.from({ length: n }, (_, i) => start + i), new Uint8Array(n));
+        plain.attend(l, q, Int32Array.from({ length: n }, (_, i) => start + i), new Uint8Array(n));
+        // Attends 1, 4, 7 of each layer score (t = 0, 3, 6): sum their column sums by hand.
+        if (t % 3 === 0) {
+          plain.lastStats(l)!.cumulative!.forEach((c, h) => {
+            const acc = new Float32Array(c.length);
+            acc.set(want[l]![h] ?? []);
+            c.forEach((x, j) => (acc[j] += x));
+            want[l]![h] = acc;
+          });
+        }
+      }
+    }
+    for (let l = 0; l < shape.numLayers; l++) {
+      for (let h = 0; h < shape.kvHeads; h++) expect(worstRatio(tiered.layer(l).tierScores(h)!, want[l]![h]!, 1e-5, 1e-4), `layer ${l} head ${h}`).toBeLessThanOrEqual(1);
+    }
+    tiered.close();
+  });
+
   it('puts exactly the lowest-scored unprotected slots on file through appends, evictions and merges', () => {
     const { tiered, plain, spec } = pair({ coldFraction: 0.5, by: 'score', sinks: 2, recent: 3 });
     appendTokens([tiered, plain], 0, 30, 1);
@@ -122,6 +154,12 @@ describe.skipIf(!loadAddon())('tier by score', () => {
     for (let t = 0; t < 12; t++) {
       addScores(tiered, 10 + t);
       appendTokens([tiered, plain], 30 + t, 1 + (t % 3), 20 + t);
+      expectConsistent(tiered, plain, spec);
+    }
+    // Single-token appends with no new scores between them (scoreEvery > 1) take the one-step
+    // update: the slot leaving the recent window is ranked against the file's highest.
+    for (let t = 0; t < 8; t++) {
+      appendTokens([tiered, plain], 54 + t, 1, 60 + t);
       expectConsistent(tiered, plain, spec);
     }
     // The scores reordered the file: it no longer holds the oldest unprotected slots.
@@ -138,11 +176,11 @@ describe.skipIf(!loadAddon())('tier by score', () => {
     plain.apply({ heads });
     expectConsistent(tiered, plain, spec);
     addScores(tiered, 7);
-    appendTokens([tiered, plain], 60, 4, 40);
+    appendTokens([tiered, plain], 62, 4, 40);
     expectConsistent(tiered, plain, spec);
     const copy = tiered.clone();
     addScores(tiered, 8);
-    appendTokens([tiered, plain], 64, 1, 41);
+    appendTokens([tiered, plain], 66, 1, 41);
     expectConsistent(tiered, plain, spec);
     expect(copy.length(0)).toBe(tiered.length(0) - 1);
   });
@@ -166,7 +204,8 @@ describe.skipIf(!loadAddon())('tier by score', () => {
     expect(() => tierSpec({ coldFraction: 0.5, by: 'newest' as 'age' }, 'cache.tier')).toThrow(/cache\.tier\.by must be "age" or "score"; got newest/);
     expect(() => tierSpec({ coldFraction: 0.5, by: 'score', sinks: -1 }, 'cache.tier')).toThrow(/cache\.tier\.sinks must be an integer ≥ 0; got -1/);
     expect(() => tierSpec({ coldFraction: 0.5, by: 'score', recent: 1.5 }, 'cache.tier')).toThrow(/cache\.tier\.recent must be an integer ≥ 0; got 1\.5/);
-    expect(() => tierSpec({ coldFraction: 0.5, recent: 4 }, 'cache.tier')).toThrow(/cache\.tier: sinks and recent choose which slots by "score"/);
+    expect(() => tierSpec({ coldFraction: 0.5, recent: 4 }, 'cache.tier')).toThrow(/cache\.tier: sinks, recent and scoreEvery shape the choice by "score"/);
+    expect(() => tierSpec({ coldFraction: 0.5, by: 'score', scoreEvery: 0 }, 'cache.tier')).toThrow(/cache\.tier\.scoreEvery must be an integer ≥ 1; got 0/);
     const { tiered } = pair({ coldFraction: 0.5 });
     expect(() => tiered.addTierScores([])).toThrow(/layer 0: addTierScores needs a DRAM–flash tier by score/);
   });
