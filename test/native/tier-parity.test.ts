@@ -165,9 +165,9 @@ describe.skipIf(!addon)('DRAM–flash tier: native tiered attention vs the TS re
     expect(checked).toBe(cases().length);
   });
 
-  it('kernels that read DRAM only (CUDA) get the layer as a dense copy', () => {
+  it.each([{ coldFraction: 0.5 }, { coldFraction: 0.5, by: 'score', sinks: 1, recent: 2 }] as TierOptions[])('kernels that read DRAM only (CUDA) get the layer as a dense copy in slot order (%o)', (tier) => {
     const file = TierFile.open(tierSpec({ coldFraction: 0.5, dir }));
-    const c: Case = { dtype: 'bf16', tier: { coldFraction: 0.5 }, kvHeads: 2, group: 2, headDim: 6, tokens: 41, keep: 0.7, n: 1, decode: true };
+    const c: Case = { dtype: 'bf16', tier, kvHeads: 2, group: 2, headDim: 6, tokens: 41, keep: 0.7, n: 1, decode: true };
     const { tiered, plain } = buildPair(c, file, 9);
     const dense = kernelLayout(tiered.layout(), false);
     expect(dense.tier).toBeUndefined();
