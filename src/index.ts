@@ -13,7 +13,7 @@ export { allocCacheKV } from './cache/kv-alloc.js';
 export { storageSpec, STORAGE_KINDS, STORAGE_DEFAULTS, GROUP_RANGE, RESIDUAL_RANGE, type KVStorage, type StorageKind, type StorageSpec, type StorageCounts } from './cache/storage-spec.js';
 export { f32ToFp8E4m3, fp8E4m3ToF32, FP8_E4M3_MAX } from './cache/quantization/fp8-e4m3.js';
 export { CacheSession } from './cache/cache-session.js';
-export { tierSpec, TIER_DEFAULT_MAX_BYTES, type TierOptions, type TierSpec } from './cache/tier-spec.js';
+export { tierSpec, TIER_DEFAULT_MAX_BYTES, TIER_DEFAULT_RECENT, TIER_DEFAULT_SINKS, type TierOptions, type TierOrder, type TierSpec } from './cache/tier-spec.js';
 export { TierFile } from './cache/tier-file.js';
 export { staticLayerView, type StaticHead, type StaticViewSpec } from './cache/static-view.js';
 export type { CacheSessionApi, CacheSessionOptions, CacheBytes, SessionForkOptions } from './cache/session-types.js';

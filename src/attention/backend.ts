@@ -60,10 +60,12 @@ export interface CodedKV {
 }
 
 /**
- * A layer split by the DRAM–flash tier (src/cache/tiered-kv.ts): head h's oldest slots
- * 0..coldLengths[h]−1 are rows 0.. of its stripe in coldKeys / coldValues (a memory-mapped
- * scratch file), the rest are rows hotStart[h].. of its stripe in KVLayout.keys / values,
- * which then hold [kvHeads][hotCapacity][headDim]. Dense dtypes only.
+ * A layer split by the DRAM–flash tier (src/cache/tiered-kv.ts). Head h's rows, in storage
+ * order: rows 0..coldLengths[h]−1 are rows 0.. of its stripe in coldKeys / coldValues (a
+ * memory-mapped scratch file), the rest are rows hotStart[h].. of its stripe in KVLayout.keys /
+ * values, which then hold [kvHeads][hotCapacity][headDim]. Without rowSlots row r holds slot r
+ * (the cold slots are the oldest: tier by age); with it (by score) row r holds slot
+ * rowSlots[h·capacity + r]. Dense dtypes only.
  */
 export interface TierLayout {
   /** [kvHeads][coldCapacity][headDim] of KVLayout.dtype, in the tier file. */
@@ -76,6 +78,8 @@ export interface TierLayout {
   hotCapacity: number;
   /** [kvHeads] row of each head's first hot slot in its stripe. */
   hotStart: Int32Array;
+  /** [kvHeads][KVLayout.capacity] slot held by each row (tier by score); absent: row r holds slot r. */
+  rowSlots?: Int32Array;
 }
 
 /** Raw view of one layer's cache as the kernels see it. */

@@ -29,6 +29,24 @@ export function validateTier(kv: KVLayout, tier: TierLayout): void {
     const start = tier.hotStart[h]!;
     if (start < 0 || start + len - c > tier.hotCapacity) throw new RangeError(`${WHERE}.hotStart[${h}] = ${start} with ${len - c} hot slots runs past hotCapacity = ${tier.hotCapacity}`);
   }
+  if (tier.rowSlots !== undefined) validateRowSlots(kv, tier.rowSlots);
+}
+
+/** rowSlots must hold, for each head, a permutation of its slots 0..lengths[h]−1. */
+function validateRowSlots(kv: KVLayout, rowSlots: Int32Array): void {
+  if (!(rowSlots instanceof Int32Array) || rowSlots.length !== kv.kvHeads * kv.capacity) {
+    throw new RangeError(`${WHERE}.rowSlots must be an Int32Array of kvHeads×capacity = ${kv.kvHeads * kv.capacity} entries`);
+  }
+  const seen = new Uint8Array(kv.capacity);
+  for (let h = 0; h < kv.kvHeads; h++) {
+    const len = kv.lengths[h]!;
+    seen.fill(0, 0, len);
+    for (let r = 0; r < len; r++) {
+      const s = rowSlots[h * kv.capacity + r]!;
+      if (!(s >= 0 && s < len) || seen[s]) throw new RangeError(`${WHERE}.rowSlots of head ${h} must be a permutation of its slots 0..${len - 1}; row ${r} holds ${s}`);
+      seen[s] = 1;
+    }
+  }
 }
 
 /** Copies rows [0, lengths[h]) of head h's keys or values into dst (raw elements of kv.dtype) at dstOffset. */
@@ -40,8 +58,18 @@ export function gatherTierHead(kv: KVLayout, tier: TierLayout, which: 'keys' | '
   const hotBuf = which === 'keys' ? kv.keys : kv.values;
   const c0 = h * tier.coldCapacity * d;
   const h0 = (h * tier.hotCapacity + tier.hotStart[h]!) * d;
-  (dst as Float32Array).set((coldBuf as Float32Array).subarray(c0, c0 + cold * d), dstOffset);
-  (dst as Float32Array).set((hotBuf as Float32Array).subarray(h0, h0 + hotRows * d), dstOffset + cold * d);
+  const map = tier.rowSlots;
+  if (!map) {
+    (dst as Float32Array).set((coldBuf as Float32Array).subarray(c0, c0 + cold * d), dstOffset);
+    (dst as Float32Array).set((hotBuf as Float32Array).subarray(h0, h0 + hotRows * d), dstOffset + cold * d);
+    return;
+  }
+  // By score: row r holds slot map[h·capacity + r]; the copy is in slot order.
+  for (let r = 0; r < cold + hotRows; r++) {
+    const from = r < cold ? c0 + r * d : h0 + (r - cold) * d;
+    const row = ((r < cold ? coldBuf : hotBuf) as Float32Array).subarray(from, from + d);
+    (dst as Float32Array).set(row, dstOffset + map[h * kv.capacity + r]! * d);
+  }
 }
 
 /** The layer as a plain dense layout ([kvHeads][capacity][headDim] copies of its K/V). */

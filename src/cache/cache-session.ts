@@ -55,6 +55,10 @@ export class CacheSession implements CacheSessionApi {
   private layers: LayerCache[];
   /** The DRAM–flash tier's file of this session (options.tier), shared with its clones; a fork opens its own. */
   readonly tierFile: TierFile | undefined;
+  /** Per layer: the column sums a tier by score gathered beyond the policy's needs (reused by the next attend). */
+  private tierColumns: (Float32Array[] | undefined)[] = [];
+  /** Per layer: attends so far (a tier by score gathers its column sums on every scoreEvery-th). */
+  private tierAttends: number[] = [];
   /** Per layer: statistics of the latest attend() and the layer version they describe. */
   private stats: (AttentionStats | undefined)[];
   private statsVersion: number[];
@@ -144,9 +148,26 @@ export class CacheSession implements CacheSessionApi {
     const needs = this.phase === 'decode' && !compressionMayFollowStep(this.resolved.schedule, this.step) ? this.idleNeeds : this.needs;
     // DRAM–flash tier: the OS reads the next layer's cold slots while this one computes.
     if (this.resolved.tier) this.layers[(l + 1) % this.layers.length]!.prefetchCold();
+    // A tier by score gathers the column sums it ranks slots by, also when the policy does not
+    // (then they go to the tier only: the policy's statistics stay what it asked for).
+    let scoring = false;
+    if (this.resolved.tier?.by === 'score') {
+      const seen = this.tierAttends[l] ?? 0;
+      this.tierAttends[l] = seen + 1;
+      scoring = seen % this.resolved.tier.scoreEvery === 0;
+    }
+    const tierOnly = scoring && !needs.cumulative;
+    const prev = this.stats[l];
+    const reuse = tierOnly && prev ? { ...prev, cumulative: this.tierColumns[l] } : prev;
     // The layer's previous statistics are replaced by this call: the backend may write into them.
-    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs, out, reuse: this.stats[l] });
-    if (res.stats.cumulative) cache.addCumulative(res.stats.cumulative);
+    const res = this.backend.attend({ q, n, qHeads, qPositions, qModality, kv: cache.layout(this.backend.readsCoded === true), scale: this.resolved.scale, needs: tierOnly ? { ...needs, cumulative: true } : needs, out, reuse });
+    if (res.stats.cumulative) {
+      if (scoring) cache.addTierScores(res.stats.cumulative);
+      if (tierOnly) {
+        this.tierColumns[l] = res.stats.cumulative;
+        delete res.stats.cumulative;
+      } else cache.addCumulative(res.stats.cumulative);
+    }
     const w = Math.min(needs.recentQueries ?? 0, n);
     if (w > 0) res.stats.recentQueries = { q: q.slice((n - w) * qHeads * headDim, n * qHeads * headDim), positions: qPositions.slice(n - w) };
     this.stats[l] = res.stats;
@@ -269,6 +290,8 @@ export class CacheSession implements CacheSessionApi {
     Object.assign(c, this);
     c.layers = this.layers.map((x) => x.clone());
     c.stats = this.stats.slice();
+    c.tierColumns = []; // scratch the backend writes into: never shared
+    c.tierAttends = this.tierAttends.slice();
     c.statsVersion = this.statsVersion.slice();
     c.layerBudgets = this.layerBudgets?.slice() ?? null;
     c.time = { ...this.time };

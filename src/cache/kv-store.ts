@@ -39,7 +39,7 @@ export interface KVStore {
   allocatedBytes(): number;
   /** K+V bytes of the valid slots held on file (the DRAM–flash tier); absent: none. */
   fileBytes?(): number;
-  /** Head h's oldest slots held on file; absent: none. */
+  /** How many of head h's slots are on file (by age its oldest); absent: none. */
   coldSlots?(h: number): number;
   /** Asks the OS to read the slots held on file ahead of use; absent: nothing on file. */
   prefetch?(): void;

@@ -20,6 +20,7 @@ import { DenseKV } from './dense-kv.js';
 import type { KVStore } from './kv-store.js';
 import { QuantizedKV } from './quantized-kv.js';
 import { TieredKV } from './tiered-kv.js';
+import { ScoreTieredKV } from './score-tiered-kv.js';
 import type { TierFile } from './tier-file.js';
 import type { TierSpec } from './tier-spec.js';
 import { storageSpec, type KVStorage, type StorageSpec } from './storage-spec.js';
@@ -97,7 +98,7 @@ export class LayerCache implements LayerViewSource {
     this.store = this.storage.quantized
       ? new QuantizedKV(this.storage, this.kvHeads, this.cap)
       : opts.tier
-        ? new TieredKV(this.storage, this.kvHeads, this.cap, opts.tier.spec, opts.tier.file)
+        ? new (opts.tier.spec.by === 'score' ? ScoreTieredKV : TieredKV)(this.storage, this.kvHeads, this.cap, opts.tier.spec, opts.tier.file)
         : new DenseKV(this.storage, this.kvHeads, this.cap);
     this.lengths = new Int32Array(this.kvHeads);
     this.meta = allocTokenMeta(this.kvHeads * this.cap);
@@ -159,9 +160,34 @@ export class LayerCache implements LayerViewSource {
     return { kvHeads, headDim, capacity: this.cap, ...s, lengths, positions: this.meta.position, modality: this.meta.modality };
   }
 
-  /** Head h's oldest slots held on the DRAM–flash tier's file (0 without a tier). */
+  /** How many of head h's slots are on the DRAM–flash tier's file (0 without a tier; by age its oldest). */
   coldSlots(h: number): number {
     return this.store.coldSlots?.(h) ?? 0;
+  }
+
+  /**
+   * Adds an attend's column sums (stats.cumulative: [kvHeads] each [len]) to the scores that
+   * choose a DRAM–flash tier's cold slots by score (cache.tier.by); kept apart from the
+   * policy's accumulated scores, which a policy that never asked for them must not see.
+   */
+  addTierScores(cum: readonly Float32Array[]): void {
+    if (!(this.store instanceof ScoreTieredKV)) throw new Error(`layer ${this.layer}: addTierScores needs a DRAM–flash tier by score (cache.tier.by = "score")`);
+    if (cum.length !== this.kvHeads) throw new RangeError(`layer ${this.layer}: tier scores have ${cum.length} heads; expected ${this.kvHeads}`);
+    cum.forEach((c, h) => {
+      if (c.length !== this.lengths[h]) throw new RangeError(`layer ${this.layer}: tier scores[${h}] have ${c.length} slots; head holds ${this.lengths[h]}`);
+    });
+    this.store.addScores(cum);
+  }
+
+  /** Head h's tier scores by slot ([len] f32; tier by score), else undefined. */
+  tierScores(h: number): Float32Array | undefined {
+    return this.store instanceof ScoreTieredKV ? this.store.slotScores(h) : undefined;
+  }
+
+  /** Whether slot s of head h is on the DRAM–flash tier's file. */
+  isColdSlot(h: number, s: number): boolean {
+    if (this.store instanceof ScoreTieredKV) return this.store.isColdSlot(h, s);
+    return s < this.coldSlots(h);
   }
 
   /** Asks the OS to read this layer's slots on file (DRAM–flash tier) ahead of their use. */

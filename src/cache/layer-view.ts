@@ -23,7 +23,7 @@ export interface LayerViewSource {
   headCumulative(h: number): Float32Array | undefined;
   /** Kept key channels of head h when the layer's keys are pruned (ThinK). */
   keyChannels?(h: number): Int32Array | undefined;
-  /** Head h's oldest slots held on the DRAM–flash tier's file. */
+  /** How many of head h's slots are on the DRAM–flash tier's file (by age its oldest). */
   coldSlots?(h: number): number;
 }
 

@@ -32,7 +32,7 @@ export interface LayerView {
   accumulated(h: number): { cumulative?: Float32Array };
   /** Kept key channels of KV head h when its keys were pruned (ThinK), else undefined. */
   keyChannels?(h: number): Int32Array | undefined;
-  /** Slots 0..coldSlots(h)−1 of KV head h are on the DRAM–flash tier's file (0 or absent: none). */
+  /** How many of KV head h's slots are on the DRAM–flash tier's file (0 or absent: none): by age slots 0..coldSlots(h)−1; by score its lowest-scored (LayerCache.isColdSlot). */
   coldSlots?(h: number): number;
 }
 

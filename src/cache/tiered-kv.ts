@@ -1,11 +1,14 @@
 /**
  * Dense K/V split between DRAM and a memory-mapped file (the DRAM–flash tier, MNN-LLM's hybrid
- * storage). Head h's oldest `coldLen[h]` slots are cold: rows 0.. of its stripe in the tier file,
- * `[kvHeads][coldCap][headDim]`. The rest are hot: rows hotStart[h].. of its DRAM stripe,
- * `[kvHeads][hotCap][headDim]`. After every verb a head is rebalanced to the tier's target
- * (TierSpec.coldTarget): its oldest hot rows spill to the file, or, after evictions shrank it,
- * its newest cold rows come back. Spilling advances hotStart instead of moving the hot rows; the
- * stripe is packed only when an append finds no room at its end.
+ * storage). Head h's `coldLen[h]` cold slots are rows 0.. of its stripe in the tier file,
+ * `[kvHeads][coldCap][headDim]`; its hot ones are rows hotStart[h].. of its DRAM stripe,
+ * `[kvHeads][hotCap][headDim]`. By age the cold slots are the head's oldest and rows follow
+ * slots; by score (tier-slot-map.ts) they are its lowest-scored and a TierSlotMap says which
+ * slot each row holds. After every verb a head is rebalanced to the tier's target
+ * (TierSpec.coldTarget): by age its oldest hot rows spill to the file, or, after evictions
+ * shrank it, its newest cold rows come back; by score rows trade places until the cold rows
+ * hold exactly the chosen slots (tier-rebalance.ts). Spilling advances hotStart instead of
+ * moving the hot rows; the stripe is packed only when an append finds no room at its end.
  * Policies see one head of slots in order, oldest first, as with DenseKV (decodeHead gathers).
  */
 import type { KVBuffer, TierLayout } from '../attention/backend.js';
@@ -20,24 +23,24 @@ import type { TierSpec } from './tier-spec.js';
 const MIN_COLD_ROWS = 64;
 
 export class TieredKV implements KVStore {
-  private hotKeys: KVBuffer;
-  private hotValues: KVBuffer;
-  private hotCap: number;
-  private hotStart: Int32Array;
-  private coldKeys: KVBuffer;
-  private coldValues: KVBuffer;
-  private coldCap = 0;
-  private coldLen: Int32Array;
+  protected hotKeys: KVBuffer;
+  protected hotValues: KVBuffer;
+  protected hotCap: number;
+  protected hotStart: Int32Array;
+  protected coldKeys: KVBuffer;
+  protected coldValues: KVBuffer;
+  protected coldCap = 0;
+  protected coldLen: Int32Array;
   /** [kvHeads] slots held (mirrors LayerCache's lengths through the verbs). */
-  private len: Int32Array;
+  protected len: Int32Array;
   /** Set by release(): the cold rows' disk is gone, so every verb refuses. */
   private released = false;
 
   constructor(
     readonly spec: StorageSpec,
-    private readonly kvHeads: number,
+    protected readonly kvHeads: number,
     cap: number,
-    private readonly tier: TierSpec,
+    protected readonly tier: TierSpec,
     private readonly file: TierFile,
   ) {
     this.hotCap = cap;
@@ -50,7 +53,7 @@ export class TieredKV implements KVStore {
     this.len = new Int32Array(kvHeads);
   }
 
-  /** Head h's cold slots (its oldest, on file). */
+  /** Head h's cold slots (on file; by age its oldest). */
   coldSlots(h: number): number {
     return this.coldLen[h]!;
   }
@@ -165,7 +168,7 @@ export class TieredKV implements KVStore {
 
   /** A copy whose cold rows go to new regions of `file` (default this store's file). */
   clone(file: TierFile = this.file): TieredKV {
-    const c = Object.create(TieredKV.prototype) as TieredKV;
+    const c = Object.create(Object.getPrototypeOf(this) as object) as TieredKV;
     Object.assign(c, this, { file });
     c.hotKeys = this.hotKeys.slice();
     c.hotValues = this.hotValues.slice();
@@ -187,7 +190,7 @@ export class TieredKV implements KVStore {
     this.released = true;
   }
 
-  private checkLive(): void {
+  protected checkLive(): void {
     if (this.released) throw new Error('tier: this cache was closed (CacheSession.close()) and its slots on file are gone; open a new session');
   }
 
@@ -200,7 +203,7 @@ export class TieredKV implements KVStore {
   }
 
   /** Moves head h to its cold target: spills its oldest hot rows, or recalls its newest cold ones. */
-  private rebalance(h: number): void {
+  protected rebalance(h: number): void {
     const target = Math.min(this.tier.coldTarget(this.len[h]!), this.len[h]!);
     const cold = this.coldLen[h]!;
     if (target === cold) return;
@@ -212,20 +215,24 @@ export class TieredKV implements KVStore {
       this.hotStart[h] += target - cold;
     } else {
       const back = cold - target;
-      const hot = this.len[h]! - cold;
-      if (this.hotStart[h]! < back) {
-        // Make room in front of the hot rows: they move to row `back` of the stripe.
-        if (hot + back > this.hotCap) this.reallocHot(grown(this.hotCap, hot + back));
-        const s = h * this.hotCap;
-        const from = s + this.hotStart[h]!;
-        this.hotKeys.copyWithin((s + back) * d, from * d, (from + hot) * d);
-        this.hotValues.copyWithin((s + back) * d, from * d, (from + hot) * d);
-        this.hotStart[h] = back;
-      }
+      this.roomInFront(h, back);
       this.hotStart[h] -= back;
       this.copyRows(this.coldKeys, this.coldValues, h * this.coldCap + target, this.hotKeys, this.hotValues, h * this.hotCap + this.hotStart[h]!, back, d);
     }
     this.coldLen[h] = target;
+  }
+
+  /** Makes hotStart[h] ≥ back (room for recalled rows in front of the hot ones): the hot rows move to row `back` of the stripe. */
+  protected roomInFront(h: number, back: number): void {
+    if (this.hotStart[h]! >= back) return;
+    const d = this.spec.headDim;
+    const hot = this.len[h]! - this.coldLen[h]!;
+    if (hot + back > this.hotCap) this.reallocHot(grown(this.hotCap, hot + back));
+    const s = h * this.hotCap;
+    const from = s + this.hotStart[h]!;
+    this.hotKeys.copyWithin((s + back) * d, from * d, (from + hot) * d);
+    this.hotValues.copyWithin((s + back) * d, from * d, (from + hot) * d);
+    this.hotStart[h] = back;
   }
 
   /** Makes room for `rows` hot rows of head h from hotStart[h] on: packs the head to row 0, else grows every stripe. */
@@ -260,7 +267,7 @@ export class TieredKV implements KVStore {
   }
 
   /** Cold stripes of at least `rows` rows per head (doubling; new file regions, the old ones released). */
-  private ensureColdRows(rows: number): void {
+  protected ensureColdRows(rows: number): void {
     if (rows <= this.coldCap) return;
     const cap = grown(Math.max(this.coldCap, MIN_COLD_ROWS), rows);
     const d = this.spec.headDim;
@@ -280,13 +287,13 @@ export class TieredKV implements KVStore {
     this.coldCap = cap;
   }
 
-  private copyRows(srcK: KVBuffer, srcV: KVBuffer, from: number, dstK: KVBuffer, dstV: KVBuffer, to: number, rows: number, d: number): void {
+  protected copyRows(srcK: KVBuffer, srcV: KVBuffer, from: number, dstK: KVBuffer, dstV: KVBuffer, to: number, rows: number, d: number): void {
     if (rows <= 0) return;
     (dstK as Float32Array).set((srcK as Float32Array).subarray(from * d, (from + rows) * d), to * d);
     (dstV as Float32Array).set((srcV as Float32Array).subarray(from * d, (from + rows) * d), to * d);
   }
 
-  private moveRow(keys: KVBuffer, values: KVBuffer, from: number, to: number, d: number): void {
+  protected moveRow(keys: KVBuffer, values: KVBuffer, from: number, to: number, d: number): void {
     if (from === to) return;
     keys.copyWithin(to * d, from * d, (from + 1) * d);
     values.copyWithin(to * d, from * d, (from + 1) * d);

@@ -33,13 +33,18 @@ const kvStorage = z
 
 const kvTier = z
   .strictObject({
-    coldFraction: z.number().min(0).max(1).optional().describe("Fraction of each KV head's slots (its oldest) held on the tier file"),
-    window: z.number().int().min(0).optional().describe('Newest slots per KV head kept in DRAM; older ones go to the tier file'),
+    coldFraction: z.number().min(0).max(1).optional().describe("Fraction of each KV head's slots held on the tier file"),
+    window: z.number().int().min(0).optional().describe('Slots per KV head kept in DRAM; the others go to the tier file'),
+    by: z.enum(['age', 'score']).optional().describe("Which slots are cold: a head's oldest (age, default) or its lowest by accumulated attention (score)"),
+    sinks: z.number().int().min(0).optional().describe("by score: a head's first slots kept in DRAM (default 4)"),
+    recent: z.number().int().min(0).optional().describe("by score: a head's newest slots kept in DRAM (default 64)"),
+    scoreEvery: z.number().int().min(1).optional().describe('by score: gather the scoring column sums on every n-th attend of a layer (default 1)'),
     dir: z.string().min(1).optional().describe('Directory of the scratch file (default the OS temp directory); the file is unlinked as soon as it is made'),
     maxBytes: z.number().int().min(1).max(TIER_MAX_BYTES_LIMIT).optional().describe('Most bytes the file may hold (default 64 GiB); past it the trial fails with a "no space" error'),
   })
   .refine((t) => (t.coldFraction === undefined) !== (t.window === undefined), { message: 'give exactly one of coldFraction or window' })
-  .describe("DRAM–flash tier (dense storage only): each KV head's oldest slots live in a memory-mapped scratch file; see docs/kv-storage.md");
+  .refine((t) => t.by === 'score' || (t.sinks === undefined && t.recent === undefined && t.scoreEvery === undefined), { message: 'sinks, recent and scoreEvery apply with by: score only' })
+  .describe("DRAM–flash tier (dense storage only): each KV head's oldest (or lowest-scored) slots live in a memory-mapped scratch file; see docs/kv-storage.md");
 
 const schedule = z
   .union([

@@ -21,8 +21,9 @@ const root = mkdtempSync(join(tmpdir(), 'kvprism-tier-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const SHAPE = { numLayers: 2, qHeads: 2, kvHeads: 1, headDim: 16 };
 
-function session(dir: string, maxBytes?: number): CacheSession {
-  return new CacheSession({ ...SHAPE, backend: tsBackend, tier: { coldFraction: 0.5, dir, maxBytes } });
+function session(dir: string, maxBytes?: number, by: 'age' | 'score' = 'age'): CacheSession {
+  const protect = by === 'score' ? { sinks: 1, recent: 2 } : {};
+  return new CacheSession({ ...SHAPE, backend: tsBackend, tier: { coldFraction: 0.5, by, ...protect, dir, maxBytes } });
 }
 
 function fill(s: CacheSession, from: number, n: number): void {
@@ -39,10 +40,10 @@ describe.skipIf(!loadAddon())('tier file', () => {
     expect(() => session(notDir)).toThrow(/tier\.dir = .*a-file: tier file: cannot create a file in .*: Not a directory/);
   });
 
-  it('a full file is an ENOSPC error naming the directory; the session keeps what it held', () => {
+  it.each(['age', 'score'] as const)('by %s: a full file is an ENOSPC error naming the directory; the session keeps what it held', (by) => {
     const dir = mkdtempSync(join(root, 'full-'));
     // Room for one region of 64 rows per layer (2 × 64 × 16 × 4 bytes, page-rounded) and no more.
-    const s = session(dir, 3 * 8192);
+    const s = session(dir, 3 * 8192, by);
     fill(s, 0, 100);
     expect(s.bytes().kvFileBytes).toBeGreaterThan(0);
     let err: unknown;

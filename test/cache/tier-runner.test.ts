@@ -34,6 +34,12 @@ describe('runner trials with cache.tier', () => {
     expect(coded.success || `${coded.error.issues[0]!.path.join('.')}: ${coded.error.issues[0]!.message}`).toMatch(/cache\.tier: cache\.tier holds dense K\/V/);
     const far = experimentConfigSchema.safeParse(config({ tier: { coldFraction: 2 } }));
     expect(far.success).toBe(false);
+    expect(experimentConfigSchema.safeParse(config({ tier: { coldFraction: 0.5, by: 'score', sinks: 2, recent: 16 } })).success).toBe(true);
+    const badBy = experimentConfigSchema.safeParse(config({ tier: { coldFraction: 0.5, by: 'oldest' } }));
+    expect(badBy.success).toBe(false);
+    expect(badBy.success ? '' : badBy.error.issues[0]!.path.join('.')).toBe('cache.tier.by');
+    const stray = experimentConfigSchema.safeParse(config({ tier: { coldFraction: 0.5, recent: 8 } }));
+    expect(stray.success || stray.error.issues[0]!.message).toMatch(/sinks, recent and scoreEvery apply with by: score only/);
   });
 
   it.skipIf(!loadAddon())('puts the configured share on file and splits the row bytes', async () => {
@@ -46,6 +52,13 @@ describe('runner trials with cache.tier', () => {
       expect(b.kvFileBytes).toBeGreaterThan(0);
       expect(b.kvFileBytes).toBeLessThanOrEqual(b.kvBytes / 2);
       expect(b.kvFileBytes).toBeGreaterThan(b.kvBytes / 2 - model.config.numLayers * model.config.kvHeads * model.config.headDim * 8);
+    }
+    // By score: the same share on file (its target does not depend on which slots), bytes split alike.
+    for (const t of trials({ tier: { coldFraction: 0.5, by: 'score', sinks: 1, recent: 2, dir } })) {
+      const b = (await exec.runSample(sample, t)).bytes!;
+      expect(b.kvDramBytes + b.kvFileBytes).toBe(b.kvBytes);
+      expect(b.kvFileBytes).toBeGreaterThan(0);
+      expect(b.kvFileBytes).toBeLessThanOrEqual(b.kvBytes / 2);
     }
     const missing = join(dir, 'missing');
     await expect(exec.runSample(sample, trials({ tier: { window: 2, dir: missing } })[0]!)).rejects.toThrow(

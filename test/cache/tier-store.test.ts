@@ -161,9 +161,16 @@ describe.skipIf(!loadAddon())('tiered sessions: fork and clone', () => {
 
 const env = policyEnv(5, 900);
 
+// By age the oldest 60 % of each head are on file; by score its lowest-scored 60 % outside the first slot and the newest two.
+const TIERS: [string, TierOptions][] = [
+  ['by age', { coldFraction: 0.6 }],
+  ['by score', { coldFraction: 0.6, by: 'score', sinks: 1, recent: 2 }],
+];
+const POLICY_CASES = TIERS.flatMap(([label, tier]) => policies.names().filter((n) => n !== 'think').map((name) => [name, label, tier] as const));
+
 describe.skipIf(!loadAddon())('every policy over a tiered session', () => {
   // ThinK packs key rows in DRAM, which a tiered layer refuses by name (tested above).
-  it.each(policies.names().filter((n) => n !== 'think'))('%s: same plans, slots and statistics as untiered, part of them on file', (name) => {
+  it.each(POLICY_CASES)('%s, %s: same plans, slots and statistics as untiered, part of them on file', (name, _label, tierOptions) => {
     const run = (tier: TierOptions | undefined): CacheSession => {
       const policy = policies.create(name, SMALL_OPTIONS[name] ?? {}, env);
       const s = new CacheSession({ ...SHAPE, backend: tsBackend, policy, budget: { tokens: 10 }, schedule: { kind: 'every', steps: 2 }, seed: 1, tier });
@@ -177,10 +184,12 @@ describe.skipIf(!loadAddon())('every policy over a tiered session', () => {
       return s;
     };
     const plain = run(undefined);
-    const tiered = run({ coldFraction: 0.6, dir });
-    // Views mark each head's oldest 60 % as on file.
+    const tiered = run({ ...tierOptions, dir });
+    const spec = tierSpec(tierOptions);
     const v = tiered.layer(0).view();
-    for (let h = 0; h < SHAPE.kvHeads; h++) expect(v.coldSlots(h)).toBe(Math.floor(0.6 * v.length(h)));
+    for (let h = 0; h < SHAPE.kvHeads; h++) expect(v.coldSlots(h)).toBe(spec.coldTarget(v.length(h)));
+    // By score the slots were ranked by the attention they received (gathered for the tier even when the policy does not ask).
+    if (spec.by === 'score') expect(Math.max(...tiered.layer(0).tierScores(0)!)).toBeGreaterThan(0);
     expect(plain.layer(0).view().coldSlots(0)).toBe(0);
     for (let l = 0; l < SHAPE.numLayers; l++) {
       const a = tiered.layer(l).view();

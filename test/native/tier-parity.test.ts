@@ -3,8 +3,10 @@
  * native CPU kernels reading both parts in place against the TS reference over the same cache
  * held untiered, on every ISA this CPU runs × GQA 1, 3, 4 × head dims 7, 16, 63, 64 × lengths
  * 0 / 1 / odd / several KV splits × cold fraction 0, partial, 1 and a window × f32 / f16 / bf16
- * × decode and prefill × every statistic. Hot rows sit past hotStart (spilled rows advance it)
- * and heads hold different lengths after a compaction that evicts cold and hot slots alike.
+ * × decode and prefill × every statistic, cold slots chosen by age and by score (random scores
+ * before each append and the compaction, so rows sit on file out of slot order). Hot rows sit
+ * past hotStart (spilled rows advance it) and heads hold different lengths after a compaction
+ * that evicts cold and hot slots alike and merges evicted slots into a kept one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,16 +59,31 @@ function buildPair(c: Case, file: TierFile, seed: number): { tiered: LayerCache;
   }
   const cuts = [0, Math.floor(c.tokens / 3), Math.floor((2 * c.tokens) / 3), c.tokens];
   const part = (a: number, b: number) => Object.fromEntries(Object.entries(meta).map(([key, arr]) => [key, arr.slice(a, b)])) as typeof meta;
+  const byScore = c.tier.by === 'score';
   const per = c.kvHeads * c.headDim;
   for (let i = 0; i < 3; i++) {
+    // By score: scores before each later append reorder which rows sit on file.
+    if (byScore && i > 0) scoreSlots(tiered, rand);
     for (const cache of [tiered, plain]) cache.append(k.slice(cuts[i]! * per, cuts[i + 1]! * per), v.slice(cuts[i]! * per, cuts[i + 1]! * per), part(cuts[i]!, cuts[i + 1]!));
   }
   if (c.keep < 1) {
-    const heads = Array.from({ length: c.kvHeads }, (_, h) => ({ keep: Int32Array.from(Array.from({ length: tiered.length(h) }, (_, s) => s).filter(() => rand() < c.keep)) }));
+    if (byScore) scoreSlots(tiered, rand);
+    const heads = Array.from({ length: c.kvHeads }, (_, h) => {
+      const all = Array.from({ length: tiered.length(h) }, (_, s) => s);
+      const keep = Int32Array.from(all.filter(() => rand() < c.keep));
+      const dropped = all.filter((s) => !keep.includes(s));
+      // A merge into a kept slot (cold or hot) from two evicted ones.
+      return keep.length > 0 && dropped.length > 0 ? { keep, merges: [{ into: keep[keep.length >> 1]!, from: dropped.slice(0, 2) }] } : { keep };
+    });
     tiered.apply({ heads });
     plain.apply({ heads });
   }
   return { tiered, plain };
+}
+
+/** Random column sums (with ties) added to a tier by score's slot scores. */
+function scoreSlots(cache: LayerCache, rand: () => number): void {
+  cache.addTierScores(Array.from({ length: cache.kvHeads }, (_, h) => Float32Array.from({ length: cache.length(h) }, () => Math.floor(rand() * 6))));
 }
 
 function argsFor(cache: LayerCache, c: Case, seed: number): AttendArgs {
@@ -79,7 +96,16 @@ function argsFor(cache: LayerCache, c: Case, seed: number): AttendArgs {
 }
 
 function cases(): Case[] {
-  const tiers: TierOptions[] = [{ coldFraction: 0 }, { coldFraction: 0.5 }, { coldFraction: 1 }, { window: 5 }];
+  const tiers: TierOptions[] = [
+    { coldFraction: 0 },
+    { coldFraction: 0.5 },
+    { coldFraction: 1 },
+    { window: 5 },
+    { coldFraction: 0, by: 'score' },
+    { coldFraction: 0.5, by: 'score', sinks: 2, recent: 3 },
+    { coldFraction: 1, by: 'score', sinks: 0, recent: 0 },
+    { window: 5, by: 'score', sinks: 1, recent: 2 },
+  ];
   const shapes = [
     { kvHeads: 1, group: 1, headDim: 7 },
     { kvHeads: 2, group: 3, headDim: 16 },
@@ -139,9 +165,9 @@ describe.skipIf(!addon)('DRAM–flash tier: native tiered attention vs the TS re
     expect(checked).toBe(cases().length);
   });
 
-  it('kernels that read DRAM only (CUDA) get the layer as a dense copy', () => {
+  it.each([{ coldFraction: 0.5 }, { coldFraction: 0.5, by: 'score', sinks: 1, recent: 2 }] as TierOptions[])('kernels that read DRAM only (CUDA) get the layer as a dense copy in slot order (%o)', (tier) => {
     const file = TierFile.open(tierSpec({ coldFraction: 0.5, dir }));
-    const c: Case = { dtype: 'bf16', tier: { coldFraction: 0.5 }, kvHeads: 2, group: 2, headDim: 6, tokens: 41, keep: 0.7, n: 1, decode: true };
+    const c: Case = { dtype: 'bf16', tier, kvHeads: 2, group: 2, headDim: 6, tokens: 41, keep: 0.7, n: 1, decode: true };
     const { tiered, plain } = buildPair(c, file, 9);
     const dense = kernelLayout(tiered.layout(), false);
     expect(dense.tier).toBeUndefined();

@@ -9,6 +9,7 @@ import type { AttentionStats } from '../stats.js';
 import { FLOW_STRIDE } from '../stats.js';
 import type { NativeAddon, RawStats } from './addon.js';
 import { kernelLayout } from './coded-layout.js';
+import { statsToSlotOrder, storageOrderLayout } from './tier-order.js';
 
 /** Splits flat [kvHeads][stride] stripes into per-head views of lengths[h] (or `len`) entries. */
 function perHead<T extends Float32Array | Float64Array>(flat: T | undefined, heads: number, stride: number, len: (h: number) => number): T[] | undefined {
@@ -93,9 +94,11 @@ export class NativeBackend implements ComputeBackend {
   attend(args: AttendArgs): AttendResult {
     if (!args || typeof args !== 'object') throw new TypeError('attend: args must be an AttendArgs object');
     const { reuse, kv, ...rest } = args;
-    const layout = kernelLayout(kv, this.name === 'cpu');
+    // A tier by score reaches the CPU kernels in row order (tier-order.ts); CUDA gets a slot-order copy.
+    const layout = storageOrderLayout(kernelLayout(kv, this.name === 'cpu'));
     const call = reuse ? { ...rest, kv: layout, statsInto: reusableStats(reuse, args) } : { ...rest, kv: layout };
     const raw = this.name === 'cuda' ? this.addon.attendCuda(call) : this.addon.attend(call);
+    statsToSlotOrder(raw.stats, layout);
     return { out: raw.out, stats: unpackStats(raw.stats, args) };
   }
 
