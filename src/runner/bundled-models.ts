@@ -7,7 +7,7 @@ export const BUNDLED_MODELS: Readonly<Record<string, string>> = {
   organism: 'av-organism',
   /** The same recipe without attention supervision or readout probes (recipe-plain.yaml). */
   'organism-plain': 'av-organism-plain',
-  /** The bundled organism with a fourth stage on clips up to the long preset's 160 frames (its recipe.yaml). */
+  /** The bundled organism trained on to the long preset's 160-frame clips (two more stages: its recipe.yaml). */
   'organism-long': 'av-organism-long',
 };
 

@@ -127,16 +127,17 @@ describe('training recipes', () => {
     await expect(runRecipe(r.file, edited, () => {})).rejects.toThrow(/recipe stage second: .*second holds a checkpoint trained with other flags \(--seed=3 .*\); delete that folder/);
   }, 120_000);
 
-  it('parses every recipe the package ships, and the long organism extends the bundled one by a long stage', async () => {
+  it('parses every recipe the package ships, and the long organism extends the bundled one by two long stages', async () => {
     const paths = { out: 'o', checkpointDir: 'c' };
     const bundled = await loadRecipe('models/av-organism/recipe.yaml', paths);
     const plain = await loadRecipe('models/av-organism/recipe-plain.yaml', paths);
     const long = await loadRecipe('models/av-organism-long/recipe.yaml', paths);
     expect(bundled.map((s) => s.name)).toEqual(['base', 'existence', 'mixed']);
     expect(plain.map((s) => s.name)).toEqual(['base', 'existence', 'mixed', 'long']);
-    expect(long.map((s) => s.name)).toEqual(['base', 'existence', 'mixed', 'long']);
+    expect(long.map((s) => s.name)).toEqual(['base', 'existence', 'mixed', 'long', 'long-only']);
     // The first three stages are the bundled organism's, flag for flag.
     for (let i = 0; i < 3; i++) expect(long[i]!.flags).toEqual(bundled[i]!.flags);
     expect(long[3]!.options).toMatchObject({ maxFrames: 160, attentionWeight: 1 });
+    expect(long[4]!.options).toMatchObject({ minFrames: 96, maxFrames: 160, rampFraction: 0 });
   });
 });
