@@ -3,11 +3,14 @@
  * prints where the answer head looks on object-exists questions (see match-attention.ts);
  * `npm run organism:count` (`--family sound-count`) does the same for counting questions
  * (see count-attention.ts); `npm run organism:question -- --family F` prints which words of
- * its question the answer row's question head reads, for any family (question-attention.ts).
+ * its question the answer row's question head reads, for any family (question-attention.ts);
+ * `npm run organism:evidence` prints, per layer, how much of the answer row's attention lands on
+ * the evidence of each family's questions (evidence-attention.ts).
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { FAMILIES, SPLITS, type Family, type Split } from '../datasets/av-world/index.js';
+import { FAMILIES, SPLITS, avWorldSamples, withFrames, PRESETS, type Family, type Split } from '../datasets/av-world/index.js';
+import { evidenceAttention, evidenceAttentionTable } from './evidence-attention.js';
 import { loadOrganism } from './hf-folder.js';
 import { matchAttention, matchAttentionTable } from './match-attention.js';
 import { countAttention, countAttentionTable } from './count-attention.js';
@@ -19,6 +22,7 @@ const DIAGNOSED = ['object-exists', 'sound-count'] as const;
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .option('family', { type: 'string', default: 'object-exists', choices: [...FAMILIES], describe: `answer-head tables exist for ${DIAGNOSED.join(' and ')}; --question reads any family` })
+    .option('evidence', { type: 'boolean', default: false, describe: 'every family: the answer row\'s attention mass on the evidence, per layer (mean head and best head); --clips samples cycling through the families' })
     .option('question', { type: 'boolean', default: false, describe: 'read the question head (default layer 0, head 2) over the question words instead of the answer head over the clip' })
     .option('model', { type: 'string', default: 'models/av-organism' })
     .option('frames', { type: 'number', default: 40, describe: 'clip length (the default preset has 40)' })
@@ -31,9 +35,17 @@ async function main(): Promise<void> {
     .strict()
     .parse();
   const family = argv.family as Family;
-  const command = `organism:${argv.question ? 'question' : family === 'sound-count' ? 'count' : 'exists'}`;
+  const command = `organism:${argv.evidence ? 'evidence' : argv.question ? 'question' : family === 'sound-count' ? 'count' : 'exists'}`;
   for (const k of ['frames', 'clips', 'threads'] as const) {
     if (!Number.isInteger(argv[k]) || argv[k] <= 0) throw new RangeError(`${command}: --${k} must be a positive integer; got ${argv[k]}`);
+  }
+  if (argv.evidence) {
+    const { model, vocab } = loadOrganism(argv.model);
+    const k = await OrtKernels.create(argv.threads);
+    const samples = avWorldSamples({ preset: withFrames(PRESETS.default, argv.frames), split: argv.split as Split, count: argv.clips, seed: argv.seed });
+    console.log(`${argv.model}: the answer row's attention on the evidence, ${argv.clips} ${argv.frames}-frame ${argv.split} samples (seed ${argv.seed}) cycling through the families\n`);
+    console.log(evidenceAttentionTable(await evidenceAttention(k, model, vocab, samples)));
+    return;
   }
   if (!argv.question && !(DIAGNOSED as readonly string[]).includes(family)) throw new RangeError(`${command}: the answer-head table covers ${DIAGNOSED.join(' and ')}; for ${family} pass --question`);
   const { model, vocab } = loadOrganism(argv.model);

@@ -49,8 +49,8 @@ export interface AttentionTarget {
   family?: Family;
 }
 
-function auxTargets(clip: Clip, encoded: EncodedPrompt, vocab: Vocabulary): Array<[number, number, boolean]> {
-  const out: Array<[number, number, boolean]> = [];
+function auxTargets(clip: Clip, encoded: EncodedPrompt, vocab: Vocabulary, motion: boolean): Array<[number, number, boolean]> {
+  const out: Array<[number, number, boolean]> = motion ? motionTargets(clip, encoded, vocab) : [];
   const { gridCols: C, gridRows: R } = clip.preset;
   const vpos = encoded.media.video.pos;
   for (const o of clip.scene.objects) {
@@ -67,6 +67,24 @@ function auxTargets(clip: Clip, encoded: EncodedPrompt, vocab: Vocabulary): Arra
     const source = vocab.ids.get(clip.scene.objects[eventSource(clip.scene, i, C)]!.shape)!;
     for (let t = e.onset; t < e.onset + e.duration; t++) out.push([apos[t]!, sound, true], [apos[t]!, source, true]);
   });
+  return out;
+}
+
+/**
+ * Motion labels (SequenceOptions.motionLabels): the word "moved" on the mover's patch in every
+ * frame where it stands away from where it started — a fact the frames up to that one show, so
+ * a causal model can compute it; the moving object is then found by one attribute, as sounds are.
+ */
+export function motionTargets(clip: Clip, encoded: EncodedPrompt, vocab: Vocabulary): Array<[number, number, boolean]> {
+  const { gridCols: C, gridRows: R } = clip.preset;
+  const o = clip.scene.objects[clip.scene.mover]!;
+  const moved = vocab.ids.get('moved')!;
+  const out: Array<[number, number, boolean]> = [];
+  for (let f = o.start; f < o.end; f++) {
+    const i = f - o.start;
+    if (o.rows[i] === o.rows[0] && o.cols[i] === o.cols[0]) continue;
+    out.push([encoded.media.video.pos[(f * R + o.rows[i]!) * C + o.cols[i]!]!, moved, true]);
+  }
   return out;
 }
 
@@ -130,10 +148,12 @@ export interface SequenceOptions {
    * (default false: only their total mass, which the one family word satisfies alone).
    */
   uniformQuestion?: boolean;
+  /** With aux: label the mover's patches "moved" once it has left its start (see motionTargets; default false). */
+  motionLabels?: boolean;
 }
 
 export function trainSequence(frames: number, seed: number, index: number, vocab: Vocabulary, rng: Rng, opts: SequenceOptions = {}): TrainSequence {
-  const { aux = false, perFamily = 1, familyQuestions = {}, only, absent = 'none', uniformCount = false, existsBy = 'object', uniformQuestion = false } = opts;
+  const { aux = false, perFamily = 1, familyQuestions = {}, only, absent = 'none', uniformCount = false, existsBy = 'object', uniformQuestion = false, motionLabels = false } = opts;
   const preset = withFrames(PRESETS.default, frames);
   const wanted = (f: Family) => familyQuestions[f] ?? perFamily;
   const { clip, questions: posed } = clipWithQuestions(preset, 'train', seed, index, Math.max(perFamily, ...Object.values(familyQuestions)));
@@ -156,7 +176,7 @@ export function trainSequence(frames: number, seed: number, index: number, vocab
     : [];
   const probeLabels = hops.map((hop, i) => (hop ? vocab.ids.get(hop.shape)! : targets[i]![1]));
   const askedWords = questions.map((q) => askedAttributes(q).map((w) => vocab.ids.get(w)!));
-  return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab)] : targets, families: questions.map((q) => q.family), probeLabels, askedWords, attention };
+  return { encoded, targets: aux ? [...targets, ...auxTargets(clip, encoded, vocab, motionLabels)] : targets, families: questions.map((q) => q.family), probeLabels, askedWords, attention };
 }
 
 /**

@@ -30,6 +30,15 @@ function parseFamilyInts(list: string, flag: string, min: number, where: string)
   return out;
 }
 
+/** "2,3" → [2, 3]. */
+function parseLayerList(list: string, where: string): number[] {
+  return list.split(',').map((item) => {
+    const t = item.trim();
+    if (!/^\d+$/.test(t)) throw new RangeError(`${where}: --reinit-layers: "${item}" is not a layer index; expected e.g. 3 or 2,3`);
+    return Number(t);
+  });
+}
+
 function positiveNumber(v: number, flag: string, where: string): number {
   if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${where}: --${flag} must be a positive number; got ${v}`);
   return v;
@@ -64,6 +73,8 @@ export function trainFlags<T>(y: Argv<T>) {
     .option('families', { type: 'string', describe: 'comma-separated question families to train on (default: all)' })
     .option('resume', { type: 'string', describe: 'checkpoint .safetensors to continue from' })
     .option('init', { type: 'string', describe: 'checkpoint .safetensors whose weights start a new run (fresh optimizer and schedule)' })
+    .option('reinit-layers', { type: 'string', describe: 'with --init: comma-separated decoder layers that start from their fresh initialisation instead of the checkpoint (e.g. 3, the answer layer)' })
+    .option('motion-labels', { type: 'boolean', default: false, describe: 'dense media labels also mark the moving object\'s patches "moved" once it has left its start' })
     .option('init-command', { type: 'string', describe: 'the command that produced --init, recorded in the model card' })
     .option('uniform-count', { type: 'boolean', default: false, describe: 'counting questions ask for attention spread evenly over <s> and the matching onsets, not only for their mass' })
     .option('uniform-question', { type: 'boolean', default: false, describe: 'the question head (layer 0, head 2) spreads its attention evenly over the question\'s content words, not only their total mass (which the family word alone satisfies)' })
@@ -93,6 +104,8 @@ export function trainOptionsFrom(a: FlagValues, where: string): TrainOptions {
     uniformCount: a.uniformCount,
     existsBy: a.existsBy as ExistsBy,
     uniformQuestion: a.uniformQuestion,
+    motionLabels: a.motionLabels,
+    reinitLayers: a.reinitLayers === undefined ? undefined : parseLayerList(a.reinitLayers, where),
     familyHeads: a.familyHeads === undefined ? undefined : parseFamilyInts(a.familyHeads, 'family-heads', 0, where),
     familyQuestions: a.familyQuestions === undefined ? undefined : parseFamilyInts(a.familyQuestions, 'family-questions', 1, where),
     arch: a.ropeTheta === undefined ? undefined : { ropeTheta: positiveNumber(a.ropeTheta, 'rope-theta', where) },

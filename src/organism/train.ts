@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { avWorldSamples, worldVocabulary, VIDEO_FEATURE_DIM, audioFeatureDim, PRESETS, Rng, type Family } from '../datasets/av-world/index.js';
 import { DEFAULT_ARCH, type OrganismConfig } from './config.js';
-import { initParams, zerosLike, QUESTION_PROBE, READOUT_PROBE, TRAINING_ONLY, type Params } from './params.js';
+import { initParams, zerosLike, QUESTION_PROBE, READOUT_PROBE, type Params } from './params.js';
+import { warmStart } from './warm-start.js';
 import { OrtKernels } from './ort-kernels.js';
 import { forward, crossEntropy, type Organism } from './forward.js';
 import { backward, type HeadProbe, type HeadSupervision } from './backward.js';
@@ -54,6 +55,13 @@ export interface TrainOptions {
   init?: string;
   /** The command that produced `init`, for the model card. */
   initCommand?: string;
+  /**
+   * Decoder layers that keep their fresh initialisation under `init` (every tensor of
+   * model.layers.L): a stage that relearns those layers from the inherited ones below.
+   */
+  reinitLayers?: number[];
+  /** Dense "moved" labels on the mover's patches (see motionTargets in train-data.ts). */
+  motionLabels?: boolean;
   /** Where object-exists "no" answers are supervised to look (see AbsentEvidence; default 'none'). */
   absentEvidence?: AbsentEvidence;
   /** Counting questions: attention spread evenly over `<s>` and the onsets (see SequenceOptions). */
@@ -219,18 +227,10 @@ export async function trainStage(o: TrainOptions, log: (line: string) => void = 
   // Minutes spent before a resume count toward the time limit and the reported time.
   let priorMinutes = 0;
   if (o.resume && o.init) throw new Error('organism:train: --resume continues a run and --init starts a new one from its weights; give one');
+  if (o.reinitLayers?.length && !o.init && !o.resume) throw new Error('organism:train: --reinit-layers needs --init (it chooses which of the checkpoint\'s layers start afresh)');
   if (o.init) {
     const ck = loadSafetensors(o.init);
-    for (const [name, t] of params) {
-      const s = ck.params.get(name);
-      // A training-only tensor the earlier run did not use starts fresh.
-      if (!s && TRAINING_ONLY.includes(name)) {
-        log(`${name} is not in ${o.init}; it starts from its initialisation`);
-        continue;
-      }
-      if (!s || s.data.length !== t.data.length) throw new Error(`${o.init}: tensor "${name}" is missing or has the wrong size (${s?.data.length ?? 0} values, expected ${t.data.length}); --init needs a checkpoint of the same architecture`);
-      t.data.set(s.data);
-    }
+    warmStart(params, ck.params, o.init, o.reinitLayers ?? [], config.layers, log);
     log(`initialised from ${o.init} (step ${ck.metadata.step ?? '?'} of its run); fresh optimizer and schedule`);
   }
   if (o.resume) {
@@ -271,7 +271,7 @@ export async function trainStage(o: TrainOptions, log: (line: string) => void = 
     const frames = curriculumFrames(step, o.steps, srng, o.minFrames, o.maxFrames, o.rampFraction);
     const clipBase = step * 256;
     const aux = o.auxWeight > 0;
-    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, { aux, perFamily: o.questionsPerFamily, familyQuestions: o.familyQuestions, only: o.families, absent: o.absentEvidence, uniformCount: o.uniformCount, existsBy: o.existsBy, uniformQuestion: o.uniformQuestion });
+    const next = (i: number) => trainSequence(frames, o.seed, clipBase + i, vocab, srng, { aux, perFamily: o.questionsPerFamily, familyQuestions: o.familyQuestions, only: o.families, absent: o.absentEvidence, uniformCount: o.uniformCount, existsBy: o.existsBy, uniformQuestion: o.uniformQuestion, motionLabels: o.motionLabels });
     const seqs = [next(0)];
     while ((seqs.length + 1) * seqs[0]!.encoded.n <= o.tokensPerBatch && seqs.length < 256) seqs.push(next(seqs.length));
     const batch = makeBatch(seqs.map((s) => s.encoded), seqs.map((s) => s.targets), vocab.pad);

@@ -5,7 +5,7 @@
 export const BUNDLED_MODELS: Readonly<Record<string, string>> = {
   /** Trained with evidence-attention supervision (models/av-organism/recipe.yaml). */
   organism: 'av-organism',
-  /** The same recipe without attention supervision or readout probes (recipe-plain.yaml). */
+  /** The bundled organism with its answer layer relearnt without attention supervision or probes (its recipe.yaml). */
   'organism-plain': 'av-organism-plain',
   /** The bundled organism trained on to the long preset's 160-frame clips (two more stages: its recipe.yaml). */
   'organism-long': 'av-organism-long',

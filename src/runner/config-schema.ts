@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { GROUP_RANGE, RESIDUAL_RANGE, STORAGE_DEFAULTS, STORAGE_KINDS, misplacedOption, type StorageKind } from '../cache/storage-spec.js';
 import { TIER_MAX_BYTES_LIMIT } from '../cache/tier-spec.js';
+import { FAMILIES } from '../datasets/av-world/vocab.js';
 
 /** The reserved policy name for the uncompressed reference (no policy, no budget). */
 export const FULL_CACHE = 'full';
@@ -99,6 +100,11 @@ const avWorldDataset = z.strictObject({
     .min(1)
     .optional()
     .describe('Questions asked of each clip (distinct families; default 1); above 1, samples share clips, which the multi-turn protocol asks in turn'),
+  families: z
+    .array(z.enum(FAMILIES))
+    .min(1)
+    .optional()
+    .describe('Ask only these question families (default: all six, cycled in order); sample ids then name the subset, so they never match a run over all six'),
 });
 
 const jsonlDataset = z.strictObject({

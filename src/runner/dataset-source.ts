@@ -52,7 +52,8 @@ export class DatasetSource {
       throw new Error(`dataset.preset: ${(e as Error).message}`);
     }
     const perClip = this.spec.questionsPerClip ?? 1;
-    if (perClip > 1) return avWorldClipQuestions({ preset, split: this.spec.split, count, seed, perClip });
-    return avWorldSamples({ preset, split: this.spec.split, count, seed });
+    const families = this.spec.families;
+    if (perClip > 1) return avWorldClipQuestions({ preset, split: this.spec.split, count, seed, perClip, families });
+    return avWorldSamples({ preset, split: this.spec.split, count, seed, families });
   }
 }

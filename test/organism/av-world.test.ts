@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   avWorldSamples, clipForFamily, clipWithQuestions, FAMILIES, mediaTokens, PRESETS, sourceObject, withFrames,
   renderVideo, renderAudio, Rng, sampleScene, audioTokensPerFrame, SOUNDS, SHAPES, COLOURS, type Scene, type Question,
-  audioFeatureDim, evidenceTokens, eventSource,
+  audioFeatureDim, evidenceTokens, eventSource, avWorldClipQuestions,
 } from '../../src/datasets/av-world/index.js';
 import type { FeatureSegment } from '../../src/model/prompt.js';
 
@@ -171,6 +171,22 @@ describe('av-world generator', () => {
         expect(clip.audio[t * D + D - 1]).toBeCloseTo(t * tokenSec, 5);
       }
     }
+  });
+
+  it('a family subset cycles through those families only, with ids that never match a run over all six', () => {
+    const some = ['sound-order', 'moved-object'] as const;
+    const subset = avWorldSamples({ split: 'test', count: 4, families: some });
+    expect(subset.map((s) => s.family)).toEqual(['sound-order', 'moved-object', 'sound-order', 'moved-object']);
+    const all = avWorldSamples({ split: 'test', count: 4 });
+    expect(all.map((s) => s.id)).toEqual(avWorldSamples({ split: 'test', count: 4, families: FAMILIES }).map((s) => s.id));
+    expect(all[0]!.id).toBe('av-world/default/test/0/0');
+    for (const s of subset) expect(all.map((a) => a.id)).not.toContain(s.id);
+    expect(subset[0]!.id).toBe('av-world/default/test/0/only-sound-order+moved-object/0');
+    const turns = avWorldClipQuestions({ preset: 'tiny', split: 'test', count: 6, perClip: 2, families: some });
+    expect(turns).toHaveLength(6);
+    for (const s of turns) expect(some).toContain(s.family);
+    expect(turns[0]!.id).toContain('/only-sound-order+moved-object/c');
+    expect(() => avWorldClipQuestions({ split: 'test', count: 1, perClip: 1, families: [] })).toThrow(/families must not be empty/);
   });
 
   it('rejects bad options with a clear message', () => {

@@ -127,16 +127,21 @@ describe('training recipes', () => {
     await expect(runRecipe(r.file, edited, () => {})).rejects.toThrow(/recipe stage second: .*second holds a checkpoint trained with other flags \(--seed=3 .*\); delete that folder/);
   }, 120_000);
 
-  it('parses every recipe the package ships, and the long organism extends the bundled one by two long stages', async () => {
+  it('parses every recipe the package ships; the long and plain organisms extend the bundled one', async () => {
     const paths = { out: 'o', checkpointDir: 'c' };
     const bundled = await loadRecipe('models/av-organism/recipe.yaml', paths);
-    const plain = await loadRecipe('models/av-organism/recipe-plain.yaml', paths);
+    const scratch = await loadRecipe('models/av-organism/eval/plain-scratch-recipe.yaml', paths);
     const long = await loadRecipe('models/av-organism-long/recipe.yaml', paths);
+    const plain = await loadRecipe('models/av-organism-plain/recipe.yaml', paths);
     expect(bundled.map((s) => s.name)).toEqual(['base', 'existence', 'mixed']);
-    expect(plain.map((s) => s.name)).toEqual(['base', 'existence', 'mixed', 'long']);
+    expect(scratch.map((s) => s.name)).toEqual(['base', 'existence', 'mixed', 'long']);
     expect(long.map((s) => s.name)).toEqual(['base', 'existence', 'mixed', 'long', 'long-only']);
+    expect(plain.map((s) => s.name)).toEqual(['base', 'existence', 'mixed', 'plain']);
     // The first three stages are the bundled organism's, flag for flag.
     for (let i = 0; i < 3; i++) expect(long[i]!.flags).toEqual(bundled[i]!.flags);
+    for (let i = 0; i < 3; i++) expect(plain[i]!.flags).toEqual(bundled[i]!.flags);
+    // The plain stage relearns the answer layer with no attention supervision and no probes.
+    expect(plain[3]!.options).toMatchObject({ reinitLayers: [3], motionLabels: true, attentionWeight: 0, probeWeight: 0, questionProbeWeight: 0 });
     expect(long[3]!.options).toMatchObject({ maxFrames: 160, attentionWeight: 1 });
     expect(long[4]!.options).toMatchObject({ minFrames: 96, maxFrames: 160, rampFraction: 0 });
   });

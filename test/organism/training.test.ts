@@ -15,7 +15,7 @@ import { encodePrompt, makeBatch, makeVocabulary } from '../../src/organism/sequ
 import { saveOrganism, loadOrganism } from '../../src/organism/hf-folder.js';
 import { organismConfig } from '../../src/organism/train.js';
 import { packQuestions, trainSequence, type AbsentEvidence } from '../../src/organism/train-data.js';
-import { Rng, worldVocabulary, SHAPES, COLOURS, SOUNDS, COUNTS, YES_NO } from '../../src/datasets/av-world/index.js';
+import { Rng, worldVocabulary, SHAPES, COLOURS, SOUNDS, COUNTS, YES_NO, PRESETS, clipWithQuestions, withFrames } from '../../src/datasets/av-world/index.js';
 import type { OrganismConfig } from '../../src/organism/config.js';
 
 const tinyConfig: OrganismConfig = { hidden: 16, intermediate: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 6, vocab: 10, ropeTheta: 10000, rmsEps: 1e-5, maxPositions: 64, bosId: 1, eosId: 2, padId: 0, videoFeatureDim: 5, audioFeatureDim: 3 };
@@ -166,6 +166,32 @@ describe('organism training code', () => {
       expect(seq.encoded.modality[b.evidence[0]!]).toBe(ModalityCode.video);
       expect(b.row - b.evidence[0]!).toBeLessThan(26);
     }
+  });
+
+  it('motion labels mark the mover\'s patches "moved" exactly in the frames after it left its start', () => {
+    const vocab = makeVocabulary(worldVocabulary());
+    const moved = vocab.ids.get('moved')!;
+    let checked = 0;
+    for (let index = 0; index < 12; index++) {
+      const plain = trainSequence(16, 1, index, vocab, new Rng(3), { aux: true });
+      const labelled = trainSequence(16, 1, index, vocab, new Rng(3), { aux: true, motionLabels: true });
+      expect(plain.targets.some((t) => t[2] && t[1] === moved)).toBe(false);
+      const rows = labelled.targets.filter((t) => t[2] && t[1] === moved).map((t) => t[0]);
+      // The same clip: every other label is unchanged.
+      expect(labelled.targets.length - rows.length).toBe(plain.targets.length);
+      const clip = clipWithQuestions(withFrames(PRESETS.default, 16), 'train', 1, index, 1).clip;
+      const o = clip.scene.objects[clip.scene.mover]!;
+      const { gridCols: C, gridRows: R } = clip.preset;
+      const expected: number[] = [];
+      for (let f = o.start; f < o.end; f++) {
+        const i = f - o.start;
+        if (o.rows[i] !== o.rows[0] || o.cols[i] !== o.cols[0]) expected.push(labelled.encoded.media.video.pos[(f * R + o.rows[i]!) * C + o.cols[i]!]!);
+      }
+      expect(rows).toEqual(expected);
+      for (const r of rows) expect(labelled.encoded.modality[r]).toBe(ModalityCode.video);
+      if (rows.length > 0) checked++;
+    }
+    expect(checked).toBeGreaterThan(3);
   });
 
   it('absent evidence: an object-exists "no" answer row is supervised onto <s> or itself, a "yes" one onto the object (with <s>, evenly, when counting)', () => {

@@ -46,6 +46,17 @@ describe('refused configs', () => {
     expect(e).not.toContain('undefined');
   });
 
+  it('dataset.families: names a family that does not exist and the six that do', () => {
+    const f = file('fam.yaml', 'model: organism\ndataset: { kind: av-world, preset: default, families: [sound-order, cooking] }\nsamples: 1\npolicies: [full]\n');
+    const e = messageOf(() => loadConfig(f));
+    expect(e).toContain(f);
+    expect(e).toContain('dataset.families[1]: expected one of "av-visible"');
+    expect(e).toContain('got "cooking"');
+    expect(e).toMatch(/av-visible/);
+    const ok = file('fam-ok.yaml', 'model: organism\ndataset: { kind: av-world, preset: default, families: [sound-order] }\nsamples: 1\npolicies: [full]\n');
+    expect(loadConfig(ok).config.dataset).toMatchObject({ families: ['sound-order'] });
+  });
+
   it('FastV layer beyond the model depth is refused once the model is known, before any row', async () => {
     const f = config('[full, { name: fastv, options: { layer: [1, 4] } }]');
     const out = join(dir, 'fastv-out');

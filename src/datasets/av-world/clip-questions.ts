@@ -7,7 +7,8 @@
 import type { QASample } from '../../model/prompt.js';
 import { clipWithQuestions, type Split } from './clip.js';
 import { presetByName, type AvPreset } from './presets.js';
-import { questionSample } from './samples.js';
+import { familiesTag, questionSample } from './samples.js';
+import { FAMILIES, type Family } from './vocab.js';
 
 export interface ClipQuestionsOptions {
   preset?: string | AvPreset;
@@ -16,6 +17,8 @@ export interface ClipQuestionsOptions {
   seed?: number;
   /** Questions asked of each clip (≥ 1). */
   perClip: number;
+  /** Pose only these families (default: all six). */
+  families?: readonly Family[];
 }
 
 export function avWorldClipQuestions(opts: ClipQuestionsOptions): QASample[] {
@@ -23,13 +26,17 @@ export function avWorldClipQuestions(opts: ClipQuestionsOptions): QASample[] {
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(opts.perClip) || opts.perClip < 1) throw new RangeError(`avWorldClipQuestions: perClip must be an integer ≥ 1; got ${opts.perClip}`);
   if (!Number.isInteger(opts.count) || opts.count < 0) throw new RangeError(`avWorldClipQuestions: count must be a non-negative integer; got ${opts.count}`);
+  const families = opts.families ?? FAMILIES;
+  if (families.length === 0) throw new RangeError('avWorldClipQuestions: families must not be empty');
+  const tag = familiesTag(families);
   const out: QASample[] = [];
   for (let clipIndex = 0; out.length < opts.count; clipIndex++) {
     if (clipIndex > 1000 + opts.count) throw new Error(`av-world: no ${opts.count} questions from ${clipIndex} clips of preset ${preset.name}`);
     const { clip, questions } = clipWithQuestions(preset, opts.split, seed, clipIndex);
-    for (const [q, question] of questions.slice(0, opts.perClip).entries()) {
+    const posed = questions.filter((q) => families.includes(q.family));
+    for (const [q, question] of posed.slice(0, opts.perClip).entries()) {
       if (out.length === opts.count) break;
-      out.push(questionSample(`av-world/${preset.name}/${opts.split}/${seed}/c${clipIndex}q${q}`, clip, question));
+      out.push(questionSample(`av-world/${preset.name}/${opts.split}/${seed}${tag}/c${clipIndex}q${q}`, clip, question));
     }
   }
   return out;

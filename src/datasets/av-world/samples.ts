@@ -68,6 +68,16 @@ export function evidencePositions(clip: Clip, q: Question): number[] {
 }
 
 /**
+ * The part of a sample id that names a family subset ('' for all six, so ids of full runs are
+ * unchanged): sample i of a subset is another question than sample i of all six, and runs are
+ * joined on ids (kvprism compare), so the two must never share one.
+ */
+export function familiesTag(families: readonly Family[]): string {
+  const all = families.length === FAMILIES.length && FAMILIES.every((f, i) => families[i] === f);
+  return all ? '' : `/only-${families.join('+')}`;
+}
+
+/**
  * `count` samples of a split, cycling through the families; sample i is fixed by
  * (preset, split, seed, i), so any prefix of a longer request is the same.
  */
@@ -81,7 +91,7 @@ export function avWorldSamples(opts: AvWorldOptions): QASample[] {
   for (let i = 0; i < opts.count; i++) {
     const family = families[i % families.length]!;
     const { clip, question } = clipForFamily(preset, opts.split, seed, i, family);
-    out.push(questionSample(`av-world/${preset.name}/${opts.split}/${seed}/${i}`, clip, question));
+    out.push(questionSample(`av-world/${preset.name}/${opts.split}/${seed}${familiesTag(families)}/${i}`, clip, question));
   }
   return out;
 }
