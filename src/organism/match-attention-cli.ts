@@ -39,17 +39,15 @@ async function main(): Promise<void> {
   for (const k of ['frames', 'clips', 'threads'] as const) {
     if (!Number.isInteger(argv[k]) || argv[k] <= 0) throw new RangeError(`${command}: --${k} must be a positive integer; got ${argv[k]}`);
   }
+  if (!argv.evidence && !argv.question && !(DIAGNOSED as readonly string[]).includes(family)) throw new RangeError(`${command}: the answer-head table covers ${DIAGNOSED.join(' and ')}; for ${family} pass --question`);
+  const { model, vocab } = loadOrganism(argv.model);
+  const k = await OrtKernels.create(argv.threads);
   if (argv.evidence) {
-    const { model, vocab } = loadOrganism(argv.model);
-    const k = await OrtKernels.create(argv.threads);
     const samples = avWorldSamples({ preset: withFrames(PRESETS.default, argv.frames), split: argv.split as Split, count: argv.clips, seed: argv.seed });
     console.log(`${argv.model}: the answer row's attention on the evidence, ${argv.clips} ${argv.frames}-frame ${argv.split} samples (seed ${argv.seed}) cycling through the families\n`);
     console.log(evidenceAttentionTable(await evidenceAttention(k, model, vocab, samples)));
     return;
   }
-  if (!argv.question && !(DIAGNOSED as readonly string[]).includes(family)) throw new RangeError(`${command}: the answer-head table covers ${DIAGNOSED.join(' and ')}; for ${family} pass --question`);
-  const { model, vocab } = loadOrganism(argv.model);
-  const k = await OrtKernels.create(argv.threads);
   const layer = argv.layer ?? (argv.question ? 0 : model.config.layers - 1);
   const head = argv.head ?? (argv.question ? 2 : 0);
   const o = { frames: argv.frames, clips: argv.clips, split: argv.split as Split, seed: argv.seed, layer, head };

@@ -49,14 +49,14 @@ ${stages.map((st) => `| ${st.name} | \`${st.flags.join(' ')}\` | ${st.steps} of 
 `;
 }
 
-/** The attention-supervision bullet, or a plain statement that there was none. */
+/** The attention-supervision bullet, or a plain statement that there was none (the notes that follow continue its line). */
 function attentionLines(o: TrainOptions): string {
-  if (o.attentionWeight <= 0) return '  - no attention supervision: every head of this stage learnt where to look from the losses above alone.\n';
+  if (o.attentionWeight <= 0) return '  - no attention supervision: every head of this stage learnt where to look from the losses above alone.';
   return `  - attention supervision (weight ${o.attentionWeight}): −log of the attention mass one head puts on tokens
     known by construction — the answer row's head ${o.answerHead ?? 0} of the last layer on the question's evidence
     tokens (\`question.evidence\`), its head ${o.questionHead ?? 2} of layer ${o.questionLayer ?? 0} on the question's content words, and
     head ${o.bindHead ?? 1} of layer ${o.bindLayer ?? 1} of each sound-event token on the patch of its source object in the same frame.
-`;
+  Which tokens the *other* heads and layers read is not supervised.`;
 }
 
 export function modelCard(c: OrganismConfig, o: TrainOptions, r: { steps: number; minutes: number; validation: AccuracyReport; test: AccuracyReport }, command: string, stages?: readonly StageReport[]): string {
@@ -91,7 +91,7 @@ ${runLines(o, r, command, stages)}${o.reinitLayers?.length ? `- Layer${o.reinitL
   real AV-LLM starts from (both are training-only; the saved model is a plain decoder):
   - dense media labels (weight ${o.auxWeight}), predicted by ${o.separateAuxHead ? 'a training-only head' : 'the LM head'}: the shape and colour of
     the object in a patch; the class of a sound and the shape of its source object at its audio tokens${o.motionLabels ? '; the word "moved" on the moving object\'s patch in every frame after it left its start' : ''};
-${attentionLines(o)}${o.attentionWeight > 0 ? '  Which tokens the *other* heads and layers read is not supervised.' : ''}${familyHeadsNote(o)}${absentNote(o)}${o.uniformQuestion ? ' The question head spreads its attention evenly over the question\'s content words (cross-entropy to the uniform distribution over them), not only their total mass, which the family word alone would meet.' : ''}${(o.questionProbeWeight ?? 0) > 0 ? ` A question probe (weight ${o.questionProbeWeight}) asks the question head's output at each answer row for every attribute word the question names, so the asked words reach the answer row's query.` : ''}${o.existsBy === 'colour' ? ' Object-exists questions are read in two one-attribute hops: the answer head is supervised onto every object of the asked colour (`<s>` when there is none) and its readout probe is taught the shape it retrieves (the asked one when present), so the last MLP only compares that shape with the asked word.' : ''}${o.uniformCount ? ' Counting questions ask for attention spread evenly over `<s>` and the matching onsets (cross-entropy to that uniform distribution), so the sink keeps 1/(n + 1) of it for n sounds.' : ''}${(o.probeWeight ?? 0) > 0 ? `
+${attentionLines(o)}${familyHeadsNote(o)}${absentNote(o)}${o.uniformQuestion ? ' The question head spreads its attention evenly over the question\'s content words (cross-entropy to the uniform distribution over them), not only their total mass, which the family word alone would meet.' : ''}${(o.questionProbeWeight ?? 0) > 0 ? ` A question probe (weight ${o.questionProbeWeight}) asks the question head's output at each answer row for every attribute word the question names, so the asked words reach the answer row's query.` : ''}${o.existsBy === 'colour' ? ' Object-exists questions are read in two one-attribute hops: the answer head is supervised onto every object of the asked colour (`<s>` when there is none) and its readout probe is taught the shape it retrieves (the asked one when present), so the last MLP only compares that shape with the asked word.' : ''}${o.uniformCount ? ' Counting questions ask for attention spread evenly over `<s>` and the matching onsets (cross-entropy to that uniform distribution), so the sink keeps 1/(n + 1) of it for n sounds.' : ''}${(o.probeWeight ?? 0) > 0 ? `
   - a readout probe (weight ${o.probeWeight}): a training-only linear map from the answer head's output to the
     answer word, so that head's value projection learns to carry the answer's attribute.` : ''}
 - AdamW (β 0.9/0.98, wd 0.01, clip 1), lr ${o.lr} with ${o.warmup} warmup steps and cosine decay to 10 %.

@@ -87,11 +87,12 @@ export function avWorldSamples(opts: AvWorldOptions): QASample[] {
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(opts.count) || opts.count < 0) throw new RangeError(`avWorldSamples: count must be a non-negative integer; got ${opts.count}`);
   if (families.length === 0) throw new RangeError('avWorldSamples: families must not be empty');
+  const tag = familiesTag(families);
   const out: QASample[] = [];
   for (let i = 0; i < opts.count; i++) {
     const family = families[i % families.length]!;
     const { clip, question } = clipForFamily(preset, opts.split, seed, i, family);
-    out.push(questionSample(`av-world/${preset.name}/${opts.split}/${seed}${familiesTag(families)}/${i}`, clip, question));
+    out.push(questionSample(`av-world/${preset.name}/${opts.split}/${seed}${tag}/${i}`, clip, question));
   }
   return out;
 }
